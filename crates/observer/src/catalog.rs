@@ -1,0 +1,104 @@
+//! The labs compiled into the binary: each lab's data and its demos' sources.
+
+use std::sync::OnceLock;
+
+use crate::impls::Impl;
+use crate::lab::{ImplSource, Lab, LabSpec};
+
+struct Embedded {
+    toml: &'static str,
+    c: Option<(&'static str, &'static str)>,
+    python: Option<(&'static str, &'static str)>,
+}
+
+const EMBEDDED: &[Embedded] = &[Embedded {
+    toml: include_str!("../../../labs/heap/lab.toml"),
+    c: Some(("c-demos/heap.c", include_str!("../../../c-demos/heap.c"))),
+    python: None,
+}];
+
+/// Every lab, parsed once. The data is part of the binary and a test parses it,
+/// so a parse error here is a build defect, not a user error.
+pub fn all() -> &'static [Lab] {
+    static LABS: OnceLock<Vec<Lab>> = OnceLock::new();
+    LABS.get_or_init(|| EMBEDDED.iter().map(load).collect())
+}
+
+pub fn find(name: &str) -> Option<&'static Lab> {
+    all().iter().find(|l| l.name() == name)
+}
+
+fn load(e: &Embedded) -> Lab {
+    let spec: LabSpec =
+        toml::from_str(e.toml).unwrap_or_else(|err| panic!("embedded lab data: {err}"));
+    let mut impls = Vec::new();
+    if let Some(w) = workloads::find(&spec.name) {
+        impls.push(ImplSource {
+            imp: Impl::Rust,
+            file: w.source_file,
+            source: w.source,
+        });
+    }
+    if let Some((file, source)) = e.c {
+        impls.push(ImplSource {
+            imp: Impl::C,
+            file,
+            source,
+        });
+    }
+    if let Some((file, source)) = e.python {
+        impls.push(ImplSource {
+            imp: Impl::Python,
+            file,
+            source,
+        });
+    }
+    Lab { spec, impls }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::Check;
+
+    /// Validates the embedded data the way `rustlings dev check` does: every
+    /// lab parses, every check compiles, every step of every demo has source.
+    #[test]
+    fn embedded_labs_are_consistent() {
+        for lab in all() {
+            assert!(!lab.impls.is_empty(), "{}: no implementation", lab.name());
+            for (index, step) in lab.spec.steps.iter().enumerate() {
+                for c in &step.checks {
+                    Check::compile(c).unwrap_or_else(|e| panic!("{}: {}: {e}", lab.name(), c.id));
+                }
+                for imp in &lab.impls {
+                    if index > 0 {
+                        let lines = crate::lab::step_source(imp.source, index);
+                        assert!(
+                            !lines.is_empty(),
+                            "{}: {} has no `step {index}:`",
+                            lab.name(),
+                            imp.file
+                        );
+                    }
+                    for note in step.impl_notes.keys() {
+                        assert!(
+                            note.parse::<Impl>().is_ok(),
+                            "{}: unknown impl note {note}",
+                            lab.name()
+                        );
+                    }
+                }
+            }
+            let ids: std::collections::HashSet<_> = lab
+                .spec
+                .steps
+                .iter()
+                .flat_map(|s| &s.checks)
+                .map(|c| &c.id)
+                .collect();
+            let count = lab.spec.steps.iter().map(|s| s.checks.len()).sum::<usize>();
+            assert_eq!(ids.len(), count, "{}: duplicate check ids", lab.name());
+        }
+    }
+}

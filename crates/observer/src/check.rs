@@ -1,0 +1,448 @@
+//! Checks: a lab's expectations, compiled from data and evaluated on snapshots.
+//!
+//! A check measures `SCOPE.FIELD` on the step's snapshot, as a change since an
+//! earlier step (or as an absolute value), and compares it with bounds written
+//! as size expressions (`10 MiB + 1 page`). A failed check is a verdict in the
+//! report, never an error.
+//!
+//! Scopes: `total` (every region), a region kind (`heap`, `stack`, `anon`,
+//! `file`, …), or `largest`: the region that changed most in this step.
+//! Fields: `size` (virtual), `rss`, `pss`, `dirty`, `swap`, `anonymous`,
+//! `anon_huge_pages`, `count` (number of regions); for `largest` also the text
+//! fields `kind` and `change`.
+
+use pmap_view::{diff, Change, Kind, Region, RegionChange, Snapshot, Totals};
+use serde::Serialize;
+
+use crate::lab::CheckSpec;
+
+/// The outcome of one check on one step.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct CheckResult {
+    pub id: String,
+    pub passed: bool,
+    /// The expectation in words (from the lab data).
+    pub description: String,
+    pub expected: String,
+    pub observed: String,
+    /// The measured number, KiB (or a count), when the measure is numeric.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub observed_value: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tolerance: Option<String>,
+    /// The value is a size in KiB (not a count or a word).
+    #[serde(skip)]
+    pub is_size: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Scope {
+    Total,
+    Kind(Kind),
+    Largest,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Field {
+    Size,
+    Rss,
+    Pss,
+    Dirty,
+    Swap,
+    Anonymous,
+    AnonHugePages,
+    Count,
+    KindName,
+    ChangeName,
+}
+
+impl Field {
+    fn is_text(self) -> bool {
+        matches!(self, Field::KindName | Field::ChangeName)
+    }
+
+    fn words(self) -> &'static str {
+        match self {
+            Field::Size => "virtual size",
+            Field::Rss => "RSS",
+            Field::Pss => "PSS",
+            Field::Dirty => "Dirty",
+            Field::Swap => "swap",
+            Field::Anonymous => "Anonymous",
+            Field::AnonHugePages => "AnonHugePages",
+            Field::Count => "regions",
+            Field::KindName => "kind",
+            Field::ChangeName => "change",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Since {
+    Previous,
+    Start,
+    None,
+}
+
+/// A compiled check, ready to evaluate.
+#[derive(Clone, Debug)]
+pub struct Check {
+    spec: CheckSpec,
+    scope: Scope,
+    field: Field,
+    since: Since,
+    min: Option<i64>,
+    max: Option<i64>,
+}
+
+/// The snapshots a check can look at.
+pub struct StepSnapshots<'a> {
+    pub start: &'a Snapshot,
+    pub previous: &'a Snapshot,
+    pub current: &'a Snapshot,
+}
+
+impl Check {
+    /// Validate and compile a check spec. Errors are defects in lab data.
+    pub fn compile(spec: &CheckSpec) -> Result<Check, String> {
+        let (scope, field) = spec
+            .measure
+            .split_once('.')
+            .ok_or_else(|| format!("measure `{}` is not SCOPE.FIELD", spec.measure))?;
+        let scope = match scope {
+            "total" => Scope::Total,
+            "largest" => Scope::Largest,
+            k => Scope::Kind(parse_kind(k).ok_or_else(|| format!("unknown scope `{k}`"))?),
+        };
+        let field = match field {
+            "size" => Field::Size,
+            "rss" => Field::Rss,
+            "pss" => Field::Pss,
+            "dirty" => Field::Dirty,
+            "swap" => Field::Swap,
+            "anonymous" => Field::Anonymous,
+            "anon_huge_pages" => Field::AnonHugePages,
+            "count" => Field::Count,
+            "kind" => Field::KindName,
+            "change" => Field::ChangeName,
+            f => return Err(format!("unknown field `{f}`")),
+        };
+        if field.is_text() && scope != Scope::Largest {
+            return Err("text fields exist only for `largest`".into());
+        }
+        if field == Field::Count && scope == Scope::Largest {
+            return Err("`largest.count` means nothing".into());
+        }
+        let since = match spec.since.as_str() {
+            "previous" => Since::Previous,
+            "start" => Since::Start,
+            "none" => Since::None,
+            s => return Err(format!("unknown since `{s}`")),
+        };
+        if scope == Scope::Largest && since != Since::Previous {
+            return Err("`largest` is measured over one step (since = previous)".into());
+        }
+        let min = spec.min.as_deref().map(size_expr).transpose()?;
+        let max = spec.max.as_deref().map(size_expr).transpose()?;
+        match (field.is_text(), &spec.equals, min.or(max)) {
+            (true, Some(_), None) | (false, None, Some(_)) => {}
+            (true, _, _) => return Err("a text measure takes `equals` only".into()),
+            (false, _, _) => return Err("a numeric measure takes `min` and/or `max` only".into()),
+        }
+        Ok(Check {
+            spec: spec.clone(),
+            scope,
+            field,
+            since,
+            min,
+            max,
+        })
+    }
+
+    pub fn evaluate(&self, s: &StepSnapshots) -> CheckResult {
+        let (passed, expected, observed, value) = if self.field.is_text() {
+            let want = self.spec.equals.clone().unwrap_or_default();
+            let seen = self.text_value(s);
+            (
+                seen.as_deref() == Some(want.as_str()),
+                want,
+                seen.unwrap_or_else(|| "no region changed".into()),
+                None,
+            )
+        } else {
+            let v = self.numeric_value(s);
+            let passed = self.min.is_none_or(|m| v >= m) && self.max.is_none_or(|m| v <= m);
+            (passed, self.expected_range(), self.show(v), Some(v))
+        };
+        CheckResult {
+            id: self.spec.id.clone(),
+            passed,
+            description: self.spec.expect.clone(),
+            expected,
+            observed,
+            observed_value: value,
+            tolerance: self.spec.tolerance.clone(),
+            is_size: value.is_some() && self.field != Field::Count,
+        }
+    }
+
+    fn numeric_value(&self, s: &StepSnapshots) -> i64 {
+        if self.scope == Scope::Largest {
+            let d = diff(s.previous, s.current);
+            return largest_change(&d.changes).map_or(0, |c| match self.field {
+                Field::Size => c.size_delta(),
+                Field::Rss => c.rss_delta(),
+                Field::Dirty => c.dirty_delta(),
+                Field::Pss => c.pss_delta(),
+                Field::Swap => c.swap_delta(),
+                _ => {
+                    let of = |r: Option<&Region>| r.map_or(0, |r| self.pick(&Totals::of([r]), 1));
+                    of(c.after) - of(c.before)
+                }
+            });
+        }
+        let now = self.measure(s.current);
+        match self.since {
+            Since::Previous => now - self.measure(s.previous),
+            Since::Start => now - self.measure(s.start),
+            Since::None => now,
+        }
+    }
+
+    fn measure(&self, snap: &Snapshot) -> i64 {
+        match self.scope {
+            Scope::Total => self.pick(&snap.totals, snap.regions.len()),
+            Scope::Kind(k) => {
+                let count = snap.regions.iter().filter(|r| r.kind == k).count();
+                self.pick(&snap.totals_of(k), count)
+            }
+            Scope::Largest => unreachable!("largest is measured on the diff"),
+        }
+    }
+
+    fn pick(&self, t: &Totals, count: usize) -> i64 {
+        let v = match self.field {
+            Field::Size => t.size_kib,
+            Field::Rss => t.rss_kib,
+            Field::Pss => t.pss_kib,
+            Field::Dirty => t.dirty_kib,
+            Field::Swap => t.swap_kib,
+            Field::Anonymous => t.anonymous_kib,
+            Field::AnonHugePages => t.anon_huge_pages_kib,
+            Field::Count => count as u64,
+            Field::KindName | Field::ChangeName => 0,
+        };
+        v as i64
+    }
+
+    fn text_value(&self, s: &StepSnapshots) -> Option<String> {
+        let d = diff(s.previous, s.current);
+        let c = largest_change(&d.changes)?;
+        Some(match self.field {
+            Field::KindName => c.region().kind.as_str().to_string(),
+            _ => c.change.as_str().to_string(),
+        })
+    }
+
+    fn unit(&self) -> &'static str {
+        if self.field == Field::Count {
+            ""
+        } else {
+            " KiB"
+        }
+    }
+
+    fn show(&self, v: i64) -> String {
+        let sign = if self.since == Since::None || v <= 0 {
+            ""
+        } else {
+            "+"
+        };
+        format!("{sign}{v}{}", self.unit())
+    }
+
+    fn expected_range(&self) -> String {
+        let e = |x: &Option<String>| x.clone().unwrap_or_default();
+        let u = self.unit();
+        match (self.min, self.max) {
+            (Some(a), Some(b)) if a == b => format!("{} ({a}{u})", e(&self.spec.min)),
+            (Some(a), Some(b)) => {
+                format!(
+                    "{} to {} ({a}..={b}{u})",
+                    e(&self.spec.min),
+                    e(&self.spec.max)
+                )
+            }
+            (Some(a), None) => format!("at least {} ({a}{u})", e(&self.spec.min)),
+            (None, Some(b)) => format!("at most {} ({b}{u})", e(&self.spec.max)),
+            (None, None) => String::new(),
+        }
+    }
+
+    /// A short phrase for what is measured: "Δ virtual size of [heap]".
+    pub fn what(&self) -> String {
+        let scope = match self.scope {
+            Scope::Total => "process".to_string(),
+            Scope::Kind(k) => format!("{} regions", k.as_str()),
+            Scope::Largest => "largest change".to_string(),
+        };
+        format!("{} of {scope}", self.field.words())
+    }
+}
+
+/// The region that changed most in a step: by |Δsize|, then by |ΔRSS|.
+pub fn largest_change<'a, 'b>(changes: &'b [RegionChange<'a>]) -> Option<&'b RegionChange<'a>> {
+    changes
+        .iter()
+        .filter(|c| c.change != Change::Unchanged)
+        .max_by_key(|c| {
+            (
+                c.size_delta().abs(),
+                c.rss_delta().abs(),
+                c.dirty_delta().abs(),
+            )
+        })
+}
+
+fn parse_kind(s: &str) -> Option<Kind> {
+    Some(match s {
+        "heap" => Kind::Heap,
+        "stack" => Kind::Stack,
+        "anon" => Kind::Anon,
+        "file" => Kind::File,
+        "vdso" => Kind::Vdso,
+        "vvar" => Kind::Vvar,
+        "vsyscall" => Kind::Vsyscall,
+        "other" => Kind::Other,
+        _ => return None,
+    })
+}
+
+/// The page size of this machine, in KiB.
+pub fn page_kib() -> i64 {
+    // SAFETY: sysconf has no preconditions.
+    let bytes = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    if bytes > 0 {
+        bytes as i64 / 1024
+    } else {
+        4
+    }
+}
+
+/// Evaluate a size expression to KiB: terms like `10 MiB`, `1 page`, `3 pages`,
+/// `512 KiB`, or a bare count, joined by `+` and `-`.
+pub fn size_expr(text: &str) -> Result<i64, String> {
+    let bad = || format!("bad size expression `{text}`");
+    let mut total = 0f64;
+    let mut sign = 1f64;
+    let mut tokens = text.split_whitespace().peekable();
+    let mut expect_term = true;
+    while let Some(tok) = tokens.next() {
+        if !expect_term {
+            sign = match tok {
+                "+" => 1.0,
+                "-" => -1.0,
+                _ => return Err(bad()),
+            };
+            expect_term = true;
+            continue;
+        }
+        let (neg, num) = match tok.strip_prefix('-') {
+            Some(rest) => (-1.0, rest),
+            None => (1.0, tok.strip_prefix('+').unwrap_or(tok)),
+        };
+        let n: f64 = num.parse().map_err(|_| bad())?;
+        let unit = match tokens.peek().copied() {
+            Some("KiB") => 1.0,
+            Some("MiB") => 1024.0,
+            Some("GiB") => 1024.0 * 1024.0,
+            Some("page" | "pages") => page_kib() as f64,
+            _ => 0.0,
+        };
+        let factor = if unit == 0.0 {
+            1.0
+        } else {
+            tokens.next();
+            unit
+        };
+        total += sign * neg * n * factor;
+        expect_term = false;
+    }
+    if expect_term {
+        return Err(bad());
+    }
+    Ok(total.round() as i64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn size_expressions() {
+        let p = page_kib();
+        assert_eq!(size_expr("10 MiB"), Ok(10240));
+        assert_eq!(size_expr("10 MiB + 1 page"), Ok(10240 + p));
+        assert_eq!(size_expr("-60 MiB - 2 pages"), Ok(-61440 - 2 * p));
+        assert_eq!(size_expr("0"), Ok(0));
+        assert_eq!(size_expr("0.5 MiB"), Ok(512));
+        assert_eq!(size_expr("3"), Ok(3));
+        assert!(size_expr("").is_err());
+        assert!(size_expr("10 MiB +").is_err());
+        assert!(size_expr("ten MiB").is_err());
+        assert!(size_expr("1 MiB 2 MiB").is_err());
+    }
+
+    fn spec(measure: &str, min: Option<&str>, max: Option<&str>) -> CheckSpec {
+        CheckSpec {
+            id: "t".into(),
+            expect: "t".into(),
+            measure: measure.into(),
+            since: "previous".into(),
+            min: min.map(Into::into),
+            max: max.map(Into::into),
+            equals: None,
+            tolerance: None,
+        }
+    }
+
+    #[test]
+    fn bad_specs_are_rejected() {
+        assert!(Check::compile(&spec("total", Some("1"), None)).is_err());
+        assert!(Check::compile(&spec("nowhere.size", Some("1"), None)).is_err());
+        assert!(Check::compile(&spec("total.size", None, None)).is_err());
+        assert!(Check::compile(&spec("total.kind", Some("1"), None)).is_err());
+        assert!(Check::compile(&spec("heap.size", Some("1"), None)).is_ok());
+    }
+
+    fn snap(text: &str) -> Snapshot {
+        Snapshot::from_smaps(1, text.as_bytes()).unwrap()
+    }
+
+    #[test]
+    fn delta_checks_pass_and_fail_on_real_numbers() {
+        let before = snap("1000-2000 rw-p 0 00:00 0 [heap]\nSize: 4 kB\nRss: 4 kB\n");
+        let after = snap(
+            "1000-2000 rw-p 0 00:00 0 [heap]\nSize: 4 kB\nRss: 4 kB\n\
+             7000000-7a01000 rw-p 0 00:00 0 \nSize: 10244 kB\nRss: 4 kB\n",
+        );
+        let s = StepSnapshots {
+            start: &before,
+            previous: &before,
+            current: &after,
+        };
+        let grow =
+            Check::compile(&spec("total.size", Some("10 MiB"), Some("10 MiB + 1 page"))).unwrap();
+        let r = grow.evaluate(&s);
+        assert!(r.passed, "{r:?}");
+        assert_eq!(r.observed, "+10244 KiB");
+        let heap = Check::compile(&spec("heap.size", None, Some("0"))).unwrap();
+        assert!(heap.evaluate(&s).passed);
+        let rss = Check::compile(&spec("total.rss", Some("1 MiB"), None)).unwrap();
+        assert!(!rss.evaluate(&s).passed);
+        let mut kind = spec("largest.kind", None, None);
+        kind.equals = Some("anon".into());
+        let kind = Check::compile(&kind).unwrap().evaluate(&s);
+        assert!(kind.passed && kind.observed == "anon", "{kind:?}");
+    }
+}

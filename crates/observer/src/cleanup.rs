@@ -1,0 +1,59 @@
+//! Last-resort cleanup: the demos alive right now, for signal handlers.
+//!
+//! Normal paths kill a demo when its [`crate::demo::Demo`] is dropped (errors,
+//! panics). Signals (Ctrl-C, SIGTERM, SIGHUP) do not unwind, so the handlers
+//! installed by [`install_signal_handlers`] kill every registered demo's process
+//! group, then let the signal take its default course. SIGKILL cannot be caught:
+//! `PR_SET_PDEATHSIG` in the demo covers it.
+
+use std::sync::atomic::{AtomicI32, Ordering};
+
+/// Slots for live demo pids (0 = free). Atomics, because a signal handler reads them.
+static LIVE: [AtomicI32; 8] = [const { AtomicI32::new(0) }; 8];
+
+pub(crate) fn register(pid: i32) {
+    for slot in &LIVE {
+        if slot
+            .compare_exchange(0, pid, Ordering::SeqCst, Ordering::SeqCst)
+            .is_ok()
+        {
+            return;
+        }
+    }
+    // More than 8 demos at once never happens; PDEATHSIG and Drop still apply.
+}
+
+pub(crate) fn unregister(pid: i32) {
+    for slot in &LIVE {
+        let _ = slot.compare_exchange(pid, 0, Ordering::SeqCst, Ordering::SeqCst);
+    }
+}
+
+/// Kill the process group of every live demo. Async-signal-safe.
+pub fn kill_all() {
+    for slot in &LIVE {
+        let pid = slot.load(Ordering::SeqCst);
+        if pid > 0 {
+            // SAFETY: kill(2) is async-signal-safe; the group id is the demo's pid.
+            unsafe { libc::kill(-pid, libc::SIGKILL) };
+        }
+    }
+}
+
+extern "C" fn on_signal(sig: libc::c_int) {
+    kill_all();
+    // SAFETY: signal(2) and raise(3) are async-signal-safe; re-raising with the
+    // default action makes our exit status say which signal ended us.
+    unsafe {
+        libc::signal(sig, libc::SIG_DFL);
+        libc::raise(sig);
+    }
+}
+
+/// Kill the demos on SIGINT, SIGTERM, SIGHUP and SIGQUIT, then die of the signal.
+pub fn install_signal_handlers() {
+    for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGQUIT] {
+        // SAFETY: the handler only calls async-signal-safe functions.
+        unsafe { libc::signal(sig, on_signal as *const () as libc::sighandler_t) };
+    }
+}

@@ -1,0 +1,392 @@
+//! Run a demo program on a pseudo-terminal and step it from prompt to prompt.
+//!
+//! Why a pty: a C or Python demo writing to a pipe block-buffers its prompts,
+//! so a driver waiting for them would deadlock; on a terminal stdout is
+//! line-buffered, exactly as when a student runs it.
+//!
+//! When is the demo "at a prompt"? Not when some text arrived (prompts may lack
+//! a newline or be worded any way), but when the kernel says so: its main thread
+//! sleeps (`S` in /proc/PID/stat) inside `read(0, …)` (/proc/PID/syscall), and
+//! it has finished the read that consumed our previous answer (the read-syscall
+//! counter `syscr` in /proc/PID/io moved past its value when we answered). Then
+//! the process is blocked and its memory map is a consistent state.
+//!
+//! No demo outlives us: it runs in its own session and process group, gets
+//! SIGKILL if our thread dies (`PR_SET_PDEATHSIG`), is killed on drop, and is
+//! registered with [`crate::cleanup`] for the signal handlers.
+
+use std::io::{self, Read, Write};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use nix::pty::openpty;
+use nix::sys::termios::{self, LocalFlags, OutputFlags, SetArg};
+
+use crate::cleanup;
+
+/// A demo running on a pty.
+pub struct Demo {
+    child: Child,
+    master: std::fs::File,
+    /// Output not yet handed out by [`Demo::wait_for_prompt`].
+    pending: Vec<u8>,
+    /// `syscr` when we last answered: the next prompt is a later read.
+    answered_at_reads: Option<u64>,
+    exited: Option<ExitStatus>,
+}
+
+/// How a wait for the next prompt ended, when it did not end at a prompt.
+#[derive(Debug)]
+pub enum WaitError {
+    /// The demo exited (or was killed by a signal) instead of prompting.
+    Exited {
+        status: ExitStatus,
+        output: String,
+    },
+    /// The demo neither prompted nor exited in time.
+    Timeout {
+        waited: Duration,
+        output: String,
+    },
+    Io(io::Error),
+}
+
+impl From<io::Error> for WaitError {
+    fn from(e: io::Error) -> Self {
+        WaitError::Io(e)
+    }
+}
+
+impl Demo {
+    /// Start `command` with stdin, stdout and stderr on a new pty (no echo, no
+    /// `\n`→`\r\n` translation), in a new session whose controlling terminal it is.
+    pub fn spawn(mut command: Command) -> io::Result<Demo> {
+        let pty = openpty(None, None).map_err(io::Error::from)?;
+        let mut mode = termios::tcgetattr(pty.slave.as_fd()).map_err(io::Error::from)?;
+        mode.local_flags
+            .remove(LocalFlags::ECHO | LocalFlags::ECHONL);
+        mode.output_flags.remove(OutputFlags::OPOST);
+        termios::tcsetattr(pty.slave.as_fd(), SetArg::TCSANOW, &mode).map_err(io::Error::from)?;
+        set_cloexec(&pty.master)?;
+        set_cloexec(&pty.slave)?;
+
+        let parent = std::process::id() as libc::pid_t;
+        command
+            .stdin(Stdio::from(pty.slave.try_clone()?))
+            .stdout(Stdio::from(pty.slave.try_clone()?))
+            .stderr(Stdio::from(pty.slave));
+        // SAFETY: only async-signal-safe calls between fork and exec.
+        unsafe {
+            command.pre_exec(move || {
+                if libc::setsid() < 0 || libc::ioctl(0, libc::TIOCSCTTY, 0) < 0 {
+                    return Err(io::Error::last_os_error());
+                }
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) < 0 {
+                    return Err(io::Error::last_os_error());
+                }
+                // The parent may have died before the prctl took effect.
+                if libc::getppid() != parent {
+                    return Err(io::Error::other("parent exited"));
+                }
+                Ok(())
+            });
+        }
+        let child = command.spawn()?;
+        cleanup::register(child.id() as i32);
+        // `command` still holds the slave copies; drop them so that the master
+        // reads EOF (EIO) once the demo and its children are gone.
+        drop(command);
+        let master = std::fs::File::from(pty.master);
+        set_nonblocking(&master)?;
+        Ok(Demo {
+            child,
+            master,
+            pending: Vec::new(),
+            answered_at_reads: None,
+            exited: None,
+        })
+    }
+
+    pub fn pid(&self) -> i32 {
+        self.child.id() as i32
+    }
+
+    /// Wait until the demo blocks reading stdin after its next prompt; return the
+    /// text it printed since the last call.
+    pub fn wait_for_prompt(&mut self, timeout: Duration) -> Result<String, WaitError> {
+        let start = Instant::now();
+        // Polling starts fine-grained (a prompt usually follows within
+        // microseconds of an action) and backs off to 2 ms for long actions;
+        // output on the pty wakes us at once.
+        let mut pause = Duration::from_micros(20);
+        loop {
+            self.drain()?;
+            if let Some(status) = self.try_wait()? {
+                self.drain()?;
+                return Err(WaitError::Exited {
+                    status,
+                    output: self.take_output(),
+                });
+            }
+            if self.blocked_reading_stdin() {
+                self.drain()?;
+                return Ok(self.take_output());
+            }
+            let waited = start.elapsed();
+            if waited >= timeout {
+                return Err(WaitError::Timeout {
+                    waited,
+                    output: self.take_output(),
+                });
+            }
+            let woke_by_output = self.poll_output(pause.min(timeout - waited))?;
+            pause = if woke_by_output {
+                Duration::from_micros(20)
+            } else {
+                (pause * 2).min(Duration::from_millis(2))
+            };
+        }
+    }
+
+    /// Answer the prompt with Enter.
+    pub fn answer(&mut self) -> io::Result<()> {
+        self.answered_at_reads = read_syscalls(self.pid());
+        self.master.write_all(b"\n")
+    }
+
+    /// After the last answer: wait for the demo to exit, returning its status
+    /// and its final output.
+    pub fn wait_for_exit(&mut self, timeout: Duration) -> Result<(ExitStatus, String), WaitError> {
+        let start = Instant::now();
+        loop {
+            self.drain()?;
+            if let Some(status) = self.try_wait()? {
+                self.drain()?;
+                return Ok((status, self.take_output()));
+            }
+            let waited = start.elapsed();
+            if waited >= timeout {
+                return Err(WaitError::Timeout {
+                    waited,
+                    output: self.take_output(),
+                });
+            }
+            self.poll_output((timeout - waited).min(Duration::from_millis(2)))?;
+        }
+    }
+
+    /// Kill the demo's whole process group and reap it.
+    pub fn kill(&mut self) {
+        if self.exited.is_none() {
+            // SAFETY: plain syscalls; the group id is the demo's pid (setsid).
+            unsafe { libc::kill(-self.pid(), libc::SIGKILL) };
+            let _ = self.child.kill();
+            self.exited = self.child.wait().ok();
+        }
+        cleanup::unregister(self.pid());
+    }
+
+    fn try_wait(&mut self) -> io::Result<Option<ExitStatus>> {
+        if self.exited.is_none() {
+            self.exited = self.child.try_wait()?;
+            if self.exited.is_some() {
+                cleanup::unregister(self.pid());
+            }
+        }
+        Ok(self.exited)
+    }
+
+    /// Is the demo asleep in `read(0, …)`, past the read that took our answer?
+    fn blocked_reading_stdin(&self) -> bool {
+        let pid = self.pid();
+        let Some(reads) = read_syscalls(pid) else {
+            return false;
+        };
+        if self.answered_at_reads.is_some_and(|at| reads <= at) {
+            return false;
+        }
+        let in_read_of_stdin = std::fs::read_to_string(format!("/proc/{pid}/syscall"))
+            .is_ok_and(|s| s.starts_with(&format!("{} 0x0 ", libc::SYS_read)));
+        let sleeping = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .is_ok_and(|s| stat_state(&s) == Some('S'));
+        // If the counter moved while we looked, the read we saw may be over.
+        in_read_of_stdin && sleeping && read_syscalls(pid) == Some(reads)
+    }
+
+    /// Move whatever the pty has into `pending`, without blocking.
+    fn drain(&mut self) -> io::Result<()> {
+        let mut buf = [0u8; 4096];
+        loop {
+            match self.master.read(&mut buf) {
+                Ok(0) => return Ok(()),
+                Ok(n) => self.pending.extend_from_slice(&buf[..n]),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                // EIO: every slave fd is closed, the demo is gone.
+                Err(e) if e.raw_os_error() == Some(libc::EIO) => return Ok(()),
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Sleep until output arrives or `timeout` passes; true if output woke us.
+    fn poll_output(&self, timeout: Duration) -> io::Result<bool> {
+        let mut fds = [libc::pollfd {
+            fd: self.master.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        }];
+        let ts = libc::timespec {
+            tv_sec: timeout.as_secs() as libc::time_t,
+            tv_nsec: timeout.subsec_nanos() as libc::c_long,
+        };
+        // SAFETY: one valid pollfd, a valid timespec, no signal mask change.
+        let n = unsafe { libc::ppoll(fds.as_mut_ptr(), 1, &ts, std::ptr::null()) };
+        if n < 0 {
+            let e = io::Error::last_os_error();
+            return if e.kind() == io::ErrorKind::Interrupted {
+                Ok(false)
+            } else {
+                Err(e)
+            };
+        }
+        // POLLHUP alone (no data, slave closed) must not spin as "output".
+        Ok(n > 0 && fds[0].revents & libc::POLLIN != 0)
+    }
+
+    fn take_output(&mut self) -> String {
+        let text = String::from_utf8_lossy(&self.pending).replace("\r\n", "\n");
+        self.pending.clear();
+        text
+    }
+}
+
+impl Drop for Demo {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Words for an exit status: "exited with status 1", "killed by SIGSEGV (segmentation fault)".
+pub fn describe_status(status: ExitStatus) -> String {
+    if let Some(code) = status.code() {
+        return format!("exited with status {code}");
+    }
+    let sig = status.signal().unwrap_or(0);
+    let name = nix::sys::signal::Signal::try_from(sig)
+        .map(|s| s.as_str())
+        .unwrap_or("an unknown signal");
+    // SAFETY: strsignal returns a pointer to a static or thread-local string.
+    let words = unsafe { std::ffi::CStr::from_ptr(libc::strsignal(sig)) }
+        .to_string_lossy()
+        .to_lowercase();
+    let core = if status.core_dumped() {
+        ", core dumped"
+    } else {
+        ""
+    };
+    format!("killed by {name} ({words}{core})")
+}
+
+/// The read-syscall counter of a process, from /proc/PID/io.
+fn read_syscalls(pid: i32) -> Option<u64> {
+    let io = std::fs::read_to_string(format!("/proc/{pid}/io")).ok()?;
+    io.lines()
+        .find_map(|l| l.strip_prefix("syscr:"))
+        .and_then(|v| v.trim().parse().ok())
+}
+
+/// The state letter of /proc/PID/stat (after the parenthesised command name,
+/// which may itself hold spaces and parentheses).
+pub fn stat_state(stat: &str) -> Option<char> {
+    stat.rsplit_once(')')?.1.trim_start().chars().next()
+}
+
+fn set_cloexec(fd: &OwnedFd) -> io::Result<()> {
+    // SAFETY: fcntl on a valid owned fd.
+    if unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_SETFD, libc::FD_CLOEXEC) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+fn set_nonblocking(file: &std::fs::File) -> io::Result<()> {
+    let fd = file.as_raw_fd();
+    // SAFETY: fcntl on a valid fd.
+    unsafe {
+        let flags = libc::fcntl(fd, libc::F_GETFL);
+        if flags < 0 || libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK) < 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stat_state_survives_odd_command_names() {
+        assert_eq!(stat_state("12 (a) b) S 1 2"), Some('S'));
+        assert_eq!(stat_state("12 (sleep) R 1"), Some('R'));
+        assert_eq!(stat_state("garbage"), None);
+    }
+
+    /// A shell that prompts without a newline and never flushes is still seen
+    /// at each prompt, and every answer moves it exactly one step.
+    #[test]
+    fn steps_a_program_prompt_by_prompt() {
+        let mut cmd = Command::new("sh");
+        cmd.args([
+            "-c",
+            "printf 'one> '; read a; printf 'two> '; read b; echo done",
+        ]);
+        let mut demo = Demo::spawn(cmd).unwrap();
+        let t = Duration::from_secs(10);
+        assert_eq!(demo.wait_for_prompt(t).unwrap(), "one> ");
+        demo.answer().unwrap();
+        assert_eq!(demo.wait_for_prompt(t).unwrap(), "two> ");
+        demo.answer().unwrap();
+        let (status, out) = demo.wait_for_exit(t).unwrap();
+        assert!(status.success());
+        assert_eq!(out, "done\n");
+    }
+
+    #[test]
+    fn a_demo_that_exits_instead_of_prompting_is_reported() {
+        let mut cmd = Command::new("sh");
+        cmd.args(["-c", "echo bye; kill -SEGV $$"]);
+        let mut demo = Demo::spawn(cmd).unwrap();
+        match demo.wait_for_prompt(Duration::from_secs(10)) {
+            Err(WaitError::Exited { status, output }) => {
+                assert_eq!(output, "bye\n");
+                assert!(
+                    describe_status(status).starts_with("killed by SIGSEGV"),
+                    "{}",
+                    describe_status(status)
+                );
+            }
+            other => panic!("expected an exit, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_demo_that_hangs_times_out_and_is_killed_on_drop() {
+        let mut cmd = Command::new("sleep");
+        cmd.arg("30");
+        let mut demo = Demo::spawn(cmd).unwrap();
+        let pid = demo.pid();
+        assert!(matches!(
+            demo.wait_for_prompt(Duration::from_millis(200)),
+            Err(WaitError::Timeout { .. })
+        ));
+        drop(demo);
+        assert!(
+            !std::path::Path::new(&format!("/proc/{pid}")).exists(),
+            "demo {pid} survived"
+        );
+    }
+}

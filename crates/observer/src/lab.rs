@@ -1,0 +1,126 @@
+//! A lab as data: its steps, the checks of each step and the annotations,
+//! deserialized from `labs/<lab>/lab.toml`, plus the sources of its demos.
+//!
+//! The files are compiled into the binary (see [`catalog`]), so an installed
+//! `lab` works from any directory.
+
+use serde::Deserialize;
+
+use crate::impls::Impl;
+
+/// `labs/<lab>/lab.toml`, as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LabSpec {
+    pub name: String,
+    /// One line for `lab list`.
+    pub summary: String,
+    /// Shown before step 0: what the lab is about.
+    pub intro: String,
+    pub steps: Vec<StepSpec>,
+}
+
+/// One step: the state after one action of the demo (step 0: before any).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StepSpec {
+    pub title: String,
+    /// Why the map looks the way it does after this step.
+    pub annotation: String,
+    /// Extra sentences for one implementation only (`rust`, `c`, `python`).
+    #[serde(default)]
+    pub impl_notes: std::collections::BTreeMap<String, String>,
+    #[serde(default)]
+    pub checks: Vec<CheckSpec>,
+}
+
+/// One expectation, e.g. "virtual size grows by 10 MiB, give or take a page".
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct CheckSpec {
+    /// Stable identifier (JSON, tests).
+    pub id: String,
+    /// The expectation in words.
+    pub expect: String,
+    /// What is measured: `SCOPE.FIELD`; see [`crate::check`].
+    pub measure: String,
+    /// Compared with which step: `previous` (default), `start` or `none` (absolute value).
+    #[serde(default = "default_since")]
+    pub since: String,
+    /// Lower bound, a size expression like `10 MiB` or `10 MiB - 1 page`.
+    pub min: Option<String>,
+    /// Upper bound (inclusive).
+    pub max: Option<String>,
+    /// For text measures (a region's kind, a change): the exact expected word.
+    pub equals: Option<String>,
+    /// Why the bounds are what they are (page rounding, malloc headers…).
+    pub tolerance: Option<String>,
+}
+
+fn default_since() -> String {
+    "previous".to_string()
+}
+
+/// A lab with its data parsed and its demo sources attached.
+pub struct Lab {
+    pub spec: LabSpec,
+    pub impls: Vec<ImplSource>,
+}
+
+/// One implementation of a lab: which language, its file and its source text.
+#[derive(Clone, Copy)]
+pub struct ImplSource {
+    pub imp: Impl,
+    /// Path relative to the repository root, for display.
+    pub file: &'static str,
+    pub source: &'static str,
+}
+
+impl Lab {
+    pub fn name(&self) -> &str {
+        &self.spec.name
+    }
+
+    pub fn source_of(&self, imp: Impl) -> Option<&ImplSource> {
+        self.impls.iter().find(|s| s.imp == imp)
+    }
+}
+
+/// The source lines of step `n` (1-based): from the `step n:` marker comment
+/// to the next blank line.
+pub fn step_source(source: &str, n: usize) -> Vec<&str> {
+    let mut lines = source.lines().skip_while(|l| step_marker(l) != Some(n));
+    let Some(first) = lines.next() else {
+        return Vec::new();
+    };
+    std::iter::once(first)
+        .chain(lines.take_while(|l| !l.trim().is_empty()))
+        .collect()
+}
+
+/// `N` when the line is a `// step N:`, `/* step N:` or `# step N:` comment.
+fn step_marker(line: &str) -> Option<usize> {
+    let t = line.trim_start();
+    let t = ["//", "/*", "#"].iter().find_map(|c| t.strip_prefix(c))?;
+    let t = t.trim_start().strip_prefix("step ")?;
+    let (n, _) = t.split_once(':')?;
+    n.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn step_source_takes_marker_to_blank_line() {
+        let src =
+            "a\n    // step 1: one\n    x();\n\n    /* step 2: two */\n    y();\n    z();\n\nw\n";
+        assert_eq!(step_source(src, 1), vec!["    // step 1: one", "    x();"]);
+        assert_eq!(
+            step_source(src, 2),
+            vec!["    /* step 2: two */", "    y();", "    z();"]
+        );
+        assert!(step_source(src, 3).is_empty());
+        assert_eq!(step_source("# step 10: py\nx = 1\n", 10).len(), 2);
+    }
+}

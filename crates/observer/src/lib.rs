@@ -1,0 +1,19 @@
+//! observer: run a lab's demo step by step and report what its memory did.
+//!
+//! Data flows one way: demo process ([`demo`]) → capture (`pmap_view`) →
+//! diff and checks ([`check`]) → report ([`report`]) → text ([`render`]).
+//! The labs themselves are data ([`lab`], [`catalog`]).
+
+pub mod catalog;
+pub mod check;
+pub mod cleanup;
+pub mod demo;
+pub mod impls;
+pub mod lab;
+pub mod render;
+pub mod report;
+pub mod run;
+
+pub use impls::{Impl, Toolchain};
+pub use report::Report;
+pub use run::{run_lab, RunError, RunOptions};

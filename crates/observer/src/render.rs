@@ -1,0 +1,395 @@
+//! Text renderings of a lab run: the live terminal view of each step, and the
+//! normalised "annotated expected output" kept under `labs/<lab>/`.
+//!
+//! The terminal view shows raw numbers and addresses; the normalised view has
+//! no addresses, PIDs or timings, and rounds sizes to 0.1 MiB and hides
+//! changes under 1 MiB, so that it reads the same on every run on this kind of
+//! machine. Renderers return strings; the CLI decides where they go.
+
+use std::fmt::Write as _;
+
+use pmap_view::render::{x_row, x_total, X_HEADER, X_RULE};
+use pmap_view::{diff, Change, Kind, RegionChange};
+
+use crate::check::CheckResult;
+use crate::lab::Lab;
+use crate::report::{Report, StepReport};
+
+const LEGEND: &str =
+    "In the tables: + appeared, - vanished, > grew, < shrank, ~ changed (RSS, Dirty…).";
+
+/// How to render.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Style {
+    /// ANSI colours (only when writing to a terminal).
+    pub color: bool,
+}
+
+impl Style {
+    fn paint(&self, code: &str, text: &str) -> String {
+        if self.color {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
+    }
+    fn bold(&self, t: &str) -> String {
+        self.paint("1", t)
+    }
+    fn dim(&self, t: &str) -> String {
+        self.paint("2", t)
+    }
+    fn good(&self, t: &str) -> String {
+        self.paint("32", t)
+    }
+    fn bad(&self, t: &str) -> String {
+        self.paint("31", t)
+    }
+}
+
+/// The lines before step 0: which lab, which implementation, what it is about.
+pub fn intro(lab: &Lab, report: &Report, style: Style) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{}",
+        style.bold(&format!(
+            "pmap lab: {} ({} implementation, {})",
+            lab.name(),
+            report.imp,
+            report.source_file
+        ))
+    );
+    let _ = writeln!(out, "demo pid {}, run by {}", report.pid, report.runtime);
+    let _ = writeln!(out, "\n{}", wrap(lab.spec.intro.trim(), ""));
+    let _ = writeln!(out, "\n{}", style.dim(LEGEND));
+    out
+}
+
+/// The live view of the last captured step of `report`.
+pub fn step(report: &Report, index: usize, style: Style) -> String {
+    let s = &report.steps[index];
+    let mut out = String::from("\n");
+    title(&mut out, report, s, style);
+    let _ = writeln!(out, "{} {}", style.dim("demo says:"), s.prompt);
+    let _ = writeln!(out);
+    let previous = index.checked_sub(1).map(|i| &report.steps[i].snapshot);
+    let header = format!(
+        "  {X_HEADER:<68} {}",
+        if previous.is_some() { "Change" } else { "" }
+    );
+    let _ = writeln!(out, "{}", header.trim_end());
+    match previous {
+        None => {
+            for r in &s.snapshot.regions {
+                let _ = writeln!(out, "  {}", x_row(r));
+            }
+        }
+        Some(prev) => {
+            let d = diff(prev, &s.snapshot);
+            let mut hidden = 0;
+            for c in &d.changes {
+                let r = c.region();
+                let context = matches!(r.kind, Kind::Heap | Kind::Stack);
+                if c.change == Change::Unchanged && !context {
+                    hidden += 1;
+                    continue;
+                }
+                let row = format!("{} {:<66} {}", c.change.mark(), x_row(r), change_words(c));
+                let row = match c.change {
+                    Change::Unchanged => style.dim(&row),
+                    Change::Appeared | Change::Grew => style.good(&row),
+                    Change::Vanished | Change::Shrank => style.bad(&row),
+                    Change::Changed => style.bold(&row),
+                };
+                let _ = writeln!(out, "{row}");
+            }
+            if hidden > 0 {
+                let _ = writeln!(
+                    out,
+                    "  {}",
+                    style.dim(&format!("… {hidden} other regions unchanged"))
+                );
+            }
+        }
+    }
+    let _ = writeln!(out, "  {X_RULE}");
+    let mut total = format!("  {:<68}", x_total(&s.snapshot.totals));
+    if let Some(prev) = previous {
+        let (a, b) = (&prev.totals, &s.snapshot.totals);
+        let _ = write!(
+            total,
+            " {}",
+            deltas(
+                delta(a.size_kib, b.size_kib),
+                delta(a.rss_kib, b.rss_kib),
+                delta(a.dirty_kib, b.dirty_kib)
+            )
+        );
+    }
+    let _ = writeln!(out, "{}", total.trim_end());
+    checks(&mut out, &s.checks, style, false);
+    why(&mut out, s);
+    out
+}
+
+/// The normalised annotated report of a whole run (the `labs/<lab>/` files).
+pub fn annotated(lab: &Lab, report: &Report) -> String {
+    let style = Style::default();
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "pmap lab: {} ({} implementation, {})",
+        lab.name(),
+        report.imp,
+        report.source_file
+    );
+    let _ = writeln!(out, "\n{}", wrap(lab.spec.intro.trim(), ""));
+    for (index, s) in report.steps.iter().enumerate() {
+        let _ = writeln!(out);
+        title(&mut out, report, s, style);
+        let _ = writeln!(out, "demo says: {}", normalise_text(&s.prompt));
+        if index > 0 {
+            let prev = &report.steps[index - 1].snapshot;
+            let d = diff(prev, &s.snapshot);
+            let _ = writeln!(
+                out,
+                "\n  {:<10} {:<5} {:>10} {:>10} {:>10}  Change",
+                "Mapping", "Mode", "Kbytes", "RSS", "Dirty"
+            );
+            let mut shown = 0;
+            for c in d.changed().filter(|c| significant(c)) {
+                let r = c.region();
+                let f = &r.fields;
+                let _ = writeln!(
+                    out,
+                    "{} {:<10} {:<5} {:>10} {:>10} {:>10}  {} {}",
+                    c.change.mark(),
+                    r.label(),
+                    pmap_view::render::mode(r),
+                    mib(f.size as i64, false),
+                    mib(f.rss as i64, false),
+                    mib(f.dirty() as i64, false),
+                    c.change.as_str(),
+                    rounded_deltas(c.size_delta(), c.rss_delta(), c.dirty_delta()),
+                );
+                shown += 1;
+            }
+            if shown == 0 {
+                let _ = writeln!(out, "  (no region changed by 1 MiB or more)");
+            }
+            let (a, b) = (&prev.totals, &s.snapshot.totals);
+            let _ = writeln!(
+                out,
+                "  process total: {}",
+                rounded_deltas(
+                    delta(a.size_kib, b.size_kib),
+                    delta(a.rss_kib, b.rss_kib),
+                    delta(a.dirty_kib, b.dirty_kib)
+                )
+            );
+        }
+        checks(&mut out, &s.checks, style, true);
+        why(&mut out, s);
+    }
+    let (passed, total) = report.checks_passed();
+    let _ = writeln!(out, "\n{passed} of {total} checks held.");
+    out
+}
+
+/// One line for the end of a run: "9 of 9 checks held" in green, or which failed.
+pub fn summary(report: &Report, style: Style) -> String {
+    let (passed, total) = report.checks_passed();
+    let line = format!(
+        "{} lab, {} implementation: {passed} of {total} checks held",
+        report.lab, report.imp
+    );
+    if passed == total {
+        style.good(&line)
+    } else {
+        style.bad(&format!("{line}; {} failed", total - passed))
+    }
+}
+
+fn title(out: &mut String, report: &Report, s: &StepReport, style: Style) {
+    let head = format!(
+        "━━ Step {} of {}: {} ",
+        s.index,
+        total_steps(report),
+        s.title
+    );
+    let _ = writeln!(out, "{}", style.bold(&format!("{head:━<72}")));
+    if !s.source.is_empty() {
+        let _ = writeln!(
+            out,
+            "{}",
+            style.dim(&format!("the program just did ({}):", report.source_file))
+        );
+        for line in &s.source {
+            let _ = writeln!(out, "    {line}");
+        }
+    }
+}
+
+/// The number of the last step, from the lab data.
+fn total_steps(report: &Report) -> usize {
+    crate::catalog::find(&report.lab).map_or(0, |l| l.spec.steps.len().saturating_sub(1))
+}
+
+fn checks(out: &mut String, checks: &[CheckResult], style: Style, normalised: bool) {
+    if checks.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "\nchecks:");
+    for c in checks {
+        let mark = if c.passed {
+            style.good("✓ pass")
+        } else {
+            style.bad("✗ FAIL")
+        };
+        let observed = match (normalised, c.is_size, c.observed_value) {
+            (true, true, Some(v)) => mib(v, true),
+            _ => c.observed.clone(),
+        };
+        let _ = writeln!(out, "  {mark}  {}", c.description);
+        let _ = writeln!(
+            out,
+            "          expected {}; observed {observed}",
+            c.expected
+        );
+        if let Some(t) = &c.tolerance {
+            let _ = writeln!(out, "{}", wrap(&format!("tolerance: {t}"), "          "));
+        }
+    }
+}
+
+fn why(out: &mut String, s: &StepReport) {
+    if s.annotation.is_empty() && s.note.is_none() {
+        return;
+    }
+    let _ = writeln!(out, "\nwhy:");
+    for para in s.annotation.split("\n\n").chain(s.note.as_deref()) {
+        let _ = writeln!(out, "{}", wrap(para, "  "));
+    }
+}
+
+/// A change is worth a line of the normalised view when something moved by 1 MiB.
+fn significant(c: &RegionChange) -> bool {
+    [c.size_delta(), c.rss_delta(), c.dirty_delta()]
+        .iter()
+        .any(|d| d.abs() >= 1024)
+}
+
+fn change_words(c: &RegionChange) -> String {
+    match c.change {
+        Change::Unchanged => String::new(),
+        _ => format!(
+            "{} {}",
+            c.change.as_str(),
+            deltas(c.size_delta(), c.rss_delta(), c.dirty_delta())
+        ),
+    }
+}
+
+fn delta(before: u64, after: u64) -> i64 {
+    after as i64 - before as i64
+}
+
+fn signed_kib(v: i64) -> String {
+    if v > 0 {
+        format!("+{v} K")
+    } else {
+        format!("{v} K")
+    }
+}
+
+fn deltas(size: i64, rss: i64, dirty: i64) -> String {
+    format!(
+        "virt {}, RSS {}, Dirty {}",
+        signed_kib(size),
+        signed_kib(rss),
+        signed_kib(dirty)
+    )
+}
+
+fn rounded_deltas(size: i64, rss: i64, dirty: i64) -> String {
+    format!(
+        "virt {}, RSS {}, Dirty {}",
+        mib(size, true),
+        mib(rss, true),
+        mib(dirty, true)
+    )
+}
+
+/// KiB as MiB with one decimal: stable across runs for the sizes labs check.
+fn mib(kib: i64, signed: bool) -> String {
+    let v = kib as f64 / 1024.0;
+    if signed && kib > 0 {
+        format!("+{v:.1} MiB")
+    } else if signed && kib < 0 {
+        format!("{v:.1} MiB")
+    } else if signed {
+        "0.0 MiB".to_string()
+    } else {
+        format!("{v:.1} MiB")
+    }
+}
+
+/// Remove what changes from run to run in a demo's words: pointers and pids.
+fn normalise_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find("0x") {
+        out.push_str(&rest[..i]);
+        let tail = &rest[i + 2..];
+        let n = tail
+            .find(|c: char| !c.is_ascii_hexdigit())
+            .unwrap_or(tail.len());
+        out.push_str(if n > 0 { "0x…" } else { "0x" });
+        rest = &tail[n..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Wrap prose to 80 columns with a prefix (annotations are written as paragraphs).
+fn wrap(text: &str, prefix: &str) -> String {
+    let mut out = String::new();
+    for para in text.split("\n\n") {
+        if !out.is_empty() {
+            out.push_str("\n\n");
+        }
+        let mut line = String::from(prefix);
+        for word in para.split_whitespace() {
+            if line.len() > prefix.len() && line.len() + 1 + word.len() > 80 {
+                out.push_str(line.trim_end());
+                out.push('\n');
+                line = String::from(prefix);
+            }
+            if line.len() > prefix.len() {
+                line.push(' ');
+            }
+            line.push_str(word);
+        }
+        out.push_str(line.trim_end());
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pointers_are_normalised() {
+        assert_eq!(normalise_text("a = 0x7f12ab: go"), "a = 0x…: go");
+        assert_eq!(normalise_text("0x"), "0x");
+    }
+
+    #[test]
+    fn wrap_keeps_paragraphs_and_prefix() {
+        let w = wrap(&"word ".repeat(30), "  ");
+        assert!(w.lines().all(|l| l.len() <= 80 && l.starts_with("  ")));
+        assert_eq!(wrap("a\n\nb", "> "), "> a\n\n> b");
+    }
+}

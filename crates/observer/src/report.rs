@@ -1,0 +1,146 @@
+//! The report of one lab run: every step's snapshot, checks and annotation,
+//! and its JSON form (the contract in DESIGN.md; fields may be added, never
+//! renamed).
+
+use pmap_view::{diff, Region, Snapshot, Totals};
+use serde_json::{json, Value};
+
+use crate::check::CheckResult;
+use crate::impls::Impl;
+
+/// One lab run, step by step.
+#[derive(Clone, Debug)]
+pub struct Report {
+    pub lab: String,
+    pub imp: Impl,
+    /// What ran the demo ("gcc 12.2.0", "Python 3.11.7", …).
+    pub runtime: String,
+    /// The demo's source file, relative to the repository.
+    pub source_file: String,
+    pub pid: i32,
+    pub steps: Vec<StepReport>,
+}
+
+/// One step: the demo's state after one action (step 0: before any).
+#[derive(Clone, Debug)]
+pub struct StepReport {
+    pub index: usize,
+    pub title: String,
+    /// The demo's prompt line at this step.
+    pub prompt: String,
+    /// Everything the demo printed since the previous step.
+    pub output: String,
+    /// The source lines of the action that led here (empty for step 0).
+    pub source: Vec<String>,
+    pub annotation: String,
+    /// A note for this implementation only.
+    pub note: Option<String>,
+    pub snapshot: Snapshot,
+    pub checks: Vec<CheckResult>,
+}
+
+impl Report {
+    pub fn passed(&self) -> bool {
+        self.steps.iter().flat_map(|s| &s.checks).all(|c| c.passed)
+    }
+
+    pub fn checks_passed(&self) -> (usize, usize) {
+        let all = self.steps.iter().flat_map(|s| &s.checks);
+        (all.clone().filter(|c| c.passed).count(), all.count())
+    }
+
+    /// The JSON document of `lab LAB --json`.
+    pub fn to_json(&self) -> Value {
+        let steps: Vec<Value> = self
+            .steps
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                let previous = if i == 0 {
+                    None
+                } else {
+                    Some(&self.steps[i - 1].snapshot)
+                };
+                step_json(s, previous)
+            })
+            .collect();
+        json!({
+            "lab": self.lab,
+            "impl": self.imp,
+            "runtime": self.runtime,
+            "source_file": self.source_file,
+            "pid": self.pid,
+            "passed": self.passed(),
+            "steps": steps,
+        })
+    }
+}
+
+fn step_json(s: &StepReport, previous: Option<&Snapshot>) -> Value {
+    let changes: Vec<Value> = previous
+        .map(|p| {
+            diff(p, &s.snapshot)
+                .changed()
+                .map(|c| {
+                    let r = c.region();
+                    json!({
+                        "change": c.change,
+                        "start": hex(r.start),
+                        "end": hex(r.end),
+                        "kind": r.kind,
+                        "name": r.name,
+                        "size_delta_kib": c.size_delta(),
+                        "rss_delta_kib": c.rss_delta(),
+                        "dirty_delta_kib": c.dirty_delta(),
+                        "pss_delta_kib": c.pss_delta(),
+                    })
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    json!({
+        "index": s.index,
+        "title": s.title,
+        "prompt": s.prompt,
+        "source": s.source,
+        "annotation": s.annotation,
+        "totals": totals_json(&s.snapshot.totals),
+        "regions": s.snapshot.regions.iter().map(region_json).collect::<Vec<_>>(),
+        "changes": changes,
+        "checks": s.checks,
+    })
+}
+
+pub fn totals_json(t: &Totals) -> Value {
+    json!({
+        "size_kib": t.size_kib,
+        "rss_kib": t.rss_kib,
+        "pss_kib": t.pss_kib,
+        "dirty_kib": t.dirty_kib,
+        "swap_kib": t.swap_kib,
+        "anonymous_kib": t.anonymous_kib,
+        "anon_huge_pages_kib": t.anon_huge_pages_kib,
+    })
+}
+
+/// A region in the contract's format (plus a few more counters).
+pub fn region_json(r: &Region) -> Value {
+    json!({
+        "start": hex(r.start),
+        "end": hex(r.end),
+        "perms": r.perms_str(),
+        "kind": r.kind,
+        "name": r.name,
+        "size_kib": r.fields.size,
+        "rss_kib": r.fields.rss,
+        "pss_kib": r.fields.pss,
+        "dirty_kib": r.fields.dirty(),
+        "swap_kib": r.fields.swap,
+        "anonymous_kib": r.fields.anonymous,
+        "anon_huge_pages_kib": r.fields.anon_huge_pages,
+    })
+}
+
+fn hex(addr: u64) -> String {
+    format!("{addr:#x}")
+}

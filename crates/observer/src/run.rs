@@ -1,0 +1,187 @@
+//! Run one lab with one implementation: start the demo, capture at every
+//! prompt, evaluate the step's checks, hand each step to the caller as it is
+//! captured (so a terminal can show it while the demo waits), finish the demo.
+
+use std::time::Duration;
+
+use pmap_view::{CaptureError, Snapshot};
+
+use crate::check::{Check, StepSnapshots};
+use crate::demo::{describe_status, Demo, WaitError};
+use crate::impls::{prepare, Impl, Toolchain};
+use crate::lab::{step_source, Lab};
+use crate::report::{Report, StepReport};
+
+/// Why a run could not be completed (exit status 2). A failed check is not one.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("lab {lab} has no {imp} implementation (it has: {available})")]
+    NoSuchImpl {
+        lab: String,
+        imp: Impl,
+        available: String,
+    },
+    #[error("`{tool}` not found: install {install}")]
+    MissingTool { tool: String, install: String },
+    #[error("compiling {file} failed:\n{stderr}")]
+    Compile { file: String, stderr: String },
+    #[error("{0}: {1}")]
+    Io(String, #[source] std::io::Error),
+    #[error("{}", demo_message(.step, .what, .output))]
+    Demo {
+        step: usize,
+        what: String,
+        output: String,
+    },
+    #[error("capturing the memory map at step {step}: {source}")]
+    Capture { step: usize, source: CaptureError },
+    #[error("stopped")]
+    Stopped,
+}
+
+fn demo_message(step: &usize, what: &str, output: &str) -> String {
+    let tail: Vec<&str> = output.lines().rev().take(5).collect();
+    let seen = if tail.is_empty() {
+        "it printed nothing".to_string()
+    } else {
+        let lines: Vec<&str> = tail.into_iter().rev().collect();
+        format!("its last output:\n  {}", lines.join("\n  "))
+    };
+    format!("the demo {what} at step {step}; {seen}")
+}
+
+/// Knobs of a run.
+#[derive(Clone, Debug)]
+pub struct RunOptions {
+    /// How long one step may take before the demo is declared hung.
+    pub step_timeout: Duration,
+    pub tools: Toolchain,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        // The slowest step (building a 10M-element list in CPython) takes ~1 s
+        // here; 60 s leaves room for slow machines without hanging CI forever.
+        RunOptions {
+            step_timeout: Duration::from_secs(60),
+            tools: Toolchain::default(),
+        }
+    }
+}
+
+/// Run `lab` with `imp`; `on_step` sees the report after each captured step
+/// and may stop the run by returning an error (it is where a student's
+/// terminal pauses for Enter while the demo waits).
+pub fn run_lab(
+    lab: &Lab,
+    imp: Impl,
+    opts: &RunOptions,
+    mut on_step: impl FnMut(&Report) -> Result<(), RunError>,
+) -> Result<Report, RunError> {
+    let launch = prepare(lab, imp, &opts.tools)?;
+    let source = lab
+        .source_of(imp)
+        .expect("prepare checked the implementation exists");
+    let checks: Vec<Vec<Check>> = lab
+        .spec
+        .steps
+        .iter()
+        .map(|s| {
+            s.checks
+                .iter()
+                .map(|c| Check::compile(c).expect("lab data is validated by tests"))
+                .collect()
+        })
+        .collect();
+    let mut demo =
+        Demo::spawn(launch.command).map_err(|e| RunError::Io("starting the demo".into(), e))?;
+    let mut report = Report {
+        lab: lab.name().to_string(),
+        imp,
+        runtime: launch.runtime,
+        source_file: source.file.to_string(),
+        pid: demo.pid(),
+        steps: Vec::with_capacity(lab.spec.steps.len()),
+    };
+    let demo_error = |step: usize, e: WaitError| match e {
+        WaitError::Exited { status, output } => RunError::Demo {
+            step,
+            what: describe_status(status),
+            output,
+        },
+        WaitError::Timeout { waited, output } => RunError::Demo {
+            step,
+            what: format!(
+                "did not reach its next prompt within {:.1} s (it was killed)",
+                waited.as_secs_f64()
+            ),
+            output,
+        },
+        WaitError::Io(e) => RunError::Io(format!("talking to the demo at step {step}"), e),
+    };
+    for (index, spec) in lab.spec.steps.iter().enumerate() {
+        if index > 0 {
+            demo.answer()
+                .map_err(|e| RunError::Io(format!("answering the demo at step {index}"), e))?;
+        }
+        let output = demo
+            .wait_for_prompt(opts.step_timeout)
+            .map_err(|e| demo_error(index, e))?;
+        let snapshot = Snapshot::capture(demo.pid()).map_err(|source| RunError::Capture {
+            step: index,
+            source,
+        })?;
+        let results = {
+            let start = report.steps.first().map_or(&snapshot, |s| &s.snapshot);
+            let previous = report.steps.last().map_or(&snapshot, |s| &s.snapshot);
+            let s = StepSnapshots {
+                start,
+                previous,
+                current: &snapshot,
+            };
+            checks[index].iter().map(|c| c.evaluate(&s)).collect()
+        };
+        report.steps.push(StepReport {
+            index,
+            title: spec.title.clone(),
+            prompt: output
+                .lines()
+                .rev()
+                .find(|l| !l.trim().is_empty())
+                .unwrap_or("")
+                .trim()
+                .to_string(),
+            output,
+            source: if index == 0 {
+                Vec::new()
+            } else {
+                step_source(source.source, index)
+                    .into_iter()
+                    .map(str::to_string)
+                    .collect()
+            },
+            annotation: spec.annotation.trim().to_string(),
+            note: spec
+                .impl_notes
+                .get(imp.as_str())
+                .map(|n| n.trim().to_string()),
+            snapshot,
+            checks: results,
+        });
+        on_step(&report)?;
+    }
+    let last = lab.spec.steps.len();
+    demo.answer()
+        .map_err(|e| RunError::Io("answering the demo's last prompt".into(), e))?;
+    let (status, output) = demo
+        .wait_for_exit(opts.step_timeout)
+        .map_err(|e| demo_error(last, e))?;
+    if !status.success() {
+        return Err(RunError::Demo {
+            step: last,
+            what: describe_status(status),
+            output,
+        });
+    }
+    Ok(report)
+}

@@ -1,0 +1,17 @@
+//! pmap-view: a process's memory map as data.
+//!
+//! One job: turn `/proc/PID/smaps` into a [`Snapshot`] of [`Region`]s with their
+//! sizes in KiB, classify each region ([`Kind`]), compare two snapshots
+//! ([`diff()`]) and render the classic pmap views. Parsing ([`smaps::parse`]) is
+//! separate from I/O ([`Snapshot::capture`]) so that recorded captures are
+//! ordinary test fixtures.
+
+pub mod diff;
+pub mod region;
+pub mod render;
+pub mod smaps;
+pub mod snapshot;
+
+pub use diff::{diff, Change, Diff, RegionChange};
+pub use region::{Fields, Kind, Region};
+pub use snapshot::{CaptureError, Snapshot, Totals};

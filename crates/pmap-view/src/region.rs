@@ -1,0 +1,151 @@
+//! One mapping of a process: its address range, permissions, backing and the
+//! memory counters the kernel reports for it in smaps.
+
+use serde::Serialize;
+
+/// What a region is, named the way the kernel names it in `/proc/PID/maps`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, PartialOrd, Ord)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    /// `[heap]`: the brk area that glibc's main arena grows with `brk`/`sbrk`.
+    Heap,
+    /// `[stack]`: the main thread's stack.
+    Stack,
+    /// A nameless (or `[anon:…]`) anonymous mapping: large mallocs, thread stacks, arenas.
+    Anon,
+    /// A mapping of a file (executables, libraries, data files, deleted files).
+    File,
+    /// `[vdso]`: kernel code mapped into every process for fast syscalls.
+    Vdso,
+    /// `[vvar]` and friends: kernel data read by the vdso.
+    Vvar,
+    /// `[vsyscall]`: the legacy fixed-address syscall page.
+    Vsyscall,
+    /// Anything else the kernel names (`[uprobes]`, SysV shm, …).
+    Other,
+}
+
+impl Kind {
+    /// Classify a region from the pathname column of smaps.
+    pub fn classify(name: &str) -> Kind {
+        match name {
+            "" => Kind::Anon,
+            "[heap]" => Kind::Heap,
+            "[stack]" => Kind::Stack,
+            "[vdso]" => Kind::Vdso,
+            "[vsyscall]" => Kind::Vsyscall,
+            n if n.starts_with("[vvar") => Kind::Vvar,
+            n if n.starts_with("[anon:") => Kind::Anon,
+            n if n.starts_with('/') && !n.starts_with("/SYSV") => Kind::File,
+            _ => Kind::Other,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Heap => "heap",
+            Kind::Stack => "stack",
+            Kind::Anon => "anon",
+            Kind::File => "file",
+            Kind::Vdso => "vdso",
+            Kind::Vvar => "vvar",
+            Kind::Vsyscall => "vsyscall",
+            Kind::Other => "other",
+        }
+    }
+}
+
+/// The counters of one smaps entry, in KiB (`THPeligible` is a flag, 0 or 1).
+///
+/// A fixed struct rather than a map: capture is the hot path, and every field
+/// the kernel documents has a slot. Fields a newer kernel adds are kept in
+/// [`Region::extra`], never dropped.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Fields {
+    pub size: u64,
+    pub kernel_page_size: u64,
+    pub mmu_page_size: u64,
+    pub rss: u64,
+    pub pss: u64,
+    pub pss_dirty: u64,
+    pub pss_anon: u64,
+    pub pss_file: u64,
+    pub pss_shmem: u64,
+    pub shared_clean: u64,
+    pub shared_dirty: u64,
+    pub private_clean: u64,
+    pub private_dirty: u64,
+    pub referenced: u64,
+    pub anonymous: u64,
+    pub ksm: u64,
+    pub lazy_free: u64,
+    pub anon_huge_pages: u64,
+    pub shmem_pmd_mapped: u64,
+    pub file_pmd_mapped: u64,
+    pub shared_hugetlb: u64,
+    pub private_hugetlb: u64,
+    pub swap: u64,
+    pub swap_pss: u64,
+    pub locked: u64,
+    pub thp_eligible: u64,
+    pub protection_key: u64,
+}
+
+impl Fields {
+    /// Dirty as pmap reports it: shared plus private dirty pages.
+    pub fn dirty(&self) -> u64 {
+        self.shared_dirty + self.private_dirty
+    }
+}
+
+/// One mapping (one VMA) of a process.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Region {
+    pub start: u64,
+    pub end: u64,
+    /// `rwxp` / `rw-s` as in maps.
+    pub perms: [u8; 4],
+    pub offset: u64,
+    pub dev_major: u32,
+    pub dev_minor: u32,
+    pub inode: u64,
+    /// The pathname column, verbatim (empty for plain anonymous memory).
+    pub name: String,
+    pub kind: Kind,
+    pub fields: Fields,
+    /// `VmFlags` mnemonics, verbatim.
+    pub vm_flags: String,
+    /// Fields this parser does not know (a newer kernel), as `(key, value text)`.
+    pub extra: Vec<(String, String)>,
+}
+
+impl Region {
+    pub fn size_kib(&self) -> u64 {
+        (self.end - self.start) / 1024
+    }
+
+    pub fn perms_str(&self) -> &str {
+        // Built only from bytes the parser checked to be ASCII.
+        std::str::from_utf8(&self.perms).unwrap_or("????")
+    }
+
+    pub fn is_shared(&self) -> bool {
+        self.perms[3] == b's'
+    }
+
+    /// A short label for reports: the kernel's name, a file's base name, or `[anon]`.
+    pub fn label(&self) -> String {
+        match self.kind {
+            Kind::Anon if self.name.is_empty() => "[anon]".to_string(),
+            Kind::File => {
+                let (path, deleted) = match self.name.strip_suffix(" (deleted)") {
+                    Some(p) => (p, " (deleted)"),
+                    None => (self.name.as_str(), ""),
+                };
+                let base = path.rsplit('/').next().unwrap_or(path);
+                format!("{base}{deleted}")
+            }
+            _ => self.name.clone(),
+        }
+    }
+}
