@@ -152,8 +152,22 @@ impl Demo {
 
     /// Answer the prompt with Enter.
     pub fn answer(&mut self) -> io::Result<()> {
+        self.answer_with("")
+    }
+
+    /// Answer the prompt with a line of text (Enter is added).
+    pub fn answer_with(&mut self, text: &str) -> io::Result<()> {
         self.answered_at_reads = read_syscalls(self.pid());
-        self.master.write_all(b"\n")
+        self.master.write_all(format!("{text}\n").as_bytes())
+    }
+
+    /// Send a signal to the demo itself (not its group).
+    pub fn signal(&self, sig: i32) -> io::Result<()> {
+        // SAFETY: kill(2) with our own child's pid.
+        if unsafe { libc::kill(self.pid(), sig) } < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(())
     }
 
     /// After the last answer: wait for the demo to exit, returning its status

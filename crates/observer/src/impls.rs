@@ -159,18 +159,23 @@ fn cache_dir(tools: &Toolchain) -> Result<PathBuf, RunError> {
     Ok(dir)
 }
 
-/// Compile `source` once per (compiler, source) pair; later runs reuse the binary.
+/// Compile `source` once per (compiler, source) pair into
+/// `CACHE/c-HASH/NAME` (so pmap shows the demo under its own name); later runs
+/// reuse the binary.
 fn compile_c(cc: &str, name: &str, source: &str, cache: &Path) -> Result<PathBuf, RunError> {
     let key = fnv1a(cc.as_bytes().iter().chain(b"\0").chain(source.as_bytes()));
-    let exe = cache.join(format!("{name}-{key:016x}"));
+    let dir = cache.join(format!("c-{key:016x}"));
+    let exe = dir.join(name);
     if exe.exists() {
         return Ok(exe);
     }
-    let src = cache.join(format!("{name}.c"));
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| RunError::Io(format!("creating {}", dir.display()), e))?;
+    let src = dir.join(format!("{name}.c"));
     write_if_changed(&src, source)?;
     // Build under a private name, then rename: two labs running at once never
     // see a half-written binary.
-    let tmp = cache.join(format!("{name}-{key:016x}.{}.tmp", std::process::id()));
+    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
     // -O0 is what `cc heap.c` means: the demo is compiled as a student would.
     let out = Command::new(cc)
         .arg("-O0")
@@ -180,6 +185,7 @@ fn compile_c(cc: &str, name: &str, source: &str, cache: &Path) -> Result<PathBuf
         .output()
         .map_err(|e| RunError::Io(format!("running {cc}"), e))?;
     if !out.status.success() {
+        let _ = std::fs::remove_file(&tmp);
         return Err(RunError::Compile {
             file: src.display().to_string(),
             stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
@@ -190,11 +196,17 @@ fn compile_c(cc: &str, name: &str, source: &str, cache: &Path) -> Result<PathBuf
     Ok(exe)
 }
 
+/// Write `text` to `path` unless it is there already, atomically (a private
+/// file renamed into place): labs running at once never read half a file.
 fn write_if_changed(path: &Path, text: &str) -> Result<(), RunError> {
     if std::fs::read(path).is_ok_and(|old| old == text.as_bytes()) {
         return Ok(());
     }
-    std::fs::write(path, text).map_err(|e| RunError::Io(format!("writing {}", path.display()), e))
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(format!(".{}.tmp", std::process::id()));
+    let err = |e| RunError::Io(format!("writing {}", path.display()), e);
+    std::fs::write(&tmp, text).map_err(err)?;
+    std::fs::rename(&tmp, path).map_err(err)
 }
 
 /// FNV-1a, 64-bit: a stable hash for cache keys (std's hasher may change between releases).

@@ -268,9 +268,13 @@ fn why(out: &mut String, s: &StepReport) {
         return;
     }
     let _ = writeln!(out, "\nwhy:");
-    for para in s.annotation.split("\n\n").chain(s.note.as_deref()) {
-        let _ = writeln!(out, "{}", wrap(para, "  "));
-    }
+    let paragraphs: Vec<String> = s
+        .annotation
+        .split("\n\n")
+        .chain(s.note.as_deref())
+        .map(|p| wrap(p, "  "))
+        .collect();
+    let _ = writeln!(out, "{}", paragraphs.join("\n\n"));
 }
 
 /// A change is worth a line of the normalised view when something moved by 1 MiB.
@@ -322,14 +326,14 @@ fn rounded_deltas(size: i64, rss: i64, dirty: i64) -> String {
 }
 
 /// KiB as MiB with one decimal: stable across runs for the sizes labs check.
+/// Amounts under 0.05 MiB (a few pages, which may differ between runs) read `≈0 MiB`.
 fn mib(kib: i64, signed: bool) -> String {
+    if kib.abs() < 52 {
+        return "≈0 MiB".to_string();
+    }
     let v = kib as f64 / 1024.0;
     if signed && kib > 0 {
         format!("+{v:.1} MiB")
-    } else if signed && kib < 0 {
-        format!("{v:.1} MiB")
-    } else if signed {
-        "0.0 MiB".to_string()
     } else {
         format!("{v:.1} MiB")
     }

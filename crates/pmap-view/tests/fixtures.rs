@@ -1,0 +1,183 @@
+//! The smaps parser and the diff on recorded captures of the C heap demo
+//! (`tests/fixtures/heap-c-step*.smaps`, one per step), pinned with insta; and
+//! the fixed-field parser checked against the procfs crate on a live process.
+
+use std::fmt::Write as _;
+
+use pmap_view::render::write_x;
+use pmap_view::{diff, Change, Kind, Snapshot};
+use procfs::FromBufRead;
+
+fn fixture(step: usize) -> Snapshot {
+    let path = format!(
+        "{}/tests/fixtures/heap-c-step{step}.smaps",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let text = std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    Snapshot::from_smaps(4242, &text).unwrap()
+}
+
+#[test]
+fn parses_a_recorded_capture() {
+    let snap = fixture(0);
+    let mut out = Vec::new();
+    write_x(&mut out, &snap.regions, &snap.totals).unwrap();
+    insta::assert_snapshot!("heap_c_step0_pmap_x", String::from_utf8(out).unwrap());
+    // Totals are sums of the regions, and Dirty is shared + private dirty.
+    let rss: u64 = snap.regions.iter().map(|r| r.fields.rss).sum();
+    assert_eq!(snap.totals.rss_kib, rss);
+    assert!(snap.regions.iter().all(|r| r.fields.size == r.size_kib()));
+    let kinds: Vec<Kind> = snap.regions.iter().map(|r| r.kind).collect();
+    for k in [
+        Kind::Heap,
+        Kind::Stack,
+        Kind::File,
+        Kind::Anon,
+        Kind::Vdso,
+        Kind::Vvar,
+        Kind::Vsyscall,
+    ] {
+        assert!(kinds.contains(&k), "no {k:?} region in the fixture");
+    }
+}
+
+fn describe_diff(before: &Snapshot, after: &Snapshot) -> String {
+    let mut out = String::new();
+    for c in diff(before, after).changed() {
+        let r = c.region();
+        let _ = writeln!(
+            out,
+            "{} {:<9} {:#x}-{:#x} {:<10} size {:+} rss {:+} dirty {:+}",
+            c.change.mark(),
+            c.change.as_str(),
+            r.start,
+            r.end,
+            r.label(),
+            c.size_delta(),
+            c.rss_delta(),
+            c.dirty_delta()
+        );
+    }
+    out
+}
+
+#[test]
+fn diffs_every_step_of_the_heap_demo() {
+    let steps: Vec<Snapshot> = (0..5).map(fixture).collect();
+    let text: String = (1..5)
+        .map(|i| {
+            format!(
+                "step {} -> {i}\n{}",
+                i - 1,
+                describe_diff(&steps[i - 1], &steps[i])
+            )
+        })
+        .collect();
+    insta::assert_snapshot!("heap_c_diffs", text);
+}
+
+#[test]
+fn a_region_that_grows_downwards_by_a_merge_is_grown_not_replaced() {
+    let (s1, s2) = (fixture(1), fixture(2));
+    let d = diff(&s1, &s2);
+    let changed: Vec<_> = d.changed().collect();
+    assert_eq!(changed.len(), 1, "{}", describe_diff(&s1, &s2));
+    assert_eq!(changed[0].change, Change::Grew);
+    assert_eq!(changed[0].size_delta(), 51204);
+    // Nothing vanished and nothing appeared.
+    assert!(d
+        .changes
+        .iter()
+        .all(|c| c.before.is_some() && c.after.is_some()));
+}
+
+#[test]
+fn identical_snapshots_have_no_changes() {
+    let s = fixture(3);
+    assert_eq!(diff(&s, &s).changed().count(), 0);
+}
+
+#[test]
+fn appeared_and_vanished_regions() {
+    let a = Snapshot::from_smaps(
+        1,
+        b"1000-2000 rw-p 0 00:00 0 \nRss: 4 kB\n3000-4000 r--p 0 08:01 7 /lib/x.so\n",
+    )
+    .unwrap();
+    let b = Snapshot::from_smaps(
+        1,
+        b"3000-4000 r--p 0 08:01 7 /lib/x.so\n9000-a000 rw-p 0 00:00 0 [stack]\n",
+    )
+    .unwrap();
+    let d = diff(&a, &b);
+    let kinds: Vec<Change> = d.changes.iter().map(|c| c.change).collect();
+    assert_eq!(
+        kinds,
+        vec![Change::Vanished, Change::Unchanged, Change::Appeared]
+    );
+}
+
+/// The fixed-field parser agrees with the procfs crate, field by field, on a
+/// live process (this test process itself).
+#[test]
+fn agrees_with_procfs_on_a_live_process() {
+    // Hold still: nothing in this thread allocates between the two reads.
+    let text = std::fs::read("/proc/self/smaps").unwrap();
+    let ours = Snapshot::from_smaps(0, &text).unwrap();
+    let theirs = procfs::process::MemoryMaps::from_buf_read(&text[..]).unwrap();
+    assert_eq!(ours.regions.len(), theirs.0.len());
+    for (r, m) in ours.regions.iter().zip(&theirs.0) {
+        assert_eq!((r.start, r.end), m.address);
+        assert_eq!(r.offset, m.offset);
+        assert_eq!(r.inode, m.inode);
+        assert_eq!((r.dev_major as i32, r.dev_minor as i32), m.dev);
+        let map = &m.extension.map;
+        let kib = |k: &str| map.get(k).copied().unwrap_or(0) / 1024;
+        let f = &r.fields;
+        let pairs = [
+            ("Size", f.size),
+            ("KernelPageSize", f.kernel_page_size),
+            ("MMUPageSize", f.mmu_page_size),
+            ("Rss", f.rss),
+            ("Pss", f.pss),
+            ("Pss_Dirty", f.pss_dirty),
+            ("Shared_Clean", f.shared_clean),
+            ("Shared_Dirty", f.shared_dirty),
+            ("Private_Clean", f.private_clean),
+            ("Private_Dirty", f.private_dirty),
+            ("Referenced", f.referenced),
+            ("Anonymous", f.anonymous),
+            ("KSM", f.ksm),
+            ("LazyFree", f.lazy_free),
+            ("AnonHugePages", f.anon_huge_pages),
+            ("ShmemPmdMapped", f.shmem_pmd_mapped),
+            ("FilePmdMapped", f.file_pmd_mapped),
+            ("Shared_Hugetlb", f.shared_hugetlb),
+            ("Private_Hugetlb", f.private_hugetlb),
+            ("Swap", f.swap),
+            ("SwapPss", f.swap_pss),
+            ("Locked", f.locked),
+        ];
+        for (key, ours) in pairs {
+            assert_eq!(ours, kib(key), "{key} of {:#x}", r.start);
+        }
+        // Flags without a unit are stored as they are.
+        let flags = &[
+            ("THPeligible", f.thp_eligible),
+            ("ProtectionKey", f.protection_key),
+        ];
+        for &(key, ours) in flags {
+            assert_eq!(
+                ours,
+                map.get(key).copied().unwrap_or(0),
+                "{key} of {:#x}",
+                r.start
+            );
+        }
+        // Every field procfs saw is one we model (none silently lost).
+        for key in map.keys() {
+            let modelled = pairs.iter().chain(flags).any(|(k, _)| k == key);
+            assert!(modelled || r.extra.iter().any(|(k, _)| k == key), "{key}");
+        }
+    }
+}

@@ -1,0 +1,96 @@
+//! The command line's contract: listing, usage errors and their exit codes.
+
+use crate::util::lab;
+
+fn stderr(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn list_names_every_lab_with_its_implementations() {
+    let out = lab(&["list"]);
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("heap ") && l.contains("[rust, c]")),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_missing_implementation_is_a_usage_error() {
+    let out = lab(&["heap", "--impl", "python"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        stderr(&out).trim(),
+        "lab: lab heap has no python implementation (it has: rust, c)"
+    );
+}
+
+#[test]
+fn bad_arguments_exit_2_with_one_clear_line() {
+    for args in [
+        &["heap", "--impl", "cobol"][..],
+        &["nosuchlab"],
+        &["heap", "--step-timeout", "-1"],
+    ] {
+        let out = lab(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(
+            stderr(&out).starts_with("error: "),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+    }
+}
+
+#[test]
+fn a_missing_c_compiler_names_what_to_install() {
+    let out = std::process::Command::new(crate::util::lab_exe())
+        .args(["heap", "--impl", "c", "--no-pause"])
+        .env("CC", "/nonexistent/cc")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.contains("`/nonexistent/cc` not found: install a C compiler"),
+        "{err}"
+    );
+}
+
+#[test]
+fn workload_of_an_unknown_lab_is_an_error() {
+    let out = lab(&["workload", "nosuch"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("no workload named `nosuch`"));
+}
+
+#[test]
+fn workload_prints_its_pid_and_waits_at_each_prompt() {
+    use std::io::Write;
+    let mut child = std::process::Command::new(crate::util::lab_exe())
+        .args(["workload", "heap"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Five prompts, five Enters: then it exits on its own.
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"\n\n\n\n\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(
+        lines[0],
+        format!("pid {}", lines[0].trim_start_matches("pid "))
+    );
+    assert_eq!(lines.len(), 6, "{text}");
+    assert!(lines[1].starts_with("start: press Enter"));
+}

@@ -1,0 +1,130 @@
+//! `lab heap --no-pause --json` for each implementation: the region facts the
+//! lab teaches, asserted from the JSON of real runs.
+
+use serde_json::Value;
+
+use crate::util::lab_json;
+
+const PAGE_KIB: i64 = 4;
+
+fn num(v: &Value) -> i64 {
+    v.as_i64().unwrap_or_else(|| panic!("not a number: {v}"))
+}
+
+fn total(step: &Value, field: &str) -> i64 {
+    num(&step["totals"][field])
+}
+
+fn delta(steps: &[Value], i: usize, field: &str) -> i64 {
+    total(&steps[i], field) - total(&steps[i - 1], field)
+}
+
+/// The changes of a step that moved something by 1 MiB or more.
+fn big_changes(step: &Value) -> Vec<&Value> {
+    step["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| {
+            ["size_delta_kib", "rss_delta_kib"]
+                .iter()
+                .any(|f| num(&c[f]).abs() >= 1024)
+        })
+        .collect()
+}
+
+/// The region of a step's snapshot that starts at a change's start.
+fn region_of<'a>(step: &'a Value, change: &Value) -> &'a Value {
+    step["regions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["start"] == change["start"])
+        .expect("a changed region is in the snapshot")
+}
+
+fn heap_size(step: &Value) -> i64 {
+    step["regions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["kind"] == "heap")
+        .map(|r| num(&r["size_kib"]))
+        .sum()
+}
+
+fn assert_heap_facts(imp: &str) {
+    let report = lab_json(&["heap", "--no-pause", "--json", "--impl", imp], 0);
+    assert_eq!(report["lab"], "heap");
+    assert_eq!(report["impl"], imp);
+    assert_eq!(report["passed"], true);
+    assert!(num(&report["pid"]) > 0);
+    let steps = report["steps"].as_array().unwrap();
+    assert_eq!(steps.len(), 5);
+    for (i, s) in steps.iter().enumerate() {
+        assert_eq!(num(&s["index"]), i as i64);
+        // Per-region sums are the totals.
+        let rss: i64 = s["regions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| num(&r["rss_kib"]))
+            .sum();
+        assert_eq!(rss, total(s, "rss_kib"));
+        for c in s["checks"].as_array().unwrap() {
+            assert_eq!(c["passed"], true, "{imp} step {i}: {c}");
+        }
+    }
+
+    // Step 1: one anonymous private mapping of 10 MiB plus a header page; RSS barely moves.
+    let big = big_changes(&steps[1]);
+    assert_eq!(big.len(), 1, "{imp}: one region holds the 10 MiB: {big:?}");
+    assert_eq!(big[0]["kind"], "anon");
+    assert!(
+        (10240..=10240 + PAGE_KIB).contains(&num(&big[0]["size_delta_kib"])),
+        "{}",
+        big[0]
+    );
+    let region = region_of(&steps[1], big[0]);
+    assert_eq!(region["perms"], "rw-p");
+    assert!(num(&region["size_kib"]) >= 10240);
+    assert!(delta(steps, 1, "size_kib") >= 10240);
+    assert!(delta(steps, 1, "rss_kib") < 1024);
+    assert_eq!(
+        heap_size(&steps[1]),
+        heap_size(&steps[0]),
+        "[heap] did not move"
+    );
+
+    // Step 2: the 50 MiB land next to the 10 MiB: one region grows by 50 MiB.
+    let big = big_changes(&steps[2]);
+    assert_eq!(big.len(), 1, "{imp}: {big:?}");
+    assert_eq!(
+        (big[0]["kind"].as_str(), big[0]["change"].as_str()),
+        (Some("anon"), Some("grew"))
+    );
+    assert!((51200..=51200 + PAGE_KIB).contains(&num(&big[0]["size_delta_kib"])));
+    assert!(num(&region_of(&steps[2], big[0])["size_kib"]) >= 61440);
+    assert!(delta(steps, 2, "rss_kib") < 1024);
+
+    // Step 3: 10 MiB resident and dirty, in that region, no new address space.
+    let big = big_changes(&steps[3]);
+    assert_eq!(big.len(), 1, "{imp}: {big:?}");
+    assert_eq!(num(&big[0]["rss_delta_kib"]), 10240);
+    assert_eq!(num(&big[0]["dirty_delta_kib"]), 10240);
+    assert_eq!(delta(steps, 3, "size_kib"), 0);
+
+    // Step 4: both blocks unmapped; back to the start.
+    assert_eq!(total(&steps[4], "size_kib"), total(&steps[0], "size_kib"));
+    assert!((total(&steps[4], "rss_kib") - total(&steps[0], "rss_kib")).abs() <= 4 * PAGE_KIB);
+}
+
+#[test]
+fn heap_rust_port_really_allocates_and_writes() {
+    assert_heap_facts("rust");
+}
+
+#[test]
+fn heap_c_demo_shows_the_same_facts() {
+    assert_heap_facts("c");
+}

@@ -1,0 +1,8 @@
+//! Integration tests of the whole `lab` binary on real processes: one test
+//! binary, a module per area, shared helpers in `util`.
+
+mod cleanup;
+mod cli;
+mod heap;
+mod snapshots;
+mod util;

@@ -1,0 +1,62 @@
+//! Helpers shared by the integration tests.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+/// The `lab` binary under test.
+pub fn lab_exe() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_lab"))
+}
+
+/// Run `lab ARGS` with stdin closed (not a terminal: never pauses).
+pub fn lab(args: &[&str]) -> Output {
+    Command::new(lab_exe())
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("running lab")
+}
+
+/// Run `lab ARGS --json` and parse its output, asserting the exit code.
+pub fn lab_json(args: &[&str], code: i32) -> serde_json::Value {
+    let out = lab(args);
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "lab {args:?}: stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("lab --json prints JSON")
+}
+
+/// True while `pid` is a live process (a zombie awaiting its reaper is not).
+pub fn alive(pid: i32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => observer::demo::stat_state(&stat) != Some('Z'),
+        Err(_) => false,
+    }
+}
+
+/// Wait up to `limit` for `pid` to be gone.
+pub fn gone_within(pid: i32, limit: Duration) -> bool {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if !alive(pid) {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    !alive(pid)
+}
+
+/// The observer's options for tests: the Rust ports run from the binary under test.
+pub fn run_options() -> observer::RunOptions {
+    observer::RunOptions {
+        tools: observer::Toolchain {
+            workload_exe: Some(lab_exe()),
+            ..Default::default()
+        },
+        ..Default::default()
+    }
+}
