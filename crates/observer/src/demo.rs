@@ -403,4 +403,46 @@ mod tests {
             "demo {pid} survived"
         );
     }
+
+    /// The pty hangup kills an ordinary demo when its driver dies; one that
+    /// ignores SIGHUP is still killed, by the parent-death signal. The test
+    /// re-runs itself as the driver and SIGKILLs it.
+    #[test]
+    fn parent_death_kills_a_demo_that_ignores_hangup() {
+        const ROLE: &str = "PMAP_LAB_TEST_DRIVER";
+        const NAME: &str = "demo::tests::parent_death_kills_a_demo_that_ignores_hangup";
+        if std::env::var_os(ROLE).is_some() {
+            let mut cmd = Command::new("sh");
+            // After the hangup its read fails; it must live on to be a test.
+            cmd.args(["-c", "trap '' HUP; read x; exec sleep 60"]);
+            let mut demo = Demo::spawn(cmd).unwrap();
+            demo.wait_for_prompt(Duration::from_secs(10)).unwrap();
+            println!("demo pid {}", demo.pid());
+            io::stdout().flush().unwrap();
+            std::thread::sleep(Duration::from_secs(60));
+            return;
+        }
+        let mut driver = Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", NAME, "--nocapture", "--test-threads=1"])
+            .env(ROLE, "1")
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut lines = io::BufRead::lines(io::BufReader::new(driver.stdout.take().unwrap()));
+        let pid: i32 = lines
+            // libtest prints our line after its own "test NAME ... " on the same line.
+            .find_map(|l| l.ok()?.split("demo pid ").nth(1)?.trim().parse().ok())
+            .expect("the driver reports its demo");
+        driver.kill().unwrap();
+        driver.wait().unwrap();
+        let start = Instant::now();
+        let alive = || {
+            std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .is_ok_and(|s| stat_state(&s) != Some('Z'))
+        };
+        while alive() && start.elapsed() < Duration::from_secs(5) {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert!(!alive(), "demo {pid} survived its driver's SIGKILL");
+    }
 }
