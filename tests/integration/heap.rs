@@ -128,3 +128,35 @@ fn heap_rust_port_really_allocates_and_writes() {
 fn heap_c_demo_shows_the_same_facts() {
     assert_heap_facts("c");
 }
+
+/// A failed check is a verdict (exit 1), not an error: with glibc's mmap
+/// threshold raised above 10 MiB (`MALLOC_MMAP_THRESHOLD_`, inherited by the
+/// demo), the 10 MiB come from `[heap]` and the lab says so.
+#[test]
+fn a_check_that_does_not_hold_fails_the_run_with_exit_1() {
+    let out = std::process::Command::new(crate::util::lab_exe())
+        .args(["heap", "--impl", "c", "--no-pause", "--json"])
+        .env("MALLOC_MMAP_THRESHOLD_", (128 << 20).to_string())
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["passed"], false);
+    let check = report["steps"][1]["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "malloc10-not-heap")
+        .unwrap();
+    assert_eq!(check["passed"], false);
+    assert!(
+        num(&check["observed_value"]) >= 10240,
+        "[heap] grew by the 10 MiB: {check}"
+    );
+    assert_eq!(report["steps"][1]["changes"][0]["kind"], "heap");
+}
