@@ -116,7 +116,11 @@ fn assert_heap_facts(imp: &str) {
 
     // Step 4: both blocks unmapped; back to the start.
     assert_eq!(total(&steps[4], "size_kib"), total(&steps[0], "size_kib"));
-    assert!((total(&steps[4], "rss_kib") - total(&steps[0], "rss_kib")).abs() <= 4 * PAGE_KIB);
+    // (Anonymous memory: code pages fault in 64 KiB at a time and are noise here.)
+    assert!(
+        (total(&steps[4], "anonymous_kib") - total(&steps[0], "anonymous_kib")).abs()
+            <= 4 * PAGE_KIB
+    );
 }
 
 #[test]
@@ -158,5 +162,7 @@ fn a_check_that_does_not_hold_fails_the_run_with_exit_1() {
         num(&check["observed_value"]) >= 10240,
         "[heap] grew by the 10 MiB: {check}"
     );
-    assert_eq!(report["steps"][1]["changes"][0]["kind"], "heap");
+    let big = big_changes(&report["steps"][1]);
+    assert_eq!(big.len(), 1, "{big:?}");
+    assert_eq!(big[0]["kind"], "heap");
 }

@@ -1,6 +1,6 @@
 //! The annotated expected output of every lab × implementation, kept under
 //! `labs/<lab>/` as insta snapshots: normalised (no addresses, PIDs or
-//! timings; sizes rounded to 0.1 MiB, changes under 1 MiB hidden), so a reader
+//! timings; sizes rounded to whole MiB, changes under 1 MiB hidden), so a reader
 //! can open them and the tests keep them true.
 
 use observer::{catalog, render, run_lab};
@@ -26,4 +26,14 @@ fn pin(lab_name: &str) {
 #[test]
 fn heap_annotated_outputs() {
     pin("heap");
+}
+
+#[test]
+fn mmap_annotated_outputs() {
+    pin("mmap");
+}
+
+#[test]
+fn pylist_annotated_outputs() {
+    pin("pylist");
 }

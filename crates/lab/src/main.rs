@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use observer::render::{self, Style};
-use observer::{catalog, run_lab, Impl, RunError, RunOptions, Toolchain};
+use observer::{catalog, run_lab, suite, Impl, RunError, RunOptions, Toolchain};
 
 /// Watch a Linux process's memory map change, step by step.
 ///
@@ -24,12 +24,58 @@ struct Cli {
 enum Command {
     /// List the labs and their implementations.
     List,
+    /// Run every lab with every implementation, without pausing, and print a
+    /// table of results. Exit 0 only when every check of every run held.
+    Check(CheckArgs),
     /// Run a lab's Rust port by itself: it prints its PID and waits for Enter
     /// at every step, so you can watch it with `pmap -x PID` in another terminal.
     Workload {
         /// The lab whose port to run (heap, …).
         name: String,
     },
+}
+
+/// Options of `lab check`.
+#[derive(Args, Debug)]
+struct CheckArgs {
+    /// Only these labs (default: all).
+    labs: Vec<String>,
+    /// Print the results as JSON instead of a table.
+    #[arg(long)]
+    json: bool,
+    /// Report runs whose toolchain (cc, python3) is missing as skipped, not failed.
+    #[arg(long)]
+    skip_missing: bool,
+    #[command(flatten)]
+    run: RunArgs,
+}
+
+/// Options shared by every command that runs demos.
+#[derive(Args, Debug)]
+struct RunArgs {
+    /// Seconds a step may take before the demo is declared hung and killed.
+    #[arg(long, value_name = "SECS", default_value_t = 60.0, value_parser = parse_seconds)]
+    step_timeout: f64,
+    /// The Python interpreter for the Python demos (default: python3).
+    #[arg(long, value_name = "PATH")]
+    python: Option<std::path::PathBuf>,
+    /// Run the demo without address-space randomisation: addresses (and sizes
+    /// that depend on alignment) repeat exactly from run to run.
+    #[arg(long)]
+    no_aslr: bool,
+}
+
+impl RunArgs {
+    fn options(&self) -> RunOptions {
+        RunOptions {
+            step_timeout: Duration::from_secs_f64(self.step_timeout),
+            tools: Toolchain {
+                python: self.python.clone(),
+                no_aslr: self.no_aslr,
+                ..Toolchain::default()
+            },
+        }
+    }
 }
 
 /// Options of `lab LAB`.
@@ -44,12 +90,8 @@ struct LabArgs {
     /// Print the whole run as one JSON document (DESIGN.md's contract) instead of text.
     #[arg(long)]
     json: bool,
-    /// Seconds a step may take before the demo is declared hung and killed.
-    #[arg(long, value_name = "SECS", default_value_t = 60.0, value_parser = parse_seconds)]
-    step_timeout: f64,
-    /// The Python interpreter for `--impl python` (default: python3).
-    #[arg(long, value_name = "PATH")]
-    python: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    run: RunArgs,
 }
 
 fn parse_impl(s: &str) -> Result<Impl, String> {
@@ -87,6 +129,7 @@ fn main() -> ExitCode {
     };
     match cli.command {
         Command::List => list(),
+        Command::Check(args) => check(&args),
         Command::Workload { name } => workload(&name),
     }
 }
@@ -108,6 +151,53 @@ fn list() -> ExitCode {
         }
     }
     ExitCode::SUCCESS
+}
+
+fn check(args: &CheckArgs) -> ExitCode {
+    observer::cleanup::install_signal_handlers();
+    let mut labs = Vec::new();
+    for name in &args.labs {
+        match catalog::find(name) {
+            Some(lab) => labs.push(lab),
+            None => return fail(&RunError::NoSuchLab(name.clone())),
+        }
+    }
+    if labs.is_empty() {
+        labs = catalog::all().iter().collect();
+    }
+    let runs = suite::run_suite(
+        &labs,
+        &args.run.options(),
+        args.skip_missing,
+        |i, n, lab, imp, done| {
+            // Progress goes to stderr, so that stdout holds only the table or JSON.
+            match done {
+                None => eprint!("[{i}/{n}] {lab} ({imp}) … "),
+                Some(run) => eprintln!(
+                    "{} {} ({:.2} s)",
+                    run.verdict(),
+                    run.checks(),
+                    run.elapsed.as_secs_f64()
+                ),
+            }
+        },
+    );
+    let text = if args.json {
+        serde_json::to_string_pretty(&suite::to_json(&runs))
+            .map(|j| j + "\n")
+            .unwrap_or_default()
+    } else {
+        format!("\n{}", suite::table(&runs))
+    };
+    match print(&text) {
+        Ok(()) | Err(RunError::Stopped) => {}
+        Err(e) => return fail(&e),
+    }
+    if runs.iter().all(suite::SuiteRun::passed) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
 }
 
 fn workload(name: &str) -> ExitCode {
@@ -134,13 +224,7 @@ fn run_one(lab: &'static observer::lab::Lab, args: &LabArgs) -> ExitCode {
     let style = Style {
         color: io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
     };
-    let opts = RunOptions {
-        step_timeout: Duration::from_secs_f64(args.step_timeout),
-        tools: Toolchain {
-            python: args.python.clone(),
-            ..Toolchain::default()
-        },
-    };
+    let opts = args.run.options();
     let steps = lab.spec.steps.len();
     let result = run_lab(lab, args.imp, &opts, |report| {
         if args.json {

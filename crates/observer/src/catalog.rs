@@ -11,11 +11,26 @@ struct Embedded {
     python: Option<(&'static str, &'static str)>,
 }
 
-const EMBEDDED: &[Embedded] = &[Embedded {
-    toml: include_str!("../../../labs/heap/lab.toml"),
-    c: Some(("c-demos/heap.c", include_str!("../../../c-demos/heap.c"))),
-    python: None,
-}];
+const EMBEDDED: &[Embedded] = &[
+    Embedded {
+        toml: include_str!("../../../labs/heap/lab.toml"),
+        c: Some(("c-demos/heap.c", include_str!("../../../c-demos/heap.c"))),
+        python: None,
+    },
+    Embedded {
+        toml: include_str!("../../../labs/mmap/lab.toml"),
+        c: Some(("c-demos/mmap.c", include_str!("../../../c-demos/mmap.c"))),
+        python: None,
+    },
+    Embedded {
+        toml: include_str!("../../../labs/pylist/lab.toml"),
+        c: None,
+        python: Some((
+            "py-demos/pylist.py",
+            include_str!("../../../py-demos/pylist.py"),
+        )),
+    },
+];
 
 /// Every lab, parsed once. The data is part of the binary and a test parses it,
 /// so a parse error here is a build defect, not a user error.
@@ -70,6 +85,17 @@ mod tests {
             for (index, step) in lab.spec.steps.iter().enumerate() {
                 for c in &step.checks {
                     Check::compile(c).unwrap_or_else(|e| panic!("{}: {}: {e}", lab.name(), c.id));
+                    if let Some(only) = &c.only_for {
+                        let imp: Impl = only
+                            .parse()
+                            .unwrap_or_else(|e| panic!("{}: {}: {e}", lab.name(), c.id));
+                        assert!(
+                            lab.source_of(imp).is_some(),
+                            "{}: {} is for a missing impl",
+                            lab.name(),
+                            c.id
+                        );
+                    }
                 }
                 for imp in &lab.impls {
                     if index > 0 {

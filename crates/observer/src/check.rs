@@ -403,6 +403,7 @@ mod tests {
             max: max.map(Into::into),
             equals: None,
             tolerance: None,
+            only_for: None,
         }
     }
 

@@ -3,6 +3,7 @@
 //! C demo is compiled with the system compiler into a cache directory, the
 //! Python demo runs under `python3` or the interpreter the user names.
 
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -56,6 +57,9 @@ pub struct Toolchain {
     pub python: Option<PathBuf>,
     /// Where compiled demos are cached. Default: the user's cache directory.
     pub cache_dir: Option<PathBuf>,
+    /// Run the demo without address-space layout randomisation, so that its
+    /// layout, and sizes that depend on alignment, repeat exactly between runs.
+    pub no_aslr: bool,
 }
 
 /// A demo ready to start.
@@ -66,7 +70,24 @@ pub struct Launch {
 }
 
 /// Build (if needed) and describe how to start `imp` of `lab`.
-pub fn prepare(lab: &Lab, imp: crate::impls::Impl, tools: &Toolchain) -> Result<Launch, RunError> {
+pub fn prepare(lab: &Lab, imp: Impl, tools: &Toolchain) -> Result<Launch, RunError> {
+    let mut launch = prepare_command(lab, imp, tools)?;
+    if tools.no_aslr {
+        // SAFETY: personality(2) is async-signal-safe; it only sets a flag that
+        // the exec which follows applies.
+        unsafe {
+            launch.command.pre_exec(|| {
+                if libc::personality(libc::ADDR_NO_RANDOMIZE as libc::c_ulong) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+    }
+    Ok(launch)
+}
+
+fn prepare_command(lab: &Lab, imp: Impl, tools: &Toolchain) -> Result<Launch, RunError> {
     let source = lab.source_of(imp).ok_or_else(|| RunError::NoSuchImpl {
         lab: lab.name().to_string(),
         imp,

@@ -17,6 +17,9 @@ pub struct LabSpec {
     pub summary: String,
     /// Shown before step 0: what the lab is about.
     pub intro: String,
+    /// Rounding of sizes in the annotated expected outputs (a size expression;
+    /// default 1 MiB), for labs whose sizes vary more between runs.
+    pub snapshot_resolution: Option<String>,
     pub steps: Vec<StepSpec>,
 }
 
@@ -55,6 +58,17 @@ pub struct CheckSpec {
     pub equals: Option<String>,
     /// Why the bounds are what they are (page rounding, malloc headers…).
     pub tolerance: Option<String>,
+    /// Only for this implementation (`rust`, `c`, `python`); default: all.
+    #[serde(default, rename = "impl")]
+    pub only_for: Option<String>,
+}
+
+impl CheckSpec {
+    pub fn applies_to(&self, imp: Impl) -> bool {
+        self.only_for
+            .as_deref()
+            .is_none_or(|only| only == imp.as_str())
+    }
 }
 
 fn default_since() -> String {

@@ -13,6 +13,7 @@ pub mod lab;
 pub mod render;
 pub mod report;
 pub mod run;
+pub mod suite;
 
 pub use impls::{Impl, Toolchain};
 pub use report::Report;

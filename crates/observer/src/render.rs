@@ -2,7 +2,7 @@
 //! normalised "annotated expected output" kept under `labs/<lab>/`.
 //!
 //! The terminal view shows raw numbers and addresses; the normalised view has
-//! no addresses, PIDs or timings, and rounds sizes to 0.1 MiB and hides
+//! no addresses, PIDs or timings, and rounds sizes to whole MiB and hides
 //! changes under 1 MiB, so that it reads the same on every run on this kind of
 //! machine. Renderers return strings; the CLI decides where they go.
 
@@ -102,7 +102,7 @@ pub fn step(report: &Report, index: usize, style: Style) -> String {
                     Change::Vanished | Change::Shrank => style.bad(&row),
                     Change::Changed => style.bold(&row),
                 };
-                let _ = writeln!(out, "{row}");
+                let _ = writeln!(out, "{}", row.trim_end());
             }
             if hidden > 0 {
                 let _ = writeln!(
@@ -128,7 +128,7 @@ pub fn step(report: &Report, index: usize, style: Style) -> String {
         );
     }
     let _ = writeln!(out, "{}", total.trim_end());
-    checks(&mut out, &s.checks, style, false);
+    checks(&mut out, &s.checks, style, None);
     why(&mut out, s);
     out
 }
@@ -136,6 +136,23 @@ pub fn step(report: &Report, index: usize, style: Style) -> String {
 /// The normalised annotated report of a whole run (the `labs/<lab>/` files).
 pub fn annotated(lab: &Lab, report: &Report) -> String {
     let style = Style::default();
+    // Whole MiB by default: the program's code faults in 64 KiB at a time
+    // (fault-around), which moves RSS by a tenth of a MiB from run to run.
+    let resolution = lab
+        .spec
+        .snapshot_resolution
+        .as_deref()
+        .and_then(|r| crate::check::size_expr(r).ok())
+        .or(Some(1024));
+    let mib = |kib: i64, signed: bool| rounded(kib, signed, resolution);
+    let rounded_deltas = |size: i64, rss: i64, dirty: i64| {
+        format!(
+            "virt {}, RSS {}, Dirty {}",
+            mib(size, true),
+            mib(rss, true),
+            mib(dirty, true)
+        )
+    };
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -173,6 +190,13 @@ pub fn annotated(lab: &Lab, report: &Report) -> String {
                     c.change.as_str(),
                     rounded_deltas(c.size_delta(), c.rss_delta(), c.dirty_delta()),
                 );
+                if r.fields.anon_huge_pages > 0 {
+                    let _ = writeln!(
+                        out,
+                        "  AnonHugePages {}",
+                        mib(r.fields.anon_huge_pages as i64, false)
+                    );
+                }
                 shown += 1;
             }
             if shown == 0 {
@@ -189,7 +213,7 @@ pub fn annotated(lab: &Lab, report: &Report) -> String {
                 )
             );
         }
-        checks(&mut out, &s.checks, style, true);
+        checks(&mut out, &s.checks, style, Some(resolution));
         why(&mut out, s);
     }
     let (passed, total) = report.checks_passed();
@@ -236,7 +260,8 @@ fn total_steps(report: &Report) -> usize {
     crate::catalog::find(&report.lab).map_or(0, |l| l.spec.steps.len().saturating_sub(1))
 }
 
-fn checks(out: &mut String, checks: &[CheckResult], style: Style, normalised: bool) {
+/// `normalised`: round observed sizes (to the given resolution, or 1 MiB).
+fn checks(out: &mut String, checks: &[CheckResult], style: Style, normalised: Option<Option<i64>>) {
     if checks.is_empty() {
         return;
     }
@@ -248,7 +273,7 @@ fn checks(out: &mut String, checks: &[CheckResult], style: Style, normalised: bo
             style.bad("✗ FAIL")
         };
         let observed = match (normalised, c.is_size, c.observed_value) {
-            (true, true, Some(v)) => mib(v, true),
+            (Some(resolution), true, Some(v)) => rounded(v, true, resolution),
             _ => c.observed.clone(),
         };
         let _ = writeln!(out, "  {mark}  {}", c.description);
@@ -285,13 +310,22 @@ fn significant(c: &RegionChange) -> bool {
 }
 
 fn change_words(c: &RegionChange) -> String {
-    match c.change {
+    let words = match c.change {
         Change::Unchanged => String::new(),
         _ => format!(
             "{} {}",
             c.change.as_str(),
             deltas(c.size_delta(), c.rss_delta(), c.dirty_delta())
         ),
+    };
+    format!("{words}{}", huge_pages(c.region()))
+}
+
+/// Transparent huge pages are shown only where there are some (THP mode decides).
+fn huge_pages(r: &pmap_view::Region) -> String {
+    match r.fields.anon_huge_pages {
+        0 => String::new(),
+        kib => format!(" (AnonHugePages {kib} K)"),
     }
 }
 
@@ -316,27 +350,16 @@ fn deltas(size: i64, rss: i64, dirty: i64) -> String {
     )
 }
 
-fn rounded_deltas(size: i64, rss: i64, dirty: i64) -> String {
-    format!(
-        "virt {}, RSS {}, Dirty {}",
-        mib(size, true),
-        mib(rss, true),
-        mib(dirty, true)
-    )
-}
-
-/// KiB as MiB with one decimal: stable across runs for the sizes labs check.
-/// Amounts under 0.05 MiB (a few pages, which may differ between runs) read `≈0 MiB`.
-fn mib(kib: i64, signed: bool) -> String {
-    if kib.abs() < 52 {
+/// KiB rounded to `resolution` KiB (default: 1 MiB), so that
+/// it reads the same on every run; amounts under half the resolution read `≈0 MiB`.
+fn rounded(kib: i64, signed: bool, resolution: Option<i64>) -> String {
+    let step = resolution.filter(|&r| r > 0).unwrap_or(1024);
+    let n = (kib as f64 / step as f64).round() as i64 * step;
+    if n == 0 {
         return "≈0 MiB".to_string();
     }
-    let v = kib as f64 / 1024.0;
-    if signed && kib > 0 {
-        format!("+{v:.1} MiB")
-    } else {
-        format!("{v:.1} MiB")
-    }
+    let sign = if signed && n > 0 { "+" } else { "" };
+    format!("≈{sign}{} MiB", n / 1024)
 }
 
 /// Remove what changes from run to run in a demo's words: pointers and pids.

@@ -15,6 +15,8 @@ use crate::report::{Report, StepReport};
 /// Why a run could not be completed (exit status 2). A failed check is not one.
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
+    #[error("no lab named `{0}` (see `lab list`)")]
+    NoSuchLab(String),
     #[error("lab {lab} has no {imp} implementation (it has: {available})")]
     NoSuchImpl {
         lab: String,
@@ -89,6 +91,7 @@ pub fn run_lab(
         .map(|s| {
             s.checks
                 .iter()
+                .filter(|c| c.applies_to(imp))
                 .map(|c| Check::compile(c).expect("lab data is validated by tests"))
                 .collect()
         })

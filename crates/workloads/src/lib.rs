@@ -12,6 +12,8 @@
 use std::io::{self, BufRead, Write};
 
 pub mod heap;
+pub mod mmap;
+pub mod pylist;
 
 /// A Rust port: its name, its own source text (for showing steps) and its body.
 pub struct Workload {
@@ -22,12 +24,26 @@ pub struct Workload {
 }
 
 /// The ports, by lab name.
-pub const ALL: &[Workload] = &[Workload {
-    name: "heap",
-    source_file: "crates/workloads/src/heap.rs",
-    source: include_str!("heap.rs"),
-    run: heap::run,
-}];
+pub const ALL: &[Workload] = &[
+    Workload {
+        name: "heap",
+        source_file: "crates/workloads/src/heap.rs",
+        source: include_str!("heap.rs"),
+        run: heap::run,
+    },
+    Workload {
+        name: "mmap",
+        source_file: "crates/workloads/src/mmap.rs",
+        source: include_str!("mmap.rs"),
+        run: mmap::run,
+    },
+    Workload {
+        name: "pylist",
+        source_file: "crates/workloads/src/pylist.rs",
+        source: include_str!("pylist.rs"),
+        run: pylist::run,
+    },
+];
 
 pub fn find(name: &str) -> Option<&'static Workload> {
     ALL.iter().find(|w| w.name == name)
