@@ -55,7 +55,7 @@ fn a_missing_c_compiler_names_what_to_install() {
     assert_eq!(out.status.code(), Some(2));
     let err = stderr(&out);
     assert!(
-        err.contains("`/nonexistent/cc` not found: install a C compiler"),
+        err.contains("`/nonexistent/cc` not found (or not working): install a C compiler"),
         "{err}"
     );
 }

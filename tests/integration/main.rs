@@ -5,4 +5,5 @@ mod cleanup;
 mod cli;
 mod heap;
 mod snapshots;
+mod suite;
 mod util;

@@ -139,7 +139,8 @@ fn prepare_command(lab: &Lab, imp: Impl, tools: &Toolchain) -> Result<Launch, Ru
                 .filter(|v| v.starts_with("Python "))
                 .ok_or_else(|| RunError::MissingTool {
                     tool: shown.clone(),
-                    install: "Python 3 (Debian/Ubuntu: sudo apt install python3), or name one with --python PATH".into(),
+                    install: "Python 3 (Debian/Ubuntu: sudo apt install python3), or name a Python 3 with --python PATH"
+                        .into(),
                 })?;
             let cache = cache_dir(tools)?;
             let script = cache.join(Path::new(source.file).file_name().unwrap_or_default());

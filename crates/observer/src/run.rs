@@ -23,7 +23,7 @@ pub enum RunError {
         imp: Impl,
         available: String,
     },
-    #[error("`{tool}` not found: install {install}")]
+    #[error("`{tool}` not found (or not working): install {install}")]
     MissingTool { tool: String, install: String },
     #[error("compiling {file} failed:\n{stderr}")]
     Compile { file: String, stderr: String },

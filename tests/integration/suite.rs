@@ -1,0 +1,112 @@
+//! `lab check`: every lab × implementation, the table, JSON, missing toolchains.
+
+use serde_json::Value;
+
+use crate::util::lab;
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn check_runs_every_lab_and_implementation() {
+    let out = lab(&["check"]);
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    for (name, imp) in [
+        ("heap", "rust"),
+        ("heap", "c"),
+        ("mmap", "rust"),
+        ("mmap", "c"),
+        ("pylist", "rust"),
+        ("pylist", "python"),
+    ] {
+        let row = stdout
+            .lines()
+            .find(|l| l.split_whitespace().take(2).eq([name, imp]))
+            .unwrap_or_else(|| panic!("no row for {name} {imp}:\n{stdout}"));
+        assert!(row.contains(" pass "), "{row}");
+        assert!(
+            stderr.contains(&format!("{name} ({imp}) … pass")),
+            "progress line for {name} {imp}: {stderr}"
+        );
+    }
+    assert!(stdout.contains("all 6 runs passed"), "{stdout}");
+}
+
+#[test]
+fn check_json_names_the_interpreter() {
+    let out = lab(&["check", "pylist", "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["passed"], true);
+    let runs = v["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 2);
+    let py = runs.iter().find(|r| r["impl"] == "python").unwrap();
+    assert!(
+        py["runtime"].as_str().unwrap().starts_with("Python 3."),
+        "{py}"
+    );
+    assert_eq!(py["checks_passed"], py["checks_total"]);
+}
+
+#[test]
+fn a_missing_python_fails_with_what_to_install_or_is_skipped() {
+    let out = lab(&["check", "pylist", "--python", "/nonexistent/python3"]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.starts_with("pylist") && l.contains("python") && l.contains("ERROR")),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("`/nonexistent/python3` not found (or not working): install Python 3"),
+        "{stdout}"
+    );
+
+    let out = lab(&[
+        "check",
+        "pylist",
+        "--python",
+        "/nonexistent/python3",
+        "--skip-missing",
+    ]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.starts_with("pylist") && l.contains("skip")),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn a_python_that_is_not_python_is_named() {
+    let out = lab(&[
+        "pylist",
+        "--impl",
+        "python",
+        "--python",
+        "/bin/true",
+        "--no-pause",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("`/bin/true` not found (or not working): install Python 3"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn check_of_an_unknown_lab_is_a_usage_error() {
+    let out = lab(&["check", "nosuch"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        text(&out.stderr).trim(),
+        "lab: no lab named `nosuch` (see `lab list`)"
+    );
+}
