@@ -41,6 +41,30 @@ pub enum RunError {
     Stopped,
 }
 
+/// Words for a student when a demo died the way programs die of memory limits.
+fn memory_hint(status: std::process::ExitStatus) -> String {
+    use std::os::unix::process::ExitStatusExt;
+    if status.signal() == Some(libc::SIGKILL) {
+        return " (SIGKILL usually means the kernel's out-of-memory killer or a memory cgroup \
+                limit ended it: the machine or the container ran out of memory)"
+            .into();
+    }
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit writes into the struct we pass.
+    let limited = unsafe { libc::getrlimit(libc::RLIMIT_AS, &mut limit) } == 0
+        && limit.rlim_cur != libc::RLIM_INFINITY;
+    if status.code().is_some_and(|c| c != 0) && limited {
+        return format!(
+            " (its address space is limited to {} KiB by `ulimit -v`, so an allocation may have been refused)",
+            limit.rlim_cur / 1024
+        );
+    }
+    String::new()
+}
+
 fn demo_message(step: &usize, what: &str, output: &str) -> String {
     let tail: Vec<&str> = output.lines().rev().take(5).collect();
     let seen = if tail.is_empty() {
@@ -109,7 +133,7 @@ pub fn run_lab(
     let demo_error = |step: usize, e: WaitError| match e {
         WaitError::Exited { status, output } => RunError::Demo {
             step,
-            what: describe_status(status),
+            what: format!("{}{}", describe_status(status), memory_hint(status)),
             output,
         },
         WaitError::Timeout { waited, output } => RunError::Demo {
@@ -180,11 +204,7 @@ pub fn run_lab(
         .wait_for_exit(opts.step_timeout)
         .map_err(|e| demo_error(last, e))?;
     if !status.success() {
-        return Err(RunError::Demo {
-            step: last,
-            what: describe_status(status),
-            output,
-        });
+        return Err(demo_error(last, WaitError::Exited { status, output }));
     }
     Ok(report)
 }

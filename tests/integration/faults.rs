@@ -1,0 +1,123 @@
+//! Demos that misbehave: hang at a step, crash, exit early, or cannot get
+//! their memory. The observer notices, kills the demo, reports the step and
+//! what it saw, and `lab` exits 2.
+
+use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use observer::{catalog, run_lab, Impl, RunError, RunOptions, Toolchain};
+
+use crate::util::gone_within;
+
+/// A stand-in for `lab workload heap`: a shell script with the given body.
+fn fake_workload(name: &str, body: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("pmap-lab-faults-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, format!("#!/bin/sh\necho pid $$\n{body}\n")).unwrap();
+    std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    path
+}
+
+fn run_fake(name: &str, body: &str) -> (RunError, i32) {
+    let opts = RunOptions {
+        step_timeout: Duration::from_millis(500),
+        tools: Toolchain {
+            workload_exe: Some(fake_workload(name, body)),
+            ..Default::default()
+        },
+    };
+    let mut pid = 0;
+    let err = run_lab(catalog::find("heap").unwrap(), Impl::Rust, &opts, |r| {
+        pid = r.pid;
+        Ok(())
+    })
+    .expect_err("the fake demo misbehaves");
+    (err, pid)
+}
+
+#[test]
+fn a_demo_that_hangs_is_killed_and_the_step_named() {
+    let (err, pid) = run_fake("hang", "echo start; read x; echo working; sleep 30");
+    let msg = err.to_string();
+    assert!(
+        msg.starts_with(
+            "the demo did not reach its next prompt within 0.5 s (it was killed) at step 1"
+        ),
+        "{msg}"
+    );
+    assert!(msg.contains("working"), "shows what it printed: {msg}");
+    assert!(
+        gone_within(pid, Duration::from_secs(5)),
+        "hung demo {pid} survived"
+    );
+}
+
+#[test]
+fn a_demo_that_crashes_is_reported_with_its_signal() {
+    let (err, _) = run_fake(
+        "crash",
+        "echo start; read x; echo one; read x; kill -SEGV $$",
+    );
+    let msg = err.to_string();
+    assert!(
+        msg.starts_with("the demo killed by SIGSEGV (segmentation fault) at step 2"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn a_demo_that_exits_early_is_reported() {
+    let (err, _) = run_fake("early", "echo start; read x; echo bye; exit 3");
+    assert!(
+        err.to_string()
+            .starts_with("the demo exited with status 3 at step 1; its last output:\n  bye"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_demo_under_ulimit_v_says_its_allocation_was_refused() {
+    // 40 MiB of address space: enough for lab and the 10 MiB block, not for the 50 MiB one.
+    let out = std::process::Command::new(crate::util::lab_exe())
+        .args(["heap", "--impl", "c", "--no-pause"])
+        .env("NO_COLOR", "1")
+        .process_group(0)
+        .stdin(std::process::Stdio::null())
+        .apply_rlimit_as(40 << 20)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains(
+            "exited with status 1 (its address space is limited to 40960 KiB by `ulimit -v`"
+        ),
+        "{err}"
+    );
+    assert!(err.contains("at step 2"), "{err}");
+    assert!(err.contains("heap: malloc of 50 MiB failed"), "{err}");
+}
+
+trait RlimitAs {
+    fn apply_rlimit_as(&mut self, bytes: u64) -> &mut Self;
+}
+
+impl RlimitAs for std::process::Command {
+    fn apply_rlimit_as(&mut self, bytes: u64) -> &mut Self {
+        // SAFETY: setrlimit is async-signal-safe.
+        unsafe {
+            self.pre_exec(move || {
+                let limit = libc::rlimit {
+                    rlim_cur: bytes,
+                    rlim_max: bytes,
+                };
+                if libc::setrlimit(libc::RLIMIT_AS, &limit) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            })
+        }
+    }
+}
