@@ -95,3 +95,97 @@ fn run_lab_and_panic(lab: &observer::lab::Lab, demo_pid: &mut i32) {
         Ok(())
     });
 }
+
+/// SIGTERM while the demo is busy inside a step (building ten million boxes
+/// takes ~0.4 s), not at a prompt.
+#[test]
+fn sigterm_while_the_demo_works_kills_it() {
+    let mut cmd = std::process::Command::new(lab_exe());
+    cmd.args(["pylist", "--no-pause"]).env("NO_COLOR", "1");
+    let mut lab = Demo::spawn(cmd).unwrap();
+    // Wait for step 0 to be printed: the demo is then answered and busy.
+    let mut seen = String::new();
+    let start = std::time::Instant::now();
+    let pid = loop {
+        if let Some(pid) = seen.lines().find_map(|l| {
+            l.strip_prefix("demo pid ")?
+                .split(',')
+                .next()?
+                .parse::<i32>()
+                .ok()
+        }) {
+            if seen.contains("Step 0") {
+                break pid;
+            }
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "no step 0 in: {seen}"
+        );
+        seen += &lab.read_available(Duration::from_millis(5)).unwrap();
+    };
+    std::thread::sleep(Duration::from_millis(50));
+    assert!(alive(pid));
+    lab.signal(libc::SIGTERM).unwrap();
+    lab.wait_for_exit(Duration::from_secs(10)).unwrap();
+    assert!(
+        gone_within(pid, Duration::from_secs(5)),
+        "busy demo {pid} survived SIGTERM"
+    );
+}
+
+/// `lab heap | head -1`: the reader goes away; lab stops quietly (no panic)
+/// and takes its demo with it.
+#[test]
+fn a_closed_output_pipe_ends_the_run_quietly() {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(lab_exe())
+        .args(["heap", "--no-pause"])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    out.read_line(&mut first).unwrap();
+    let mut second = String::new();
+    out.read_line(&mut second).unwrap();
+    let pid: i32 = second
+        .strip_prefix("demo pid ")
+        .and_then(|l| l.split(',').next()?.parse().ok())
+        .expect("demo pid line");
+    drop(out);
+    let output = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+    assert_eq!(output.status.code(), Some(0), "{err}");
+    assert!(
+        gone_within(pid, Duration::from_secs(5)),
+        "demo {pid} survived the closed pipe"
+    );
+}
+
+/// `lab check | head -1` likewise.
+#[test]
+fn a_closed_pipe_under_lab_check_is_quiet() {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(lab_exe())
+        .args(["check", "heap"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(
+        output.status.code().is_some(),
+        "ended by a signal: {:?}",
+        output.status
+    );
+}

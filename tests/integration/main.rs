@@ -3,6 +3,7 @@
 
 mod cleanup;
 mod cli;
+mod consistency;
 mod faults;
 mod heap;
 mod snapshots;

@@ -191,6 +191,14 @@ impl Demo {
         }
     }
 
+    /// Whatever the demo printed within `wait` (it may be nothing), without
+    /// waiting for a prompt.
+    pub fn read_available(&mut self, wait: Duration) -> io::Result<String> {
+        self.poll_output(wait)?;
+        self.drain()?;
+        Ok(self.take_output())
+    }
+
     /// Kill the demo's whole process group and reap it.
     pub fn kill(&mut self) {
         if self.exited.is_none() {
