@@ -5,6 +5,7 @@ mod cleanup;
 mod cli;
 mod consistency;
 mod faults;
+mod fuzz;
 mod heap;
 mod snapshots;
 mod suite;
