@@ -189,3 +189,48 @@ fn a_closed_pipe_under_lab_check_is_quiet() {
         output.status
     );
 }
+
+/// SIGTERM while the C demo is still being compiled (a slow compiler): the
+/// compiler does not outlive `lab` either.
+#[test]
+fn sigterm_while_compiling_leaves_no_compiler_running() {
+    let dir = std::env::temp_dir().join(format!("pmap-lab-slowcc-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let cc = dir.join("slowcc");
+    let marker = dir.join("compiling");
+    let script = format!(
+        "#!/bin/sh\n[ \"$1\" = --version ] && exec cc --version\necho $$ > {}\nsleep 30\nexec cc \"$@\"\n",
+        marker.display()
+    );
+    std::fs::write(&cc, script).unwrap();
+    std::fs::set_permissions(&cc, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let mut lab = std::process::Command::new(lab_exe())
+        .args(["heap", "--impl", "c", "--no-pause"])
+        .env("CC", &cc)
+        .env("XDG_CACHE_HOME", dir.join("cache"))
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    let compiler: i32 = loop {
+        if let Some(pid) = std::fs::read_to_string(&marker)
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+        {
+            break pid;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "the compiler never started"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(lab.id() as i32, libc::SIGTERM) };
+    lab.wait().unwrap();
+    assert!(
+        gone_within(compiler, Duration::from_secs(5)),
+        "compiler {compiler} survived SIGTERM to lab"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -152,9 +152,26 @@ fn prepare_command(lab: &Lab, imp: Impl, tools: &Toolchain) -> Result<Launch, Ru
     }
 }
 
+/// Run a helper program (the compiler, `--version` probes) to completion, in
+/// its own process group registered for cleanup: a signal to `lab` while it
+/// compiles leaves no compiler running either.
+fn run_tool(command: &mut Command) -> std::io::Result<std::process::Output> {
+    let child = command
+        .process_group(0)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()?;
+    let pid = child.id() as i32;
+    crate::cleanup::register(pid);
+    let out = child.wait_with_output();
+    crate::cleanup::unregister(pid);
+    out
+}
+
 /// First line of `TOOL --version`, or None when the tool cannot be run.
 fn tool_version(tool: &str, args: &[&str]) -> Option<String> {
-    let out = Command::new(tool).args(args).output().ok()?;
+    let out = run_tool(Command::new(tool).args(args)).ok()?;
     let text = if out.stdout.is_empty() {
         out.stderr
     } else {
@@ -199,12 +216,7 @@ fn compile_c(cc: &str, name: &str, source: &str, cache: &Path) -> Result<PathBuf
     // see a half-written binary.
     let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
     // -O0 is what `cc heap.c` means: the demo is compiled as a student would.
-    let out = Command::new(cc)
-        .arg("-O0")
-        .arg("-o")
-        .arg(&tmp)
-        .arg(&src)
-        .output()
+    let out = run_tool(Command::new(cc).arg("-O0").arg("-o").arg(&tmp).arg(&src))
         .map_err(|e| RunError::Io(format!("running {cc}"), e))?;
     if !out.status.success() {
         let _ = std::fs::remove_file(&tmp);
