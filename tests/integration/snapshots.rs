@@ -37,3 +37,8 @@ fn mmap_annotated_outputs() {
 fn pylist_annotated_outputs() {
     pin("pylist");
 }
+
+#[test]
+fn zeropage_annotated_outputs() {
+    pin("zeropage");
+}

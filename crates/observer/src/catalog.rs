@@ -30,6 +30,14 @@ const EMBEDDED: &[Embedded] = &[
             include_str!("../../../py-demos/pylist.py"),
         )),
     },
+    Embedded {
+        toml: include_str!("../../../labs/zeropage/lab.toml"),
+        c: Some((
+            "c-demos/zeropage.c",
+            include_str!("../../../c-demos/zeropage.c"),
+        )),
+        python: None,
+    },
 ];
 
 /// Every lab, parsed once. The data is part of the binary and a test parses it,
@@ -115,6 +123,19 @@ mod tests {
                         );
                     }
                 }
+            }
+            for fact in lab.spec.machine.iter().chain(
+                lab.spec
+                    .steps
+                    .iter()
+                    .flat_map(|s| &s.checks)
+                    .flat_map(|c| c.when.keys()),
+            ) {
+                assert!(
+                    crate::machine::facts().contains_key(fact.as_str()),
+                    "{}: unknown fact {fact}",
+                    lab.name()
+                );
             }
             let ids: std::collections::HashSet<_> = lab
                 .spec

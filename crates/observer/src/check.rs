@@ -404,6 +404,7 @@ mod tests {
             equals: None,
             tolerance: None,
             only_for: None,
+            when: Default::default(),
         }
     }
 

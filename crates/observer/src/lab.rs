@@ -20,6 +20,10 @@ pub struct LabSpec {
     /// Rounding of sizes in the annotated expected outputs (a size expression;
     /// default 1 MiB), for labs whose sizes vary more between runs.
     pub snapshot_resolution: Option<String>,
+    /// Facts of the machine this lab's outcome depends on (`thp`, `stack`…),
+    /// shown in the report.
+    #[serde(default)]
+    pub machine: Vec<String>,
     pub steps: Vec<StepSpec>,
 }
 
@@ -61,13 +65,18 @@ pub struct CheckSpec {
     /// Only for this implementation (`rust`, `c`, `python`); default: all.
     #[serde(default, rename = "impl")]
     pub only_for: Option<String>,
+    /// Only on machines where these facts have these values (see [`crate::machine`]).
+    #[serde(default)]
+    pub when: std::collections::BTreeMap<String, Vec<String>>,
 }
 
 impl CheckSpec {
+    /// Does this check apply to `imp` on this machine?
     pub fn applies_to(&self, imp: Impl) -> bool {
         self.only_for
             .as_deref()
             .is_none_or(|only| only == imp.as_str())
+            && crate::machine::holds(&self.when)
     }
 }
 

@@ -10,6 +10,7 @@ pub mod cleanup;
 pub mod demo;
 pub mod impls;
 pub mod lab;
+pub mod machine;
 pub mod render;
 pub mod report;
 pub mod run;

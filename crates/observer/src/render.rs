@@ -61,6 +61,13 @@ pub fn intro(lab: &Lab, report: &Report, style: Style) -> String {
         ))
     );
     let _ = writeln!(out, "demo pid {}, run by {}", report.pid, report.runtime);
+    if !lab.spec.machine.is_empty() {
+        let _ = writeln!(
+            out,
+            "this machine: {}",
+            crate::machine::describe(&lab.spec.machine)
+        );
+    }
     let _ = writeln!(out, "\n{}", wrap(lab.spec.intro.trim(), ""));
     let _ = writeln!(out, "\n{}", style.dim(LEGEND));
     out
@@ -161,6 +168,13 @@ pub fn annotated(lab: &Lab, report: &Report) -> String {
         report.imp,
         report.source_file
     );
+    if !lab.spec.machine.is_empty() {
+        let _ = writeln!(
+            out,
+            "this machine: {}",
+            crate::machine::describe(&lab.spec.machine)
+        );
+    }
     let _ = writeln!(out, "\n{}", wrap(lab.spec.intro.trim(), ""));
     for (index, s) in report.steps.iter().enumerate() {
         let _ = writeln!(out);

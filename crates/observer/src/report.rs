@@ -71,6 +71,7 @@ impl Report {
             "source_file": self.source_file,
             "pid": self.pid,
             "passed": self.passed(),
+            "machine": crate::machine::facts(),
             "steps": steps,
         })
     }

@@ -14,6 +14,7 @@ use std::io::{self, BufRead, Write};
 pub mod heap;
 pub mod mmap;
 pub mod pylist;
+pub mod zeropage;
 
 /// A Rust port: its name, its own source text (for showing steps) and its body.
 pub struct Workload {
@@ -42,6 +43,12 @@ pub const ALL: &[Workload] = &[
         source_file: "crates/workloads/src/pylist.rs",
         source: include_str!("pylist.rs"),
         run: pylist::run,
+    },
+    Workload {
+        name: "zeropage",
+        source_file: "crates/workloads/src/zeropage.rs",
+        source: include_str!("zeropage.rs"),
+        run: zeropage::run,
     },
 ];
 
