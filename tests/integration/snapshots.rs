@@ -42,3 +42,8 @@ fn pylist_annotated_outputs() {
 fn zeropage_annotated_outputs() {
     pin("zeropage");
 }
+
+#[test]
+fn threads_annotated_outputs() {
+    pin("threads");
+}

@@ -38,6 +38,14 @@ const EMBEDDED: &[Embedded] = &[
         )),
         python: None,
     },
+    Embedded {
+        toml: include_str!("../../../labs/threads/lab.toml"),
+        c: Some((
+            "c-demos/threads.c",
+            include_str!("../../../c-demos/threads.c"),
+        )),
+        python: None,
+    },
 ];
 
 /// Every lab, parsed once. The data is part of the binary and a test parses it,

@@ -329,48 +329,47 @@ pub fn page_kib() -> i64 {
     }
 }
 
-/// Evaluate a size expression to KiB: terms like `10 MiB`, `1 page`, `3 pages`,
-/// `512 KiB`, or a bare count, joined by `+` and `-`.
+/// Evaluate a size expression to KiB (or to a count, when it names no size).
+///
+/// Terms are joined by `+` and `-`; a term is a product of factors written
+/// side by side or with `*`: numbers, at most one size unit (`KiB`, `MiB`,
+/// `GiB`, `page(s)`, `stack(s)`: a thread's default stack) and counts this
+/// machine knows (`cpus`, `cached_stacks`, see [`crate::machine::number`]).
+/// Examples: `10 MiB + 1 page`, `100 stacks + 100 pages`, `8 * cpus * 64 MiB - 64 MiB`.
 pub fn size_expr(text: &str) -> Result<i64, String> {
     let bad = || format!("bad size expression `{text}`");
     let mut total = 0f64;
     let mut sign = 1f64;
-    let mut tokens = text.split_whitespace().peekable();
-    let mut expect_term = true;
-    while let Some(tok) = tokens.next() {
-        if !expect_term {
-            sign = match tok {
-                "+" => 1.0,
-                "-" => -1.0,
-                _ => return Err(bad()),
-            };
-            expect_term = true;
-            continue;
+    let mut term: Option<(f64, bool)> = None; // (product so far, has a size unit)
+    let mut finish =
+        |term: &mut Option<(f64, bool)>, sign: f64| term.take().map(|(v, _)| total += sign * v);
+    for tok in text.split_whitespace() {
+        match tok {
+            "+" | "-" => {
+                finish(&mut term, sign).ok_or_else(bad)?;
+                sign = if tok == "+" { 1.0 } else { -1.0 };
+                continue;
+            }
+            "*" if term.is_some() => continue,
+            _ => {}
         }
-        let (neg, num) = match tok.strip_prefix('-') {
-            Some(rest) => (-1.0, rest),
-            None => (1.0, tok.strip_prefix('+').unwrap_or(tok)),
+        let (value, is_size) = match tok {
+            "KiB" => (1.0, true),
+            "MiB" => (1024.0, true),
+            "GiB" => (1024.0 * 1024.0, true),
+            "page" | "pages" => (page_kib() as f64, true),
+            word => match crate::machine::number(word) {
+                Some((v, size)) => (v as f64, size),
+                None => (word.parse::<f64>().map_err(|_| bad())?, false),
+            },
         };
-        let n: f64 = num.parse().map_err(|_| bad())?;
-        let unit = match tokens.peek().copied() {
-            Some("KiB") => 1.0,
-            Some("MiB") => 1024.0,
-            Some("GiB") => 1024.0 * 1024.0,
-            Some("page" | "pages") => page_kib() as f64,
-            _ => 0.0,
-        };
-        let factor = if unit == 0.0 {
-            1.0
-        } else {
-            tokens.next();
-            unit
-        };
-        total += sign * neg * n * factor;
-        expect_term = false;
+        term = Some(match term {
+            None => (value, is_size),
+            Some((_, true)) if is_size => return Err(bad()),
+            Some((v, s)) => (v * value, s || is_size),
+        });
     }
-    if expect_term {
-        return Err(bad());
-    }
+    finish(&mut term, sign).ok_or_else(bad)?;
     Ok(total.round() as i64)
 }
 
@@ -387,6 +386,17 @@ mod tests {
         assert_eq!(size_expr("0"), Ok(0));
         assert_eq!(size_expr("0.5 MiB"), Ok(512));
         assert_eq!(size_expr("3"), Ok(3));
+        assert_eq!(
+            size_expr("100 stacks + 100 pages"),
+            Ok(100 * crate::machine::thread_stack_kib() + 100 * p)
+        );
+        let cpus = crate::machine::online_cpus();
+        assert_eq!(
+            size_expr("8 * cpus * 64 MiB - 64 MiB"),
+            Ok((8 * cpus - 1) * 65536)
+        );
+        assert!(size_expr("MiB MiB").is_err());
+        assert!(size_expr("2 nosuchfact").is_err());
         assert!(size_expr("").is_err());
         assert!(size_expr("10 MiB +").is_err());
         assert!(size_expr("ten MiB").is_err());

@@ -19,8 +19,7 @@ pub fn facts() -> &'static BTreeMap<&'static str, String> {
         );
         let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
         f.insert("kernel", kernel.trim().to_string());
-        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
-        f.insert("cpus", cpus.to_string());
+        f.insert("cpus", online_cpus().to_string());
         f
     })
 }
@@ -43,6 +42,32 @@ pub fn stack_limit() -> Option<u64> {
     // SAFETY: getrlimit writes into the struct we pass.
     let ok = unsafe { libc::getrlimit(libc::RLIMIT_STACK, &mut limit) } == 0;
     (ok && limit.rlim_cur != libc::RLIM_INFINITY).then_some(limit.rlim_cur / 1024)
+}
+
+/// Online CPUs, as glibc counts them to size its arena limit (8 per CPU on 64-bit).
+pub fn online_cpus() -> i64 {
+    // SAFETY: sysconf has no preconditions.
+    unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) }.max(1) as i64
+}
+
+/// The stack glibc gives a new thread with default attributes, in KiB: the
+/// soft stack limit, or 2 MiB when it is unlimited (measured on x86-64).
+pub fn thread_stack_kib() -> i64 {
+    stack_limit().map_or(2048, |kib| kib as i64)
+}
+
+/// Numbers lab data may use in size expressions: `cpus` (a count), `stack`
+/// (KiB, a thread's default stack), `cached_stacks` (how many freed thread
+/// stacks glibc keeps for reuse: its cache holds up to 40 MiB of stacks with
+/// their guard pages).
+pub fn number(name: &str) -> Option<(i64, bool)> {
+    let page = crate::check::page_kib();
+    Some(match name {
+        "cpus" => (online_cpus(), false),
+        "stack" | "stacks" => (thread_stack_kib(), true),
+        "cached_stacks" => ((40 * 1024) / (thread_stack_kib() + page), false),
+        _ => return None,
+    })
 }
 
 /// Does a `when` condition hold here? Every named fact must have one of the values.

@@ -188,12 +188,11 @@ pub fn annotated(lab: &Lab, report: &Report) -> String {
                 "\n  {:<10} {:<5} {:>10} {:>10} {:>10}  Change",
                 "Mapping", "Mode", "Kbytes", "RSS", "Dirty"
             );
-            let mut shown = 0;
+            let mut rows: Vec<String> = Vec::new();
             for c in d.changed().filter(|c| significant(c)) {
                 let r = c.region();
                 let f = &r.fields;
-                let _ = writeln!(
-                    out,
+                let mut row = format!(
                     "{} {:<10} {:<5} {:>10} {:>10} {:>10}  {} {}",
                     c.change.mark(),
                     r.label(),
@@ -205,16 +204,27 @@ pub fn annotated(lab: &Lab, report: &Report) -> String {
                     rounded_deltas(c.size_delta(), c.rss_delta(), c.dirty_delta()),
                 );
                 if r.fields.anon_huge_pages > 0 {
-                    let _ = writeln!(
-                        out,
-                        "  AnonHugePages {}",
+                    row += &format!(
+                        "\n  AnonHugePages {}",
                         mib(r.fields.anon_huge_pages as i64, false)
                     );
                 }
-                shown += 1;
+                rows.push(row);
             }
-            if shown == 0 {
+            if rows.is_empty() {
                 let _ = writeln!(out, "  (no region changed by 1 MiB or more)");
+            }
+            // Runs of identical lines (100 thread stacks, say) read as one line with a count.
+            let mut i = 0;
+            while i < rows.len() {
+                let run = rows[i..].iter().take_while(|r| **r == rows[i]).count();
+                let times = if run > 1 {
+                    format!("  (x{run})")
+                } else {
+                    String::new()
+                };
+                let _ = writeln!(out, "{}{times}", rows[i]);
+                i += run;
             }
             let (a, b) = (&prev.totals, &s.snapshot.totals);
             let _ = writeln!(

@@ -14,6 +14,7 @@ use std::io::{self, BufRead, Write};
 pub mod heap;
 pub mod mmap;
 pub mod pylist;
+pub mod threads;
 pub mod zeropage;
 
 /// A Rust port: its name, its own source text (for showing steps) and its body.
@@ -43,6 +44,12 @@ pub const ALL: &[Workload] = &[
         source_file: "crates/workloads/src/pylist.rs",
         source: include_str!("pylist.rs"),
         run: pylist::run,
+    },
+    Workload {
+        name: "threads",
+        source_file: "crates/workloads/src/threads.rs",
+        source: include_str!("threads.rs"),
+        run: threads::run,
     },
     Workload {
         name: "zeropage",
