@@ -6,12 +6,15 @@
 //! group, then let the signal take its default course. SIGKILL cannot be caught:
 //! `PR_SET_PDEATHSIG` in the demo covers it.
 
+use std::io;
+use std::os::unix::process::CommandExt;
+use std::process::{Child, Command};
 use std::sync::atomic::{AtomicI32, Ordering};
 
 /// Slots for live demo pids (0 = free). Atomics, because a signal handler reads them.
 static LIVE: [AtomicI32; 8] = [const { AtomicI32::new(0) }; 8];
 
-pub(crate) fn register(pid: i32) {
+fn register(pid: i32) {
     for slot in &LIVE {
         if slot
             .compare_exchange(0, pid, Ordering::SeqCst, Ordering::SeqCst)
@@ -21,6 +24,44 @@ pub(crate) fn register(pid: i32) {
         }
     }
     // More than 8 demos at once never happens; PDEATHSIG and Drop still apply.
+}
+
+/// The signals our handlers catch.
+const CAUGHT: [libc::c_int; 4] = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGQUIT];
+
+fn caught_set() -> libc::sigset_t {
+    // SAFETY: sigemptyset/sigaddset initialise the set we own.
+    unsafe {
+        let mut set = std::mem::zeroed::<libc::sigset_t>();
+        libc::sigemptyset(&mut set);
+        for sig in CAUGHT {
+            libc::sigaddset(&mut set, sig);
+        }
+        set
+    }
+}
+
+/// Spawn `command` and register it, with our signals held off in between: a
+/// Ctrl-C that arrives while the child starts is handled once it is
+/// registered, so the handler kills it too. The child starts with them unblocked.
+pub(crate) fn spawn_registered(command: &mut Command) -> io::Result<Child> {
+    let set = caught_set();
+    // SAFETY: pthread_sigmask on our own thread; the pre_exec closure only
+    // calls it too, which is async-signal-safe.
+    unsafe {
+        command.pre_exec(move || {
+            libc::pthread_sigmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut());
+            Ok(())
+        });
+        let mut old = std::mem::zeroed::<libc::sigset_t>();
+        libc::pthread_sigmask(libc::SIG_BLOCK, &set, &mut old);
+        let child = command.spawn();
+        if let Ok(c) = &child {
+            register(c.id() as i32);
+        }
+        libc::pthread_sigmask(libc::SIG_SETMASK, &old, std::ptr::null_mut());
+        child
+    }
 }
 
 pub(crate) fn unregister(pid: i32) {
@@ -52,7 +93,7 @@ extern "C" fn on_signal(sig: libc::c_int) {
 
 /// Kill the demos on SIGINT, SIGTERM, SIGHUP and SIGQUIT, then die of the signal.
 pub fn install_signal_handlers() {
-    for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGQUIT] {
+    for sig in CAUGHT {
         // SAFETY: the handler only calls async-signal-safe functions.
         unsafe { libc::signal(sig, on_signal as *const () as libc::sighandler_t) };
     }

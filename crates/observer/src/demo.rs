@@ -93,8 +93,7 @@ impl Demo {
                 Ok(())
             });
         }
-        let child = command.spawn()?;
-        cleanup::register(child.id() as i32);
+        let child = cleanup::spawn_registered(&mut command)?;
         // `command` still holds the slave copies; drop them so that the master
         // reads EOF (EIO) once the demo and its children are gone.
         drop(command);

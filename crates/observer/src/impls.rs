@@ -156,14 +156,13 @@ fn prepare_command(lab: &Lab, imp: Impl, tools: &Toolchain) -> Result<Launch, Ru
 /// its own process group registered for cleanup: a signal to `lab` while it
 /// compiles leaves no compiler running either.
 fn run_tool(command: &mut Command) -> std::io::Result<std::process::Output> {
-    let child = command
+    command
         .process_group(0)
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()?;
+        .stderr(std::process::Stdio::piped());
+    let child = crate::cleanup::spawn_registered(command)?;
     let pid = child.id() as i32;
-    crate::cleanup::register(pid);
     let out = child.wait_with_output();
     crate::cleanup::unregister(pid);
     out
