@@ -47,3 +47,8 @@ fn zeropage_annotated_outputs() {
 fn threads_annotated_outputs() {
     pin("threads");
 }
+
+#[test]
+fn fragmentation_annotated_outputs() {
+    pin("fragmentation");
+}

@@ -4,9 +4,18 @@ use std::path::PathBuf;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-/// The `lab` binary under test.
+/// The `lab` binary under test, written back to disk first: a binary the
+/// linker has just written has dirty page-cache pages, and their writeback in
+/// the middle of a run would show as Dirty dropping in the Rust ports' maps.
 pub fn lab_exe() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_lab"))
+    static SYNCED: std::sync::Once = std::sync::Once::new();
+    let exe = PathBuf::from(env!("CARGO_BIN_EXE_lab"));
+    SYNCED.call_once(|| {
+        std::fs::File::open(&exe)
+            .and_then(|f| f.sync_all())
+            .expect("syncing the lab binary");
+    });
+    exe
 }
 
 /// Run `lab ARGS` with stdin closed (not a terminal: never pauses).

@@ -46,6 +46,14 @@ const EMBEDDED: &[Embedded] = &[
         )),
         python: None,
     },
+    Embedded {
+        toml: include_str!("../../../labs/fragmentation/lab.toml"),
+        c: Some((
+            "c-demos/fragmentation.c",
+            include_str!("../../../c-demos/fragmentation.c"),
+        )),
+        python: None,
+    },
 ];
 
 /// Every lab, parsed once. The data is part of the binary and a test parses it,

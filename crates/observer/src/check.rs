@@ -290,6 +290,25 @@ impl Check {
     }
 }
 
+/// The value of `SCOPE.FIELD` (a scope of `total` or a region kind, a numeric
+/// field) on one snapshot, for annotations that quote this run's numbers.
+pub fn value_on(measure: &str, snap: &Snapshot) -> Option<i64> {
+    let spec = CheckSpec {
+        id: String::new(),
+        expect: String::new(),
+        measure: measure.to_string(),
+        since: "none".into(),
+        min: Some("0".into()),
+        max: None,
+        equals: None,
+        tolerance: None,
+        only_for: None,
+        when: Default::default(),
+    };
+    let check = Check::compile(&spec).ok()?;
+    (check.scope != Scope::Largest).then(|| check.measure(snap))
+}
+
 /// The region that changed most in a step: by |Δsize|, then by |ΔRSS|.
 pub fn largest_change<'a, 'b>(changes: &'b [RegionChange<'a>]) -> Option<&'b RegionChange<'a>> {
     changes

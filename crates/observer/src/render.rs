@@ -136,7 +136,7 @@ pub fn step(report: &Report, index: usize, style: Style) -> String {
     }
     let _ = writeln!(out, "{}", total.trim_end());
     checks(&mut out, &s.checks, style, None);
-    why(&mut out, s);
+    why(&mut out, s, None);
     out
 }
 
@@ -238,7 +238,7 @@ pub fn annotated(lab: &Lab, report: &Report) -> String {
             );
         }
         checks(&mut out, &s.checks, style, Some(resolution));
-        why(&mut out, s);
+        why(&mut out, s, resolution);
     }
     let (passed, total) = report.checks_passed();
     let _ = writeln!(out, "\n{passed} of {total} checks held.");
@@ -312,7 +312,9 @@ fn checks(out: &mut String, checks: &[CheckResult], style: Style, normalised: Op
     }
 }
 
-fn why(out: &mut String, s: &StepReport) {
+/// The annotation, with `{SCOPE.FIELD}` placeholders filled in with this
+/// step's numbers (rounded to `resolution` in the normalised view).
+fn why(out: &mut String, s: &StepReport, resolution: Option<i64>) {
     if s.annotation.is_empty() && s.note.is_none() {
         return;
     }
@@ -321,9 +323,31 @@ fn why(out: &mut String, s: &StepReport) {
         .annotation
         .split("\n\n")
         .chain(s.note.as_deref())
-        .map(|p| wrap(p, "  "))
+        .map(|p| wrap(&fill(p, s, resolution), "  "))
         .collect();
     let _ = writeln!(out, "{}", paragraphs.join("\n\n"));
+}
+
+/// Replace `{heap.rss}`-style placeholders with values from the step's snapshot.
+fn fill(text: &str, s: &StepReport, resolution: Option<i64>) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(open) = rest.find('{') {
+        let Some(close) = rest[open..].find('}') else {
+            break;
+        };
+        let name = &rest[open + 1..open + close];
+        out.push_str(&rest[..open]);
+        match crate::check::value_on(name, &s.snapshot) {
+            Some(v) if name.ends_with(".count") => out.push_str(&v.to_string()),
+            Some(v) if resolution.is_some() => out.push_str(&rounded(v, false, resolution)),
+            Some(v) => out.push_str(&format!("{v} KiB")),
+            None => out.push_str(&rest[open..=open + close]),
+        }
+        rest = &rest[open + close + 1..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// A change is worth a line of the normalised view when something moved by 1 MiB.

@@ -11,6 +11,7 @@
 
 use std::io::{self, BufRead, Write};
 
+pub mod fragmentation;
 pub mod heap;
 pub mod mmap;
 pub mod pylist;
@@ -44,6 +45,12 @@ pub const ALL: &[Workload] = &[
         source_file: "crates/workloads/src/pylist.rs",
         source: include_str!("pylist.rs"),
         run: pylist::run,
+    },
+    Workload {
+        name: "fragmentation",
+        source_file: "crates/workloads/src/fragmentation.rs",
+        source: include_str!("fragmentation.rs"),
+        run: fragmentation::run,
     },
     Workload {
         name: "threads",
