@@ -10,3 +10,4 @@ mod heap;
 mod snapshots;
 mod suite;
 mod util;
+mod watch;

@@ -52,3 +52,8 @@ fn threads_annotated_outputs() {
 fn fragmentation_annotated_outputs() {
     pin("fragmentation");
 }
+
+#[test]
+fn leak_annotated_outputs() {
+    pin("leak");
+}

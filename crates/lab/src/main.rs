@@ -27,11 +27,16 @@ enum Command {
     /// Run every lab with every implementation, without pausing, and print a
     /// table of results. Exit 0 only when every check of every run held.
     Check(CheckArgs),
+    /// Sample any process's memory map at an interval, show what grows, and
+    /// flag a region that grows steadily (a likely leak) with its rate.
+    Watch(WatchArgs),
     /// Run a lab's Rust port by itself: it prints its PID and waits for Enter
     /// at every step, so you can watch it with `pmap -x PID` in another terminal.
     Workload {
         /// The lab whose port to run (heap, …).
         name: String,
+        /// Arguments for the port (`lab workload leak mmap 100`: leak with mmap every 100 ms).
+        args: Vec<String>,
     },
 }
 
@@ -48,6 +53,34 @@ struct CheckArgs {
     skip_missing: bool,
     #[command(flatten)]
     run: RunArgs,
+}
+
+/// Options of `lab watch`.
+#[derive(Args, Debug)]
+struct WatchArgs {
+    /// The process to watch.
+    #[arg(value_parser = parse_pid)]
+    pid: i32,
+    /// Seconds between samples.
+    #[arg(long, value_name = "SECS", default_value_t = 1.0, value_parser = parse_seconds)]
+    interval: f64,
+    /// How many samples to take.
+    #[arg(long, value_name = "N", default_value_t = 10, value_parser = clap::value_parser!(u32).range(2..=100_000))]
+    count: u32,
+    /// Print the samples and the growth analysis as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+fn parse_pid(s: &str) -> Result<i32, String> {
+    match s.parse::<i64>() {
+        Ok(p) if p > 0 && p <= i64::from(i32::MAX) => Ok(p as i32),
+        Ok(_) => Err(format!(
+            "`{s}` is not a process id (a number from 1 to {})",
+            i32::MAX
+        )),
+        Err(_) => Err(format!("`{s}` is not a process id (a positive number)")),
+    }
 }
 
 /// Options shared by every command that runs demos.
@@ -130,7 +163,8 @@ fn main() -> ExitCode {
     match cli.command {
         Command::List => list(),
         Command::Check(args) => check(&args),
-        Command::Workload { name } => workload(&name),
+        Command::Watch(args) => watch(&args),
+        Command::Workload { name, args } => workload(&name, &args),
     }
 }
 
@@ -200,7 +234,40 @@ fn check(args: &CheckArgs) -> ExitCode {
     }
 }
 
-fn workload(name: &str) -> ExitCode {
+fn watch(args: &WatchArgs) -> ExitCode {
+    use observer::watch;
+    let interval = Duration::from_secs_f64(args.interval);
+    let json = args.json;
+    let samples = watch::watch(args.pid, interval, args.count as usize, |samples| {
+        if json {
+            return Ok(());
+        }
+        let mut out = io::stdout().lock();
+        writeln!(out, "{}", watch::sample_line(samples))?;
+        out.flush()
+    });
+    let samples = match samples {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("lab: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let growth = watch::growth(&samples);
+    let text = if json {
+        serde_json::to_string_pretty(&watch::to_json(args.pid, &samples, &growth))
+            .map(|j| j + "\n")
+            .unwrap_or_default()
+    } else {
+        watch::summary(&samples, &growth)
+    };
+    match print(&text) {
+        Ok(()) | Err(RunError::Stopped) => ExitCode::SUCCESS,
+        Err(e) => fail(&e),
+    }
+}
+
+fn workload(name: &str, args: &[String]) -> ExitCode {
     let Some(w) = workloads::find(name) else {
         let names: Vec<&str> = workloads::ALL.iter().map(|w| w.name).collect();
         eprintln!(
@@ -209,7 +276,7 @@ fn workload(name: &str) -> ExitCode {
         );
         return ExitCode::from(2);
     };
-    match workloads::run_standalone(w) {
+    match workloads::run_standalone(w, args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("lab workload {name}: {e}");

@@ -54,6 +54,11 @@ const EMBEDDED: &[Embedded] = &[
         )),
         python: None,
     },
+    Embedded {
+        toml: include_str!("../../../labs/leak/lab.toml"),
+        c: Some(("c-demos/leak.c", include_str!("../../../c-demos/leak.c"))),
+        python: None,
+    },
 ];
 
 /// Every lab, parsed once. The data is part of the binary and a test parses it,

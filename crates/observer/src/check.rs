@@ -6,7 +6,9 @@
 //! report, never an error.
 //!
 //! Scopes: `total` (every region), a region kind (`heap`, `stack`, `anon`,
-//! `file`, …), or `largest`: the region that changed most in this step.
+//! `file`, …), `largest`: the region that changed most in this step, or
+//! `steady`: the region whose RSS grew steadily over every step so far (the
+//! leak detector of [`crate::growth`]; its `rss` and `size` are rates per step).
 //! Fields: `size` (virtual), `rss`, `pss`, `dirty`, `swap`, `anonymous`,
 //! `anon_huge_pages`, `count` (number of regions); for `largest` also the text
 //! fields `kind` and `change`.
@@ -40,6 +42,7 @@ enum Scope {
     Total,
     Kind(Kind),
     Largest,
+    Steady,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -100,6 +103,8 @@ pub struct StepSnapshots<'a> {
     pub start: &'a Snapshot,
     pub previous: &'a Snapshot,
     pub current: &'a Snapshot,
+    /// Every step so far, the current one last.
+    pub all: &'a [&'a Snapshot],
 }
 
 impl Check {
@@ -112,6 +117,7 @@ impl Check {
         let scope = match scope {
             "total" => Scope::Total,
             "largest" => Scope::Largest,
+            "steady" => Scope::Steady,
             k => Scope::Kind(parse_kind(k).ok_or_else(|| format!("unknown scope `{k}`"))?),
         };
         let field = match field {
@@ -127,11 +133,15 @@ impl Check {
             "change" => Field::ChangeName,
             f => return Err(format!("unknown field `{f}`")),
         };
-        if field.is_text() && scope != Scope::Largest {
-            return Err("text fields exist only for `largest`".into());
+        let whole_regions = matches!(scope, Scope::Largest | Scope::Steady);
+        if field.is_text() && !whole_regions {
+            return Err("text fields exist only for `largest` and `steady`".into());
         }
-        if field == Field::Count && scope == Scope::Largest {
-            return Err("`largest.count` means nothing".into());
+        if scope == Scope::Steady && !matches!(field, Field::Rss | Field::Size | Field::KindName) {
+            return Err("`steady` has the fields rss, size (rates per step) and kind".into());
+        }
+        if field == Field::Count && whole_regions {
+            return Err("a count of one region means nothing".into());
         }
         let since = match spec.since.as_str() {
             "previous" => Since::Previous,
@@ -139,8 +149,8 @@ impl Check {
             "none" => Since::None,
             s => return Err(format!("unknown since `{s}`")),
         };
-        if scope == Scope::Largest && since != Since::Previous {
-            return Err("`largest` is measured over one step (since = previous)".into());
+        if whole_regions && since != Since::Previous {
+            return Err("`largest` and `steady` take no `since`".into());
         }
         let min = spec.min.as_deref().map(size_expr).transpose()?;
         let max = spec.max.as_deref().map(size_expr).transpose()?;
@@ -187,6 +197,16 @@ impl Check {
     }
 
     fn numeric_value(&self, s: &StepSnapshots) -> i64 {
+        if self.scope == Scope::Steady {
+            return steady(s).map_or(0, |g| {
+                let rate = if self.field == Field::Size {
+                    g.size_rate
+                } else {
+                    g.rss_rate
+                };
+                rate.round() as i64
+            });
+        }
         if self.scope == Scope::Largest {
             let d = diff(s.previous, s.current);
             return largest_change(&d.changes).map_or(0, |c| match self.field {
@@ -216,7 +236,7 @@ impl Check {
                 let count = snap.regions.iter().filter(|r| r.kind == k).count();
                 self.pick(&snap.totals_of(k), count)
             }
-            Scope::Largest => unreachable!("largest is measured on the diff"),
+            Scope::Largest | Scope::Steady => unreachable!("measured on diffs, not totals"),
         }
     }
 
@@ -236,6 +256,9 @@ impl Check {
     }
 
     fn text_value(&self, s: &StepSnapshots) -> Option<String> {
+        if self.scope == Scope::Steady {
+            return steady(s).map(|g| g.track.kind.as_str().to_string());
+        }
         let d = diff(s.previous, s.current);
         let c = largest_change(&d.changes)?;
         Some(match self.field {
@@ -285,6 +308,7 @@ impl Check {
             Scope::Total => "process".to_string(),
             Scope::Kind(k) => format!("{} regions", k.as_str()),
             Scope::Largest => "largest change".to_string(),
+            Scope::Steady => "steadily growing region".to_string(),
         };
         format!("{} of {scope}", self.field.words())
     }
@@ -307,6 +331,12 @@ pub fn value_on(measure: &str, snap: &Snapshot) -> Option<i64> {
     };
     let check = Check::compile(&spec).ok()?;
     (check.scope != Scope::Largest).then(|| check.measure(snap))
+}
+
+/// The steadily growing region over every step so far, with rates per step.
+fn steady(s: &StepSnapshots) -> Option<crate::growth::Growth> {
+    let steps: Vec<f64> = (0..s.all.len()).map(|i| i as f64).collect();
+    crate::growth::likely_leak(&crate::growth::analyse(s.all, &steps)).cloned()
 }
 
 /// The region that changed most in a step: by |Δsize|, then by |ΔRSS|.
@@ -461,6 +491,7 @@ mod tests {
             start: &before,
             previous: &before,
             current: &after,
+            all: &[&before, &after],
         };
         let grow =
             Check::compile(&spec("total.size", Some("10 MiB"), Some("10 MiB + 1 page"))).unwrap();

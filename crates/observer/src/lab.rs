@@ -110,9 +110,11 @@ impl Lab {
 }
 
 /// The source lines of step `n` (1-based): from the `step n:` marker comment
-/// to the next blank line.
+/// (or a `step a-b:` marker for a loop whose body is steps a to b) to the next
+/// blank line.
 pub fn step_source(source: &str, n: usize) -> Vec<&str> {
-    let mut lines = source.lines().skip_while(|l| step_marker(l) != Some(n));
+    let covers = |l: &str| step_marker(l).is_some_and(|(a, b)| (a..=b).contains(&n));
+    let mut lines = source.lines().skip_while(|l| !covers(l));
     let Some(first) = lines.next() else {
         return Vec::new();
     };
@@ -121,13 +123,17 @@ pub fn step_source(source: &str, n: usize) -> Vec<&str> {
         .collect()
 }
 
-/// `N` when the line is a `// step N:`, `/* step N:` or `# step N:` comment.
-fn step_marker(line: &str) -> Option<usize> {
+/// `(a, b)` when the line is a `// step N:` (a = b = N) or `step A-B:` comment
+/// (`//`, `/*` or `#`).
+fn step_marker(line: &str) -> Option<(usize, usize)> {
     let t = line.trim_start();
     let t = ["//", "/*", "#"].iter().find_map(|c| t.strip_prefix(c))?;
     let t = t.trim_start().strip_prefix("step ")?;
     let (n, _) = t.split_once(':')?;
-    n.parse().ok()
+    match n.split_once('-') {
+        Some((a, b)) => Some((a.parse().ok()?, b.parse().ok()?)),
+        None => n.parse().ok().map(|n| (n, n)),
+    }
 }
 
 #[cfg(test)]
@@ -145,5 +151,11 @@ mod tests {
         );
         assert!(step_source(src, 3).is_empty());
         assert_eq!(step_source("# step 10: py\nx = 1\n", 10).len(), 2);
+        let looped = "for (;;) {\n  /* step 2-4: again */\n  go();\n\n}\n";
+        assert_eq!(
+            step_source(looped, 3),
+            vec!["  /* step 2-4: again */", "  go();"]
+        );
+        assert!(step_source(looped, 5).is_empty());
     }
 }

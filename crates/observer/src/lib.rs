@@ -8,6 +8,7 @@ pub mod catalog;
 pub mod check;
 pub mod cleanup;
 pub mod demo;
+pub mod growth;
 pub mod impls;
 pub mod lab;
 pub mod machine;
@@ -15,6 +16,7 @@ pub mod render;
 pub mod report;
 pub mod run;
 pub mod suite;
+pub mod watch;
 
 pub use impls::{Impl, Toolchain};
 pub use report::Report;

@@ -161,10 +161,17 @@ pub fn run_lab(
         let results = {
             let start = report.steps.first().map_or(&snapshot, |s| &s.snapshot);
             let previous = report.steps.last().map_or(&snapshot, |s| &s.snapshot);
+            let all: Vec<&Snapshot> = report
+                .steps
+                .iter()
+                .map(|s| &s.snapshot)
+                .chain([&snapshot])
+                .collect();
             let s = StepSnapshots {
                 start,
                 previous,
                 current: &snapshot,
+                all: &all,
             };
             checks[index].iter().map(|c| c.evaluate(&s)).collect()
         };

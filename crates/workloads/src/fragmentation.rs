@@ -12,7 +12,7 @@ use crate::{Error, Prompter};
 const COUNT: usize = 1_000_000;
 const BLOCK: usize = 64;
 
-pub fn run(p: &mut Prompter) -> Result<(), Error> {
+pub fn run(p: &mut Prompter, _args: &[String]) -> Result<(), Error> {
     p.wait(&format!(
         "start: press Enter to malloc {COUNT} blocks of {BLOCK} bytes"
     ))?;

@@ -11,7 +11,7 @@ use crate::{malloc_bytes, Error, Prompter};
 
 const MIB: usize = 1024 * 1024;
 
-pub fn run(p: &mut Prompter) -> Result<(), Error> {
+pub fn run(p: &mut Prompter, _args: &[String]) -> Result<(), Error> {
     p.wait("start: press Enter to malloc 10 MiB")?;
 
     // step 1: malloc 10 MiB

@@ -13,6 +13,7 @@ use std::io::{self, BufRead, Write};
 
 pub mod fragmentation;
 pub mod heap;
+pub mod leak;
 pub mod mmap;
 pub mod pylist;
 pub mod threads;
@@ -23,7 +24,7 @@ pub struct Workload {
     pub name: &'static str,
     pub source_file: &'static str,
     pub source: &'static str,
-    pub run: fn(&mut Prompter) -> Result<(), Error>,
+    pub run: fn(&mut Prompter, &[String]) -> Result<(), Error>,
 }
 
 /// The ports, by lab name.
@@ -33,6 +34,12 @@ pub const ALL: &[Workload] = &[
         source_file: "crates/workloads/src/heap.rs",
         source: include_str!("heap.rs"),
         run: heap::run,
+    },
+    Workload {
+        name: "leak",
+        source_file: "crates/workloads/src/leak.rs",
+        source: include_str!("leak.rs"),
+        run: leak::run,
     },
     Workload {
         name: "mmap",
@@ -135,11 +142,11 @@ impl Prompter {
     }
 }
 
-/// Run a workload with the real stdin/stdout: what `lab workload NAME` does.
-pub fn run_standalone(workload: &Workload) -> Result<(), Error> {
+/// Run a workload with the real stdin/stdout: what `lab workload NAME [ARGS]` does.
+pub fn run_standalone(workload: &Workload, args: &[String]) -> Result<(), Error> {
     let mut prompter = Prompter::new();
     prompter.announce_pid()?;
-    (workload.run)(&mut prompter)
+    (workload.run)(&mut prompter, args)
 }
 
 /// Allocate exactly `len` bytes with the system allocator (glibc `malloc`), as

@@ -7,7 +7,7 @@ use crate::{Error, Prompter};
 
 const SIZE: usize = 100 * 1024 * 1024;
 
-pub fn run(p: &mut Prompter) -> Result<(), Error> {
+pub fn run(p: &mut Prompter, _args: &[String]) -> Result<(), Error> {
     p.wait("start: press Enter to mmap 100 MiB")?;
     // SAFETY: sysconf has no preconditions.
     let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) } as usize;

@@ -12,7 +12,7 @@ use crate::{Error, Prompter};
 
 const COUNT: u64 = 10_000_000;
 
-pub fn run(p: &mut Prompter) -> Result<(), Error> {
+pub fn run(p: &mut Prompter, _args: &[String]) -> Result<(), Error> {
     p.wait("start: press Enter to build a Vec of 10,000,000 boxed ints")?;
 
     // step 1: build a Vec of 10,000,000 Box<u64>

@@ -38,7 +38,7 @@ fn set_phase(phase: u8) {
     CHANGED.notify_all();
 }
 
-pub fn run(p: &mut Prompter) -> Result<(), Error> {
+pub fn run(p: &mut Prompter, _args: &[String]) -> Result<(), Error> {
     let mut threads: Vec<libc::pthread_t> = vec![0; THREADS];
     p.wait(&format!("start: press Enter to start {THREADS} threads"))?;
 

@@ -34,7 +34,7 @@ fn write_every_page(p: *mut u8, page: usize) {
     }
 }
 
-pub fn run(pr: &mut Prompter) -> Result<(), Error> {
+pub fn run(pr: &mut Prompter, _args: &[String]) -> Result<(), Error> {
     pr.wait("start: press Enter to mmap 100 MiB")?;
     // SAFETY: sysconf has no preconditions.
     let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) } as usize;

@@ -1,0 +1,134 @@
+//! `lab watch PID`: sample any process's memory map at an interval, show what
+//! grows, and name the region that grows steadily (a likely leak) with its rate.
+
+use std::fmt::Write as _;
+use std::time::{Duration, Instant};
+
+use pmap_view::{diff, CaptureError, Snapshot};
+use serde_json::{json, Value};
+
+use crate::growth::{analyse, likely_leak, Growth};
+
+/// One capture and when it was taken (seconds since the first).
+pub struct Sample {
+    pub at: f64,
+    pub snapshot: Snapshot,
+}
+
+/// Capture `pid` `count` times, `interval` apart (on a fixed schedule, so a
+/// slow capture does not stretch the series), calling `on_sample` after each.
+/// Stops early, keeping what it has, when the process exits.
+pub fn watch(
+    pid: i32,
+    interval: Duration,
+    count: usize,
+    mut on_sample: impl FnMut(&[Sample]) -> std::io::Result<()>,
+) -> Result<Vec<Sample>, CaptureError> {
+    let start = Instant::now();
+    let mut samples: Vec<Sample> = Vec::with_capacity(count);
+    for i in 0..count {
+        let due = start + interval * i as u32;
+        if let Some(wait) = due.checked_duration_since(Instant::now()) {
+            std::thread::sleep(wait);
+        }
+        let at = start.elapsed().as_secs_f64();
+        match Snapshot::capture(pid) {
+            Ok(snapshot) => samples.push(Sample { at, snapshot }),
+            Err(CaptureError::NotFound(_)) if !samples.is_empty() => break,
+            Err(e) => return Err(e),
+        }
+        if on_sample(&samples).is_err() {
+            break; // the reader went away (closed pipe): stop quietly
+        }
+    }
+    Ok(samples)
+}
+
+/// Rank the regions of the samples by RSS growth per second.
+pub fn growth(samples: &[Sample]) -> Vec<Growth> {
+    let snaps: Vec<&Snapshot> = samples.iter().map(|s| &s.snapshot).collect();
+    let at: Vec<f64> = samples.iter().map(|s| s.at).collect();
+    analyse(&snaps, &at)
+}
+
+/// The line for the last sample: time, totals, and what changed since the one before.
+pub fn sample_line(samples: &[Sample]) -> String {
+    let last = &samples[samples.len() - 1];
+    let t = &last.snapshot.totals;
+    let mut line = format!(
+        "{:>7.2} s  virt {:>9} KiB  RSS {:>9} KiB",
+        last.at, t.size_kib, t.rss_kib
+    );
+    if let Some(prev) = samples.len().checked_sub(2).map(|i| &samples[i]) {
+        let changes: Vec<String> = diff(&prev.snapshot, &last.snapshot)
+            .changed()
+            .filter(|c| c.rss_delta() != 0 || c.size_delta() != 0)
+            .map(|c| format!("{} {:+} K RSS", c.region().label(), c.rss_delta()))
+            .take(4)
+            .collect();
+        if !changes.is_empty() {
+            let _ = write!(line, "   {}", changes.join(", "));
+        }
+    }
+    line
+}
+
+/// The summary after the last sample.
+pub fn summary(samples: &[Sample], growth: &[Growth]) -> String {
+    let mut out = String::new();
+    let span = samples.last().map_or(0.0, |s| s.at);
+    let _ = writeln!(
+        out,
+        "\n{} samples over {span:.2} s. Regions that grew (RSS per second):",
+        samples.len()
+    );
+    let growing: Vec<&Growth> = growth.iter().filter(|g| g.rss_rate > 0.0).take(5).collect();
+    if growing.is_empty() {
+        let _ = writeln!(out, "  none");
+    }
+    for g in &growing {
+        let _ = writeln!(
+            out,
+            "  {:016x} {:<24} {:>10.1} KiB/s RSS {:>10.1} KiB/s virt  {}",
+            g.track.start,
+            g.track.label,
+            g.rss_rate,
+            g.size_rate,
+            if g.steady { "steady" } else { "" }
+        );
+    }
+    let _ = match likely_leak(growth) {
+        Some(g) => writeln!(
+            out,
+            "likely leak: {} ({}) grows steadily at {:.1} KiB/s",
+            g.track.label,
+            g.track.kind.as_str(),
+            g.rss_rate
+        ),
+        None => writeln!(
+            out,
+            "no region grew steadily: no sign of a leak in this window"
+        ),
+    };
+    out
+}
+
+/// The whole watch as JSON.
+pub fn to_json(pid: i32, samples: &[Sample], growth: &[Growth]) -> Value {
+    let g = |g: &Growth| {
+        json!({
+            "start": format!("{:#x}", g.track.start),
+            "kind": g.track.kind,
+            "name": g.track.label,
+            "rss_kib_per_s": g.rss_rate,
+            "size_kib_per_s": g.size_rate,
+            "steady": g.steady,
+        })
+    };
+    json!({
+        "pid": pid,
+        "samples": samples.iter().map(|s| json!({"t": s.at, "totals": crate::report::totals_json(&s.snapshot.totals)})).collect::<Vec<_>>(),
+        "growth": growth.iter().filter(|x| x.rss_rate != 0.0 || x.size_rate != 0.0).map(g).collect::<Vec<_>>(),
+        "likely_leak": likely_leak(growth).map(g),
+    })
+}

@@ -1,0 +1,94 @@
+//! `lab watch PID`: finds the region that grows steadily, with the right rate,
+//! and says nothing grows when nothing does.
+
+use std::io::BufRead;
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+use serde_json::Value;
+
+use crate::util::{lab, lab_exe};
+
+fn rollup_rss(pid: u32) -> f64 {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).unwrap();
+    let line = text.lines().find(|l| l.starts_with("Rss:")).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+#[test]
+fn watch_finds_a_leak_and_its_rate() {
+    // The Rust port of the leak demo, leaking 1008 KiB of [heap] every 20 ms.
+    let mut leaker = Command::new(lab_exe())
+        .args(["workload", "leak", "heap", "20"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    std::io::BufReader::new(leaker.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    let pid = leaker.id();
+    assert_eq!(first.trim(), format!("pid {pid}"));
+
+    // Ground truth, measured around the watch with our own clock.
+    let (t0, rss0) = (Instant::now(), rollup_rss(pid));
+    let out = lab(&[
+        "watch",
+        &pid.to_string(),
+        "--interval",
+        "0.2",
+        "--count",
+        "11",
+        "--json",
+    ]);
+    let (t1, rss1) = (Instant::now(), rollup_rss(pid));
+    leaker.kill().unwrap();
+    leaker.wait().unwrap();
+
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["samples"].as_array().unwrap().len(), 11);
+    let leak = &v["likely_leak"];
+    assert_eq!(leak["kind"], "heap", "{v}");
+    assert_eq!(leak["steady"], true);
+    let rate = leak["rss_kib_per_s"].as_f64().unwrap();
+    let truth = (rss1 - rss0) / (t1 - t0).as_secs_f64();
+    assert!(
+        (rate - truth).abs() <= truth * 0.10,
+        "watch says {rate:.0} KiB/s, the process grew {truth:.0} KiB/s"
+    );
+}
+
+#[test]
+fn watch_flags_nothing_in_a_process_that_does_not_grow() {
+    let mut idle = Command::new("sleep").arg("30").spawn().unwrap();
+    let out = lab(&[
+        "watch",
+        &idle.id().to_string(),
+        "--interval",
+        "0.05",
+        "--count",
+        "5",
+    ]);
+    idle.kill().unwrap();
+    idle.wait().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(out.status.success());
+    assert!(text.contains("no region grew steadily"), "{text}");
+}
+
+#[test]
+fn watch_of_a_missing_process_is_one_clear_line() {
+    let out = lab(&["watch", "999999999"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("not found") || err.contains("not a process id"),
+        "{err}"
+    );
+}
