@@ -57,3 +57,8 @@ fn fragmentation_annotated_outputs() {
 fn leak_annotated_outputs() {
     pin("leak");
 }
+
+#[test]
+fn shared_annotated_outputs() {
+    pin("shared");
+}

@@ -59,6 +59,14 @@ const EMBEDDED: &[Embedded] = &[
         c: Some(("c-demos/leak.c", include_str!("../../../c-demos/leak.c"))),
         python: None,
     },
+    Embedded {
+        toml: include_str!("../../../labs/shared/lab.toml"),
+        c: Some((
+            "c-demos/shared.c",
+            include_str!("../../../c-demos/shared.c"),
+        )),
+        python: None,
+    },
 ];
 
 /// Every lab, parsed once. The data is part of the binary and a test parses it,

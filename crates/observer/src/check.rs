@@ -55,6 +55,7 @@ enum Field {
     Anonymous,
     AnonHugePages,
     Count,
+    Uss,
     KindName,
     ChangeName,
 }
@@ -74,6 +75,7 @@ impl Field {
             Field::Anonymous => "Anonymous",
             Field::AnonHugePages => "AnonHugePages",
             Field::Count => "regions",
+            Field::Uss => "USS",
             Field::KindName => "kind",
             Field::ChangeName => "change",
         }
@@ -91,6 +93,8 @@ enum Since {
 #[derive(Clone, Debug)]
 pub struct Check {
     spec: CheckSpec,
+    /// Measured on the demo's child process (`child:` before the measure).
+    child: bool,
     scope: Scope,
     field: Field,
     since: Since,
@@ -107,11 +111,27 @@ pub struct StepSnapshots<'a> {
     pub all: &'a [&'a Snapshot],
 }
 
+impl<'a> StepSnapshots<'a> {
+    /// The view of the last of a series of snapshots (step 0 first).
+    pub fn of(all: &'a [&'a Snapshot]) -> Self {
+        let n = all.len();
+        StepSnapshots {
+            start: all[0],
+            previous: all[n.saturating_sub(2)],
+            current: all[n - 1],
+            all,
+        }
+    }
+}
+
 impl Check {
     /// Validate and compile a check spec. Errors are defects in lab data.
     pub fn compile(spec: &CheckSpec) -> Result<Check, String> {
-        let (scope, field) = spec
-            .measure
+        let (child, measure) = match spec.measure.strip_prefix("child:") {
+            Some(m) => (true, m),
+            None => (false, spec.measure.as_str()),
+        };
+        let (scope, field) = measure
             .split_once('.')
             .ok_or_else(|| format!("measure `{}` is not SCOPE.FIELD", spec.measure))?;
         let scope = match scope {
@@ -129,6 +149,7 @@ impl Check {
             "anonymous" => Field::Anonymous,
             "anon_huge_pages" => Field::AnonHugePages,
             "count" => Field::Count,
+            "uss" => Field::Uss,
             "kind" => Field::KindName,
             "change" => Field::ChangeName,
             f => return Err(format!("unknown field `{f}`")),
@@ -159,14 +180,23 @@ impl Check {
             (true, _, _) => return Err("a text measure takes `equals` only".into()),
             (false, _, _) => return Err("a numeric measure takes `min` and/or `max` only".into()),
         }
+        if field == Field::Uss && whole_regions {
+            return Err("USS is measured on totals or kinds".into());
+        }
         Ok(Check {
             spec: spec.clone(),
+            child,
             scope,
             field,
             since,
             min,
             max,
         })
+    }
+
+    /// Is this measured on the demo's child process?
+    pub fn on_child(&self) -> bool {
+        self.child
     }
 
     pub fn evaluate(&self, s: &StepSnapshots) -> CheckResult {
@@ -230,6 +260,19 @@ impl Check {
     }
 
     fn measure(&self, snap: &Snapshot) -> i64 {
+        if self.field == Field::Uss {
+            let kind = match self.scope {
+                Scope::Kind(k) => Some(k),
+                _ => None,
+            };
+            let regions = snap
+                .regions
+                .iter()
+                .filter(|r| kind.is_none_or(|k| r.kind == k));
+            return regions
+                .map(|r| (r.fields.private_clean + r.fields.private_dirty) as i64)
+                .sum();
+        }
         match self.scope {
             Scope::Total => self.pick(&snap.totals, snap.regions.len()),
             Scope::Kind(k) => {
@@ -250,7 +293,7 @@ impl Check {
             Field::Anonymous => t.anonymous_kib,
             Field::AnonHugePages => t.anon_huge_pages_kib,
             Field::Count => count as u64,
-            Field::KindName | Field::ChangeName => 0,
+            Field::Uss | Field::KindName | Field::ChangeName => 0,
         };
         v as i64
     }
@@ -339,17 +382,20 @@ fn steady(s: &StepSnapshots) -> Option<crate::growth::Growth> {
     crate::growth::likely_leak(&crate::growth::analyse(s.all, &steps)).cloned()
 }
 
-/// The region that changed most in a step: by |Δsize|, then by |ΔRSS|.
+/// The region that changed most in a step: the largest move of its size, RSS,
+/// Dirty or PSS (ties: the larger size change).
 pub fn largest_change<'a, 'b>(changes: &'b [RegionChange<'a>]) -> Option<&'b RegionChange<'a>> {
     changes
         .iter()
         .filter(|c| c.change != Change::Unchanged)
         .max_by_key(|c| {
-            (
-                c.size_delta().abs(),
-                c.rss_delta().abs(),
-                c.dirty_delta().abs(),
-            )
+            let moved = [
+                c.size_delta(),
+                c.rss_delta(),
+                c.dirty_delta(),
+                c.pss_delta(),
+            ];
+            (moved.iter().map(|d| d.abs()).max(), c.size_delta().abs())
         })
 }
 

@@ -135,6 +135,7 @@ pub fn step(report: &Report, index: usize, style: Style) -> String {
         );
     }
     let _ = writeln!(out, "{}", total.trim_end());
+    processes(&mut out, s, None);
     checks(&mut out, &s.checks, style, None);
     why(&mut out, s, None);
     out
@@ -203,6 +204,9 @@ pub fn annotated(lab: &Lab, report: &Report) -> String {
                     c.change.as_str(),
                     rounded_deltas(c.size_delta(), c.rss_delta(), c.dirty_delta()),
                 );
+                if (c.pss_delta() - c.rss_delta()).abs() >= 1024 {
+                    row += &format!(", PSS {}", mib(c.pss_delta(), true));
+                }
                 if r.fields.anon_huge_pages > 0 {
                     row += &format!(
                         "\n  AnonHugePages {}",
@@ -328,6 +332,42 @@ fn why(out: &mut String, s: &StepReport, resolution: Option<i64>) {
     let _ = writeln!(out, "{}", paragraphs.join("\n\n"));
 }
 
+/// RSS, PSS and USS of the demo and its children side by side, when it has
+/// children. (Live view only: file pages make these totals move with whatever
+/// else runs on the machine, too much for the normalised view.)
+fn processes(out: &mut String, s: &StepReport, resolution: Option<i64>) {
+    if s.children.is_empty() {
+        return;
+    }
+    let show = |kib: u64| match resolution {
+        Some(_) => rounded(kib as i64, false, resolution),
+        None => format!("{kib} KiB"),
+    };
+    let _ = writeln!(
+        out,
+        "\n  {:<16} {:>12} {:>12} {:>12}",
+        "process", "RSS", "PSS", "USS"
+    );
+    let rows =
+        std::iter::once(("demo", &s.snapshot)).chain(s.children.iter().map(|c| ("child", c)));
+    for (who, snap) in rows {
+        let name = if resolution.is_some() {
+            who.to_string()
+        } else {
+            format!("{who} {}", snap.pid)
+        };
+        let t = &snap.totals;
+        let uss = crate::report::uss(snap);
+        let _ = writeln!(
+            out,
+            "  {name:<16} {:>12} {:>12} {:>12}",
+            show(t.rss_kib),
+            show(t.pss_kib),
+            show(uss)
+        );
+    }
+}
+
 /// Replace `{heap.rss}`-style placeholders with values from the step's snapshot.
 fn fill(text: &str, s: &StepReport, resolution: Option<i64>) -> String {
     let mut out = String::with_capacity(text.len());
@@ -350,20 +390,31 @@ fn fill(text: &str, s: &StepReport, resolution: Option<i64>) -> String {
     out
 }
 
-/// A change is worth a line of the normalised view when something moved by 1 MiB.
+/// A change is worth a line of the normalised view when its size, RSS, Dirty
+/// or PSS moved by 1 MiB.
 fn significant(c: &RegionChange) -> bool {
-    [c.size_delta(), c.rss_delta(), c.dirty_delta()]
-        .iter()
-        .any(|d| d.abs() >= 1024)
+    [
+        c.size_delta(),
+        c.rss_delta(),
+        c.dirty_delta(),
+        c.pss_delta(),
+    ]
+    .iter()
+    .any(|d| d.abs() >= 1024)
 }
 
 fn change_words(c: &RegionChange) -> String {
     let words = match c.change {
         Change::Unchanged => String::new(),
         _ => format!(
-            "{} {}",
+            "{} {}{}",
             c.change.as_str(),
-            deltas(c.size_delta(), c.rss_delta(), c.dirty_delta())
+            deltas(c.size_delta(), c.rss_delta(), c.dirty_delta()),
+            if c.pss_delta() != c.rss_delta() {
+                format!(", PSS {}", signed_kib(c.pss_delta()))
+            } else {
+                String::new()
+            }
         ),
     };
     format!("{words}{}", huge_pages(c.region()))

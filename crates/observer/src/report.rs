@@ -36,6 +36,8 @@ pub struct StepReport {
     /// A note for this implementation only.
     pub note: Option<String>,
     pub snapshot: Snapshot,
+    /// The demo's child processes at this step (a demo that forks).
+    pub children: Vec<Snapshot>,
     pub checks: Vec<CheckResult>,
 }
 
@@ -108,8 +110,22 @@ fn step_json(s: &StepReport, previous: Option<&Snapshot>) -> Value {
         "totals": totals_json(&s.snapshot.totals),
         "regions": s.snapshot.regions.iter().map(region_json).collect::<Vec<_>>(),
         "changes": changes,
+        "children": s.children.iter().map(|c| json!({
+            "pid": c.pid,
+            "totals": totals_json(&c.totals),
+            "uss_kib": uss(c),
+        })).collect::<Vec<_>>(),
+        "uss_kib": uss(&s.snapshot),
         "checks": s.checks,
     })
+}
+
+/// Unique set size: the pages only this process maps (private clean + private dirty).
+pub fn uss(snap: &Snapshot) -> u64 {
+    snap.regions
+        .iter()
+        .map(|r| r.fields.private_clean + r.fields.private_dirty)
+        .sum()
 }
 
 pub fn totals_json(t: &Totals) -> Value {

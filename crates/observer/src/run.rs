@@ -41,6 +41,21 @@ pub enum RunError {
     Stopped,
 }
 
+/// Snapshots of the demo's child processes (a demo that forks), in pid order.
+/// A child that exits meanwhile is simply not there.
+fn capture_children(pid: i32) -> Vec<Snapshot> {
+    let list =
+        std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).unwrap_or_default();
+    let mut pids: Vec<i32> = list
+        .split_whitespace()
+        .filter_map(|p| p.parse().ok())
+        .collect();
+    pids.sort_unstable();
+    pids.into_iter()
+        .filter_map(|p| Snapshot::capture(p).ok())
+        .collect()
+}
+
 /// Words for a student when a demo died the way programs die of memory limits.
 fn memory_hint(status: std::process::ExitStatus) -> String {
     use std::os::unix::process::ExitStatusExt;
@@ -158,22 +173,35 @@ pub fn run_lab(
             step: index,
             source,
         })?;
+        let children = capture_children(demo.pid());
         let results = {
-            let start = report.steps.first().map_or(&snapshot, |s| &s.snapshot);
-            let previous = report.steps.last().map_or(&snapshot, |s| &s.snapshot);
-            let all: Vec<&Snapshot> = report
+            // The demo's series of snapshots, and its (first) child's, with an
+            // empty map for the steps where there was no child.
+            let none = Snapshot::from_smaps(0, b"").expect("empty smaps parses");
+            let mine: Vec<&Snapshot> = report
                 .steps
                 .iter()
                 .map(|s| &s.snapshot)
                 .chain([&snapshot])
                 .collect();
-            let s = StepSnapshots {
-                start,
-                previous,
-                current: &snapshot,
-                all: &all,
-            };
-            checks[index].iter().map(|c| c.evaluate(&s)).collect()
+            let theirs: Vec<&Snapshot> = report
+                .steps
+                .iter()
+                .map(|s| s.children.first().unwrap_or(&none))
+                .chain([children.first().unwrap_or(&none)])
+                .collect();
+            let demo_view = StepSnapshots::of(&mine);
+            let child_view = StepSnapshots::of(&theirs);
+            checks[index]
+                .iter()
+                .map(|c| {
+                    c.evaluate(if c.on_child() {
+                        &child_view
+                    } else {
+                        &demo_view
+                    })
+                })
+                .collect()
         };
         report.steps.push(StepReport {
             index,
@@ -200,6 +228,7 @@ pub fn run_lab(
                 .get(imp.as_str())
                 .map(|n| n.trim().to_string()),
             snapshot,
+            children,
             checks: results,
         });
         on_step(&report)?;

@@ -16,6 +16,7 @@ pub mod heap;
 pub mod leak;
 pub mod mmap;
 pub mod pylist;
+pub mod shared;
 pub mod threads;
 pub mod zeropage;
 
@@ -58,6 +59,12 @@ pub const ALL: &[Workload] = &[
         source_file: "crates/workloads/src/fragmentation.rs",
         source: include_str!("fragmentation.rs"),
         run: fragmentation::run,
+    },
+    Workload {
+        name: "shared",
+        source_file: "crates/workloads/src/shared.rs",
+        source: include_str!("shared.rs"),
+        run: shared::run,
     },
     Workload {
         name: "threads",
