@@ -10,6 +10,8 @@ use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use observer::render::{self, Style};
 use observer::{catalog, run_lab, Impl, RunError, RunOptions, Toolchain};
 
+mod pmap_cmd;
+
 /// Watch a Linux process's memory map change, step by step.
 ///
 /// Run a lab by its name (`lab heap`); `lab list` shows them all.
@@ -30,6 +32,9 @@ enum Command {
         /// The lab whose port to run (heap, …).
         name: String,
     },
+    /// The memory map of any process, as procps-ng `pmap` prints it (same
+    /// formats and options), with the kernel's names and right totals.
+    Pmap(pmap_cmd::PmapArgs),
 }
 
 /// Options of `lab LAB`.
@@ -88,6 +93,7 @@ fn main() -> ExitCode {
     match cli.command {
         Command::List => list(),
         Command::Workload { name } => workload(&name),
+        Command::Pmap(args) => pmap_cmd::run(&args),
     }
 }
 

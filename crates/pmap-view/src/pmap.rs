@@ -1,0 +1,750 @@
+//! The formats of procps-ng `pmap` (4.0.2), row for row and column for
+//! column, for `lab pmap`: the default format, `-x`, `-d`, `-X` and `-XX`,
+//! with `-q`, `-p` and `-A`.
+//!
+//! Each format is one function writing to any `io::Write`. They follow the
+//! rules procps follows (read from its source and checked against its output
+//! by the differential tests in `tests/integration/pmap.rs`), except where
+//! procps is wrong, as README's "lab pmap versus procps pmap" lists:
+//! - mappings are named as the kernel names them (`[heap]`, `[stack]`,
+//!   `[vdso]`, `[vvar]`, `[anon:NAME]`…) where procps writes `[ anon ]`
+//!   ([`Labels::Procps`] gives procps's names back);
+//! - totals count only the mappings shown (procps adds the RSS and Dirty of
+//!   mappings below an `-A` range into the `-x` totals, and ignores `-A` with
+//!   `-X`), and each process has its own (procps accumulates `-X` totals and
+//!   column widths over the PIDs of one call);
+//! - names are never cut (procps cuts `-X` names at 127 bytes).
+//!
+//! Rows are assembled as bytes in a buffer and numbers written with `itoa`:
+//! `fmt` costs more than the kernel's own work on a 60,000-mapping process.
+
+use std::borrow::Cow;
+use std::io::{self, Write};
+use std::path::Path;
+
+use crate::region::{Field, Key, Region};
+use crate::resident::Resident;
+use crate::snapshot::{proc_error, read_proc_file, CaptureError, Snapshot};
+
+/// Which pmap format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// Address, Kbytes, Mode, Mapping and ` total NNNK`.
+    Default,
+    /// `-x`: Address, Kbytes, RSS, Dirty, Mode, Mapping and `total kB`.
+    Extended,
+    /// `-d`: Address, Kbytes, Mode, Offset, Device, Mapping and `mapped: …`.
+    Device,
+    /// `-X`: the smaps counters procps deems important, one column each.
+    More,
+    /// `-XX`: every smaps counter, and VmFlags.
+    Everything,
+}
+
+/// How to name mappings that are not files.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Labels {
+    /// The kernel's names (`[heap]`, `[stack]`, `[vdso]`…); `  [ anon ]` for
+    /// a mapping the kernel leaves unnamed.
+    #[default]
+    Kernel,
+    /// procps's: `  [ stack ]` for the mapping holding the process's start of
+    /// stack, `  [ anon ]` for every other one.
+    Procps,
+}
+
+/// An address range, as `-A` gives it: a mapping is shown when it overlaps
+/// `low..=high`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Range {
+    pub low: u64,
+    pub high: u64,
+}
+
+impl Default for Range {
+    fn default() -> Range {
+        Range {
+            low: 0,
+            high: u64::MAX,
+        }
+    }
+}
+
+impl Range {
+    /// Parse `-A`'s argument as procps does: `low,high`, `low,` (to the end),
+    /// `,high` (from 0) or `low` alone (the mappings holding that address);
+    /// hexadecimal, with or without `0x`.
+    pub fn parse(arg: &str) -> Result<Range, String> {
+        let (low, high) = match arg.split_once(',') {
+            Some((low, high)) => (low, high),
+            None => (arg, arg),
+        };
+        let number = |s: &str, default: u64| -> Result<u64, String> {
+            if s.is_empty() {
+                return Ok(default);
+            }
+            let digits = s
+                .strip_prefix("0x")
+                .or_else(|| s.strip_prefix("0X"))
+                .unwrap_or(s);
+            if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return Err(format!("`{arg}` is not an address range (LOW,HIGH in hexadecimal)"));
+            }
+            u64::from_str_radix(digits, 16)
+                .map_err(|_| format!("`{arg}`: an address has at most 16 hexadecimal digits"))
+        };
+        Ok(Range {
+            low: number(low, 0)?,
+            high: number(high, u64::MAX)?,
+        })
+    }
+
+    /// Whether `region` overlaps the range.
+    pub fn contains(&self, region: &Region) -> bool {
+        region.end.saturating_sub(1) >= self.low && region.start <= self.high
+    }
+}
+
+/// What the command line asked for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Options {
+    pub format: Format,
+    /// `-q`: no header and no footer.
+    pub quiet: bool,
+    /// `-p`: a file's full path instead of its name.
+    pub show_path: bool,
+    /// `-A`: only the mappings overlapping this range.
+    pub range: Range,
+    pub labels: Labels,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            format: Format::Default,
+            quiet: false,
+            show_path: false,
+            range: Range::default(),
+            labels: Labels::default(),
+        }
+    }
+}
+
+/// The process facts pmap prints besides its mappings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Process {
+    /// The thread-group ID: `lab pmap TID` shows the process TID belongs to.
+    pub pid: i32,
+    /// The command line as procps prints it (see [`command_text`]).
+    pub command: String,
+    /// Where the main thread's stack starts (`startstack` of /proc/PID/stat):
+    /// procps's `[ stack ]` is the mapping holding it.
+    pub start_stack: u64,
+}
+
+impl Process {
+    /// Read the process (or the process of thread) `pid`.
+    pub fn read(pid: i32) -> Result<Process, CaptureError> {
+        let status = read_proc_file(pid, Path::new(&format!("/proc/{pid}/status")))?;
+        let tgid = String::from_utf8_lossy(&status)
+            .lines()
+            .find_map(|l| l.strip_prefix("Tgid:"))
+            .and_then(|v| v.trim().parse::<i32>().ok())
+            .unwrap_or(pid);
+        let stat_path = format!("/proc/{tgid}/stat");
+        let stat = read_proc_file(tgid, Path::new(&stat_path))?;
+        let malformed = || CaptureError::Io {
+            path: stat_path.clone().into(),
+            source: io::Error::new(io::ErrorKind::InvalidData, "unexpected format"),
+        };
+        // `PID (COMM) STATE …`: COMM may hold anything, so split at the last ')'.
+        let open = stat.iter().position(|&b| b == b'(').ok_or_else(malformed)?;
+        let close = stat.iter().rposition(|&b| b == b')').ok_or_else(malformed)?;
+        let comm = stat.get(open + 1..close).ok_or_else(malformed)?;
+        let rest = String::from_utf8_lossy(&stat[close + 1..]).into_owned();
+        let fields: Vec<&str> = rest.split_ascii_whitespace().collect();
+        // Field 3 is the state; field 28 the start of stack.
+        let zombie = fields.first() == Some(&"Z");
+        let start_stack = fields
+            .get(25)
+            .and_then(|v| v.parse().ok())
+            .ok_or_else(malformed)?;
+        let cmdline_path = format!("/proc/{tgid}/cmdline");
+        let cmdline = match std::fs::read(&cmdline_path) {
+            Ok(bytes) => bytes,
+            Err(e) => return Err(proc_error(tgid, Path::new(&cmdline_path), e)),
+        };
+        Ok(Process {
+            pid: tgid,
+            command: command_text(&cmdline, comm, zombie),
+            start_stack,
+        })
+    }
+}
+
+/// The command line as procps shows it: the arguments joined by spaces,
+/// newlines as spaces, other control characters and bytes that are not UTF-8
+/// as `?`; `[COMM]` (and ` <defunct>` for a zombie) when there are none, as
+/// for a kernel thread.
+pub fn command_text(cmdline: &[u8], comm: &[u8], zombie: bool) -> String {
+    // procps reads at most 128 KiB of it.
+    let cmdline = &cmdline[..cmdline.len().min(128 * 1024 - 1)];
+    let args = match cmdline.iter().rposition(|&b| b != 0) {
+        Some(last) => &cmdline[..=last],
+        None => &[][..],
+    };
+    if args.is_empty() {
+        let mut text = format!("[{}]", escape(comm));
+        if zombie {
+            text.push_str(" <defunct>");
+        }
+        return text;
+    }
+    let joined: Vec<u8> = args
+        .iter()
+        .map(|&b| if b == 0 || b == b'\n' { b' ' } else { b })
+        .collect();
+    let text = escape(&joined);
+    if text.is_empty() {
+        "?".to_string()
+    } else {
+        text
+    }
+}
+
+/// procps's escaping for a UTF-8 locale: control characters (C0, DEL and the
+/// two bytes of a C1 control) and every byte of invalid UTF-8 become `?`.
+fn escape(bytes: &[u8]) -> String {
+    let text = crate::smaps::name_text(bytes);
+    text.chars()
+        .flat_map(|c| {
+            let q = ['?', '?'];
+            match c {
+                c if (c as u32) < 0x20 || c == '\u{7f}' => q[..1].to_vec(),
+                c if (0x80..0xa0).contains(&(c as u32)) => q.to_vec(),
+                c => vec![c],
+            }
+        })
+        .collect()
+}
+
+/// The first line of every format: `PID:   COMMAND`.
+pub fn write_process(out: &mut impl Write, process: &Process) -> io::Result<()> {
+    writeln!(out, "{}:   {}", process.pid, process.command)
+}
+
+/// Whether a mapping is a System V shared memory segment (named
+/// `/SYSVKEY (deleted)` by the kernel, on its internal shm mount).
+fn is_sysv_shm(r: &Region) -> bool {
+    r.dev_major == 0 && r.name.starts_with("/SYSV")
+}
+
+/// A name the kernel gives a mapping that is not a file: `[heap]`, `[vdso]`…
+fn is_kernel_name(name: &str) -> bool {
+    name.starts_with('[') && name.ends_with(']')
+}
+
+/// The Mapping column of the default, `-x` and `-d` formats.
+pub fn mapping_label<'a>(r: &'a Region, process: &Process, opts: &Options) -> Cow<'a, str> {
+    if is_sysv_shm(r) {
+        return Cow::Owned(format!("  [ shmid=0x{:x} ]", r.inode));
+    }
+    if opts.labels == Labels::Kernel && is_kernel_name(&r.name) {
+        return Cow::Borrowed(&r.name);
+    }
+    if let Some(last) = r.name.rfind('/') {
+        if opts.show_path {
+            let first = r.name.find('/').unwrap_or(0);
+            return Cow::Borrowed(&r.name[first..]);
+        }
+        // A name ending in '/' shows as "/", as procps prints it.
+        let base = &r.name[last + 1..];
+        return Cow::Borrowed(if base.is_empty() { &r.name[last..] } else { base });
+    }
+    // procps's rule: the start of stack within [start, end], ends included.
+    let size = r.end - r.start;
+    if opts.labels == Labels::Procps
+        && process.start_stack >= r.start
+        && process.start_stack <= r.start + size
+    {
+        return Cow::Borrowed("  [ stack ]");
+    }
+    Cow::Borrowed("  [ anon ]")
+}
+
+/// The Mapping column of `-X` and `-XX`: the name as the kernel prints it,
+/// a file's base name unless `-p`.
+pub fn extended_label<'a>(r: &'a Region, opts: &Options) -> &'a str {
+    if opts.show_path || is_kernel_name(&r.name) {
+        return &r.name;
+    }
+    match r.name.rfind('/') {
+        Some(last) => &r.name[last + 1..],
+        None => &r.name,
+    }
+}
+
+/// pmap's five-character mode: `rwx`, then `s` for a shared mapping or `-`,
+/// then `-` (Solaris's "swap not reserved" flag, never set on Linux).
+pub fn mode(region: &Region) -> [u8; 5] {
+    let p = region.perms;
+    [p[0], p[1], p[2], if p[3] == b's' { b's' } else { b'-' }, b'-']
+}
+
+/// Rows are built here and handed to the writer in large pieces.
+struct Buf<'w, W: Write> {
+    out: &'w mut W,
+    bytes: Vec<u8>,
+}
+
+impl<'w, W: Write> Buf<'w, W> {
+    fn new(out: &'w mut W) -> Self {
+        Buf {
+            out,
+            bytes: Vec::with_capacity(128 * 1024),
+        }
+    }
+
+    fn push(&mut self, s: &[u8]) {
+        self.bytes.extend_from_slice(s);
+    }
+
+    fn spaces(&mut self, n: usize) {
+        self.bytes.resize(self.bytes.len() + n, b' ');
+    }
+
+    /// `n` right-aligned in `width` columns (wider if it needs to be): the
+    /// cell is built backwards in one small array and copied once, the
+    /// commonest thing `-X` does (over a million cells for 60,000 mappings).
+    #[inline]
+    fn num(&mut self, mut n: u64, width: usize) {
+        const CELL: usize = 24;
+        let mut cell = [b' '; CELL];
+        let mut i = CELL;
+        loop {
+            i -= 1;
+            cell[i] = b'0' + (n % 10) as u8;
+            n /= 10;
+            if n == 0 {
+                break;
+            }
+        }
+        if width > CELL {
+            self.spaces(width - (CELL - i));
+        }
+        self.push(&cell[i.min(CELL.saturating_sub(width))..]);
+    }
+
+    /// `text` right-aligned in `width` columns.
+    fn right(&mut self, text: &[u8], width: usize) {
+        self.spaces(width.saturating_sub(text.len()));
+        self.push(text);
+    }
+
+    /// `n` in lowercase hex, zero-padded to `width` digits.
+    fn hex(&mut self, n: u64, width: usize) {
+        let mut digits = [0u8; 16];
+        let len = hex_digits(n, &mut digits);
+        self.bytes
+            .resize(self.bytes.len() + width.saturating_sub(len), b'0');
+        self.push(&digits[16 - len..]);
+    }
+
+    fn end_row(&mut self) -> io::Result<()> {
+        self.bytes.push(b'\n');
+        if self.bytes.len() >= 64 * 1024 {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.out.write_all(&self.bytes)?;
+        self.bytes.clear();
+        Ok(())
+    }
+}
+
+/// Writes the hex digits of `n` at the end of `out`; returns how many.
+fn hex_digits(mut n: u64, out: &mut [u8; 16]) -> usize {
+    let mut len = 0;
+    loop {
+        out[15 - len] = b"0123456789abcdef"[(n & 0xf) as usize];
+        len += 1;
+        n >>= 4;
+        if n == 0 {
+            return len;
+        }
+    }
+}
+
+fn hex_len(n: u64, min: usize) -> usize {
+    let digits = (64 - n.leading_zeros() as usize).div_ceil(4).max(1);
+    digits.max(min)
+}
+
+fn dec_len(n: u64) -> usize {
+    n.checked_ilog10().map_or(1, |l| l as usize + 1)
+}
+
+/// The default format: one `ADDRESS  SIZEK MODE MAPPING` row per mapping and
+/// ` total SIZEK`.
+pub fn write_default(
+    out: &mut impl Write,
+    process: &Process,
+    regions: &[Region],
+    opts: &Options,
+) -> io::Result<()> {
+    write_process(out, process)?;
+    let mut b = Buf::new(out);
+    let mut total = 0;
+    for r in regions.iter().filter(|r| opts.range.contains(r)) {
+        let size = (r.end - r.start) >> 10;
+        total += size;
+        b.hex(r.start, 16);
+        b.push(b" ");
+        b.num(size, 6);
+        b.push(b"K ");
+        b.push(&mode(r));
+        b.push(b" ");
+        b.push(mapping_label(r, process, opts).as_bytes());
+        b.end_row()?;
+    }
+    if !opts.quiet {
+        b.push(b" total ");
+        b.num(total, 16);
+        b.push(b"K");
+        b.end_row()?;
+    }
+    b.flush()
+}
+
+/// `-x`: Address, Kbytes, RSS, Dirty, Mode, Mapping, then `total kB`.
+pub fn write_extended(
+    out: &mut impl Write,
+    process: &Process,
+    rows: &[Resident],
+    opts: &Options,
+) -> io::Result<()> {
+    write_process(out, process)?;
+    let mut b = Buf::new(out);
+    if !opts.quiet {
+        b.push(b"Address           Kbytes     RSS   Dirty Mode  Mapping");
+        b.end_row()?;
+    }
+    let (mut size, mut rss, mut dirty) = (0, 0, 0);
+    for row in rows.iter().filter(|row| opts.range.contains(&row.region)) {
+        let r = &row.region;
+        let kbytes = (r.end - r.start) >> 10;
+        size += kbytes;
+        rss += row.rss_kib;
+        dirty += row.dirty_kib;
+        b.hex(r.start, 16);
+        b.push(b" ");
+        b.num(kbytes, 7);
+        b.push(b" ");
+        b.num(row.rss_kib, 7);
+        b.push(b" ");
+        b.num(row.dirty_kib, 7);
+        b.push(b" ");
+        b.push(&mode(r));
+        b.push(b" ");
+        b.push(mapping_label(r, process, opts).as_bytes());
+        b.end_row()?;
+    }
+    if !opts.quiet {
+        b.push(b"---------------- ------- ------- ------- ");
+        b.end_row()?;
+        b.push(b"total kB         ");
+        b.num(size, 7);
+        b.push(b" ");
+        b.num(rss, 7);
+        b.push(b" ");
+        b.num(dirty, 7);
+        b.end_row()?;
+    }
+    b.flush()
+}
+
+/// `-d`: Address, Kbytes, Mode, Offset, Device, Mapping, then the mapped,
+/// writeable/private and shared sizes.
+pub fn write_device(
+    out: &mut impl Write,
+    process: &Process,
+    regions: &[Region],
+    opts: &Options,
+) -> io::Result<()> {
+    write_process(out, process)?;
+    let mut b = Buf::new(out);
+    if !opts.quiet {
+        b.push(b"Address           Kbytes Mode  Offset           Device    Mapping");
+        b.end_row()?;
+    }
+    let (mut mapped, mut writeable, mut shared) = (0, 0, 0);
+    for r in regions.iter().filter(|r| opts.range.contains(r)) {
+        let size = (r.end - r.start) >> 10;
+        mapped += size;
+        if r.perms[3] == b's' {
+            shared += size;
+        } else if r.perms[1] == b'w' {
+            writeable += size;
+        }
+        b.hex(r.start, 16);
+        b.push(b" ");
+        b.num(size, 7);
+        b.push(b" ");
+        b.push(&mode(r));
+        b.push(b" ");
+        b.hex(r.offset, 16);
+        b.push(b" ");
+        b.hex(u64::from(r.dev_major), 3);
+        b.push(b":");
+        b.hex(u64::from(r.dev_minor), 5);
+        b.push(b" ");
+        b.push(mapping_label(r, process, opts).as_bytes());
+        b.end_row()?;
+    }
+    if !opts.quiet {
+        b.push(
+            format!("mapped: {mapped}K    writeable/private: {writeable}K    shared: {shared}K")
+                .as_bytes(),
+        );
+        b.end_row()?;
+    }
+    b.flush()
+}
+
+/// The counters procps leaves out of `-X` (it shows them with `-XX`).
+fn is_unimportant(key: &Key) -> bool {
+    matches!(
+        key,
+        Key::Known(
+            Field::AnonHugePages
+                | Field::KernelPageSize
+                | Field::MmuPageSize
+                | Field::SharedDirty
+                | Field::PrivateDirty
+                | Field::SharedClean
+                | Field::PrivateClean
+        )
+    )
+}
+
+/// `-X` and `-XX`: Address, Perm, Offset, Device, Inode, one column per smaps
+/// counter in the kernel's order (VmFlags too with `-XX`), Mapping; then a
+/// rule and the total of each counter. Columns are as wide as their widest
+/// cell (header and total included, unless `-q`).
+pub fn write_smaps(
+    out: &mut impl Write,
+    process: &Process,
+    snapshot: &Snapshot,
+    opts: &Options,
+) -> io::Result<()> {
+    write_process(out, process)?;
+    let everything = opts.format == Format::Everything;
+    let keys: Vec<&Key> = snapshot
+        .keys
+        .iter()
+        .filter(|k| everything || !is_unimportant(k))
+        .collect();
+    let shown: Vec<&Region> = snapshot
+        .regions
+        .iter()
+        .filter(|r| opts.range.contains(r))
+        .collect();
+    // procps prints nothing more for a process without mappings (a kernel
+    // thread, a zombie), nor when smaps has no counters.
+    if shown.is_empty() || keys.is_empty() {
+        return Ok(());
+    }
+    // Two passes over the rows, no table in memory: totals and widths, then text.
+    let mut totals = vec![0u64; keys.len()];
+    let mut widest_value = vec![0usize; keys.len()];
+    for r in &shown {
+        for (i, k) in keys.iter().enumerate() {
+            let v = k.value(r);
+            totals[i] += v;
+            widest_value[i] = widest_value[i].max(dec_len(v));
+        }
+    }
+    let vm_flags = everything && shown.iter().any(|r| !r.vm_flags.is_empty());
+
+    // Widths: the widest cell of each column.
+    let header = |w: usize, name: &str| if opts.quiet { w } else { w.max(name.len()) };
+    let widest = |f: &dyn Fn(&Region) -> usize| shown.iter().map(|r| f(r)).max().unwrap_or(0);
+    let addr_w = header(widest(&|r| hex_len(r.start, 8)), "Address");
+    let perm_w = header(4, "Perm");
+    let offset_w = header(widest(&|r| hex_len(r.offset, 8)), "Offset");
+    let dev_w = header(
+        widest(&|r| {
+            hex_len(u64::from(r.dev_major), 2) + 1 + hex_len(u64::from(r.dev_minor), 2)
+        }),
+        "Device",
+    );
+    let inode_w = header(widest(&|r| dec_len(r.inode)), "Inode");
+    let value_w: Vec<usize> = keys
+        .iter()
+        .enumerate()
+        .map(|(i, k)| {
+            if opts.quiet {
+                widest_value[i]
+            } else {
+                k.name().len().max(dec_len(totals[i]))
+            }
+        })
+        .collect();
+    let flags_w = header(widest(&|r| r.vm_flags.len()), "VmFlags");
+
+    let mut b = Buf::new(out);
+    if !opts.quiet {
+        for (name, w) in [
+            ("Address", addr_w),
+            ("Perm", perm_w),
+            ("Offset", offset_w),
+            ("Device", dev_w),
+            ("Inode", inode_w),
+        ] {
+            b.right(name.as_bytes(), w);
+            b.push(b" ");
+        }
+        for (k, &w) in keys.iter().zip(&value_w) {
+            b.right(k.name().as_bytes(), w);
+            b.push(b" ");
+        }
+        if vm_flags {
+            b.right(b"VmFlags", flags_w);
+            b.push(b" ");
+        }
+        b.push(b"Mapping");
+        b.end_row()?;
+    }
+    let mut dev = Vec::with_capacity(16);
+    let mut itoa = itoa::Buffer::new();
+    for r in &shown {
+        b.spaces(addr_w.saturating_sub(hex_len(r.start, 8)));
+        b.hex(r.start, 8);
+        b.push(b" ");
+        b.right(&r.perms, perm_w);
+        b.push(b" ");
+        b.spaces(offset_w.saturating_sub(hex_len(r.offset, 8)));
+        b.hex(r.offset, 8);
+        b.push(b" ");
+        dev.clear();
+        let mut digits = [0u8; 16];
+        for (part, sep) in [(r.dev_major, &b":"[..]), (r.dev_minor, &b""[..])] {
+            let len = hex_digits(u64::from(part), &mut digits);
+            dev.extend(std::iter::repeat_n(b'0', 2usize.saturating_sub(len)));
+            dev.extend_from_slice(&digits[16 - len..]);
+            dev.extend_from_slice(sep);
+        }
+        b.right(&dev, dev_w);
+        b.push(b" ");
+        b.right(itoa.format(r.inode).as_bytes(), inode_w);
+        for (k, &w) in keys.iter().zip(&value_w) {
+            b.push(b" ");
+            b.num(k.value(r), w);
+        }
+        if vm_flags {
+            b.push(b" ");
+            b.right(r.vm_flags.as_bytes(), flags_w);
+        }
+        b.push(b" ");
+        b.push(extended_label(r, opts).as_bytes());
+        b.end_row()?;
+    }
+    if !opts.quiet {
+        let gap = addr_w + perm_w + offset_w + dev_w + inode_w + 5;
+        b.spaces(gap);
+        for &w in &value_w {
+            b.bytes.resize(b.bytes.len() + w, b'=');
+            b.push(b" ");
+        }
+        b.end_row()?;
+        b.spaces(gap);
+        for (&t, &w) in totals.iter().zip(&value_w) {
+            b.num(t, w);
+            b.push(b" ");
+        }
+        b.push(b"KB ");
+        b.end_row()?;
+    }
+    b.flush()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges_take_procps_forms() {
+        let r = |s| Range::parse(s).unwrap();
+        assert_eq!(r("1000,2000"), Range { low: 0x1000, high: 0x2000 });
+        assert_eq!(r("0x1000,"), Range { low: 0x1000, high: u64::MAX });
+        assert_eq!(r(",7fff"), Range { low: 0, high: 0x7fff });
+        assert_eq!(r("abc"), Range { low: 0xabc, high: 0xabc });
+        assert_eq!(r(""), Range::default());
+        for bad in ["zz", "1,2,3", "0x", "12345678901234567", "-1"] {
+            assert!(Range::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn commands_are_escaped_as_procps_does() {
+        assert_eq!(
+            command_text(b"python3\0-c\0a\tb\0new\nline\0\0", b"x", false),
+            "python3 -c a?b new line"
+        );
+        assert_eq!(command_text(b"\xc3\xbc\x01\x7f\xff", b"x", false), "\u{fc}???");
+        assert_eq!(command_text(b"a\xc2\x85b", b"x", false), "a??b");
+        assert_eq!(command_text(b"", b"kthreadd", false), "[kthreadd]");
+        assert_eq!(command_text(b"", b"sh", true), "[sh] <defunct>");
+        assert_eq!(command_text(b"\0\0", b"a\nb", false), "[a?b]");
+    }
+
+    fn region(line: &str) -> Region {
+        crate::smaps::parse(line.as_bytes()).unwrap().remove(0)
+    }
+
+    #[test]
+    fn labels_follow_procps_rules_and_kernel_names() {
+        let p = Process {
+            pid: 1,
+            command: String::new(),
+            start_stack: 0x7ffc_0000_1000,
+        };
+        let kernel = Options::default();
+        let procps = Options {
+            labels: Labels::Procps,
+            ..kernel
+        };
+        let path = Options {
+            show_path: true,
+            ..kernel
+        };
+        let cases = [
+            ("1000-2000 r--p 0 fe:00 5 /usr/lib/libc.so.6", "libc.so.6", "libc.so.6", "/usr/lib/libc.so.6"),
+            ("1000-2000 rw-p 0 00:00 0 [heap]", "[heap]", "  [ anon ]", "[heap]"),
+            ("7ffc00000000-7ffc00001000 rw-p 0 00:00 0 [stack]", "[stack]", "  [ stack ]", "[stack]"),
+            ("1000-2000 rw-p 0 00:00 0 ", "  [ anon ]", "  [ anon ]", "  [ anon ]"),
+            ("1000-2000 rw-s 0 00:01 32820 /SYSV00000000 (deleted)", "  [ shmid=0x8034 ]", "  [ shmid=0x8034 ]", "  [ shmid=0x8034 ]"),
+            ("1000-2000 r--p 0 fe:00 5 /tmp/x/gone (deleted)", "gone (deleted)", "gone (deleted)", "/tmp/x/gone (deleted)"),
+            ("1000-2000 rw-p 0 00:00 0 [anon:a/b]", "[anon:a/b]", "b]", "[anon:a/b]"),
+        ];
+        for (line, ours, theirs, full) in cases {
+            let r = region(line);
+            assert_eq!(mapping_label(&r, &p, &kernel), ours, "{line}");
+            assert_eq!(mapping_label(&r, &p, &procps), theirs, "{line}");
+            assert_eq!(mapping_label(&r, &p, &path), full, "{line}");
+        }
+    }
+
+    #[test]
+    fn a_range_keeps_the_mappings_it_overlaps() {
+        let r = region("1000-3000 r--p 0 00:00 0");
+        let range = |s| Range::parse(s).unwrap();
+        assert!(range("2fff").contains(&r));
+        assert!(!range("3000").contains(&r));
+        assert!(range("0,1000").contains(&r));
+        assert!(!range("0,fff").contains(&r));
+    }
+}
