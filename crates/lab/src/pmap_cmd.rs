@@ -10,7 +10,7 @@ use std::io::{self, BufWriter, Write};
 use std::process::ExitCode;
 
 use clap::{ArgAction, ArgGroup, Args};
-use pmap_view::pmap::{self, Format, Labels, Options, Process, Range};
+use pmap_view::pmap::{self, Format, Labels, Options, Process, Range, Table};
 use pmap_view::resident::{self, Resident};
 use pmap_view::{json, CaptureError, Snapshot, Totals};
 
@@ -36,7 +36,12 @@ pub struct PmapArgs {
     show_path: bool,
     /// Show only the mappings overlapping LOW,HIGH (hexadecimal; `LOW,`,
     /// `,HIGH`, or one address).
-    #[arg(short = 'A', long, value_name = "LOW[,HIGH]", allow_hyphen_values = true)]
+    #[arg(
+        short = 'A',
+        long,
+        value_name = "LOW[,HIGH]",
+        allow_hyphen_values = true
+    )]
     range: Option<String>,
     /// Print each process as a JSON document (DESIGN.md's region format).
     #[arg(long)]
@@ -151,8 +156,8 @@ fn show(out: &mut impl Write, pid: i32, opts: &Options, as_json: bool) -> Outcom
                 pmap::write_extended(out, &process, &rows, opts)
             }
             Format::More | Format::Everything => {
-                let snapshot = Snapshot::capture(process.pid)?;
-                pmap::write_smaps(out, &process, &snapshot, opts)
+                let table = Table::capture(process.pid, opts)?;
+                pmap::write_smaps(out, &process, &table, opts)
             }
         })
     });

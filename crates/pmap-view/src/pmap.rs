@@ -24,7 +24,8 @@ use std::path::Path;
 
 use crate::region::{Field, Key, Region};
 use crate::resident::Resident;
-use crate::snapshot::{proc_error, read_proc_file, CaptureError, Snapshot};
+use crate::smaps::Parser;
+use crate::snapshot::{feed_proc_file, proc_error, read_proc_file, CaptureError, Snapshot};
 
 /// Which pmap format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -88,7 +89,9 @@ impl Range {
                 .or_else(|| s.strip_prefix("0X"))
                 .unwrap_or(s);
             if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_hexdigit()) {
-                return Err(format!("`{arg}` is not an address range (LOW,HIGH in hexadecimal)"));
+                return Err(format!(
+                    "`{arg}` is not an address range (LOW,HIGH in hexadecimal)"
+                ));
             }
             u64::from_str_radix(digits, 16)
                 .map_err(|_| format!("`{arg}`: an address has at most 16 hexadecimal digits"))
@@ -159,7 +162,10 @@ impl Process {
         };
         // `PID (COMM) STATE …`: COMM may hold anything, so split at the last ')'.
         let open = stat.iter().position(|&b| b == b'(').ok_or_else(malformed)?;
-        let close = stat.iter().rposition(|&b| b == b')').ok_or_else(malformed)?;
+        let close = stat
+            .iter()
+            .rposition(|&b| b == b')')
+            .ok_or_else(malformed)?;
         let comm = stat.get(open + 1..close).ok_or_else(malformed)?;
         let rest = String::from_utf8_lossy(&stat[close + 1..]).into_owned();
         let fields: Vec<&str> = rest.split_ascii_whitespace().collect();
@@ -259,7 +265,11 @@ pub fn mapping_label<'a>(r: &'a Region, process: &Process, opts: &Options) -> Co
         }
         // A name ending in '/' shows as "/", as procps prints it.
         let base = &r.name[last + 1..];
-        return Cow::Borrowed(if base.is_empty() { &r.name[last..] } else { base });
+        return Cow::Borrowed(if base.is_empty() {
+            &r.name[last..]
+        } else {
+            base
+        });
     }
     // procps's rule: the start of stack within [start, end], ends included.
     let size = r.end - r.start;
@@ -288,7 +298,13 @@ pub fn extended_label<'a>(r: &'a Region, opts: &Options) -> &'a str {
 /// then `-` (Solaris's "swap not reserved" flag, never set on Linux).
 pub fn mode(region: &Region) -> [u8; 5] {
     let p = region.perms;
-    [p[0], p[1], p[2], if p[3] == b's' { b's' } else { b'-' }, b'-']
+    [
+        p[0],
+        p[1],
+        p[2],
+        if p[3] == b's' { b's' } else { b'-' },
+        b'-',
+    ]
 }
 
 /// Rows are built here and handed to the writer in large pieces.
@@ -314,13 +330,20 @@ impl<'w, W: Write> Buf<'w, W> {
     }
 
     /// `n` right-aligned in `width` columns (wider if it needs to be): the
-    /// cell is built backwards in one small array and copied once, the
-    /// commonest thing `-X` does (over a million cells for 60,000 mappings).
+    /// commonest thing `-X` does (over a million cells for 60,000 mappings),
+    /// so the cell is built in a fixed array copied whole (a fixed-size copy
+    /// compiles to two moves; a variable one is a call) and then cut.
     #[inline]
     fn num(&mut self, mut n: u64, width: usize) {
         const CELL: usize = 24;
+        let size = width.max(dec_len(n));
+        if size > CELL {
+            self.spaces(size - dec_len(n));
+            self.push(itoa::Buffer::new().format(n).as_bytes());
+            return;
+        }
         let mut cell = [b' '; CELL];
-        let mut i = CELL;
+        let mut i = size;
         loop {
             i -= 1;
             cell[i] = b'0' + (n % 10) as u8;
@@ -329,10 +352,9 @@ impl<'w, W: Write> Buf<'w, W> {
                 break;
             }
         }
-        if width > CELL {
-            self.spaces(width - (CELL - i));
-        }
-        self.push(&cell[i.min(CELL.saturating_sub(width))..]);
+        let len = self.bytes.len();
+        self.bytes.extend_from_slice(&cell);
+        self.bytes.truncate(len + size);
     }
 
     /// `text` right-aligned in `width` columns.
@@ -383,6 +405,7 @@ fn hex_len(n: u64, min: usize) -> usize {
     digits.max(min)
 }
 
+#[inline]
 fn dec_len(n: u64) -> usize {
     n.checked_ilog10().map_or(1, |l| l as usize + 1)
 }
@@ -530,6 +553,154 @@ fn is_unimportant(key: &Key) -> bool {
     )
 }
 
+/// What `-X` and `-XX` show, compact: the shown counters of each mapping in
+/// one flat array, not a whole [`Region`] each. [`Table::capture`] fills it
+/// straight from the streaming parser; on 60,000 mappings that halves the
+/// memory touched (each new page is a page fault) and the copying.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Table {
+    /// The counter columns, in the kernel's order.
+    pub keys: Vec<Key>,
+    rows: Vec<Row>,
+    /// `keys.len()` counters per row.
+    values: Values,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Row {
+    start: u64,
+    offset: u64,
+    inode: u64,
+    dev_major: u32,
+    dev_minor: u32,
+    perms: [u8; 4],
+    /// Where `text` splits into the Mapping column and VmFlags.
+    split: u32,
+    /// The Mapping column, then VmFlags (`-XX` only).
+    text: Box<str>,
+}
+
+impl Row {
+    fn label(&self) -> &str {
+        &self.text[..self.split as usize]
+    }
+
+    fn vm_flags(&self) -> &str {
+        &self.text[self.split as usize..]
+    }
+}
+
+/// The counters of every row. Counters are KiB, which 32 bits hold up to
+/// 4 TiB: narrow until a wider value comes (a huge reservation's Size).
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Values {
+    Narrow(Vec<u32>),
+    Wide(Vec<u64>),
+}
+
+impl Default for Values {
+    fn default() -> Values {
+        Values::Narrow(Vec::new())
+    }
+}
+
+impl Values {
+    fn push(&mut self, value: u64) {
+        match self {
+            Values::Narrow(narrow) => match u32::try_from(value) {
+                Ok(v) => narrow.push(v),
+                Err(_) => {
+                    let mut wide: Vec<u64> = narrow.iter().map(|&v| u64::from(v)).collect();
+                    wide.push(value);
+                    *self = Values::Wide(wide);
+                }
+            },
+            Values::Wide(wide) => wide.push(value),
+        }
+    }
+
+    /// The counters of row `row`, `width` per row.
+    fn row(&self, row: usize, width: usize) -> impl Iterator<Item = u64> + '_ {
+        let range = row * width..(row + 1) * width;
+        let (narrow, wide) = match self {
+            Values::Narrow(v) => (&v[range], &[][..]),
+            Values::Wide(v) => (&[][..], &v[range]),
+        };
+        narrow
+            .iter()
+            .map(|&v| u64::from(v))
+            .chain(wide.iter().copied())
+    }
+}
+
+impl Table {
+    /// Read `/proc/PID/smaps` into the table `opts` asks for.
+    pub fn capture(pid: i32, opts: &Options) -> Result<Table, CaptureError> {
+        let mut table = Table::default();
+        let path = format!("/proc/{pid}/smaps");
+        let mut parser = Parser::streaming(|region, keys| table.add(&region, keys, opts));
+        if opts.format != Format::Everything {
+            parser = parser.without_vm_flags();
+        }
+        feed_proc_file(pid, Path::new(&path), &mut parser)?;
+        parser.finish().map_err(|source| CaptureError::Parse {
+            path: path.into(),
+            source,
+        })?;
+        Ok(table)
+    }
+
+    /// The table of a snapshot (a recorded capture, say).
+    pub fn of(snapshot: &Snapshot, opts: &Options) -> Table {
+        let mut table = Table::default();
+        for region in &snapshot.regions {
+            table.add(region, &snapshot.keys, opts);
+        }
+        table
+    }
+
+    fn add(&mut self, r: &Region, keys: &[Key], opts: &Options) {
+        if self.rows.is_empty() {
+            let everything = opts.format == Format::Everything;
+            self.keys = keys
+                .iter()
+                .filter(|k| everything || !is_unimportant(k))
+                .cloned()
+                .collect();
+        }
+        if !opts.range.contains(r) {
+            return;
+        }
+        for k in &self.keys {
+            self.values.push(k.value(r));
+        }
+        let label = extended_label(r, opts);
+        let flags = if opts.format == Format::Everything {
+            r.vm_flags.as_str()
+        } else {
+            ""
+        };
+        self.rows.push(Row {
+            start: r.start,
+            offset: r.offset,
+            inode: r.inode,
+            dev_major: r.dev_major,
+            dev_minor: r.dev_minor,
+            perms: r.perms,
+            split: u32::try_from(label.len()).unwrap_or(u32::MAX),
+            text: if flags.is_empty() {
+                label.into()
+            } else {
+                [label, flags].concat().into_boxed_str()
+            },
+        });
+    }
+
+    fn row_values(&self) -> impl Iterator<Item = impl Iterator<Item = u64> + '_> + '_ {
+        (0..self.rows.len()).map(|i| self.values.row(i, self.keys.len()))
+    }
+}
+
 /// `-X` and `-XX`: Address, Perm, Offset, Device, Inode, one column per smaps
 /// counter in the kernel's order (VmFlags too with `-XX`), Mapping; then a
 /// rule and the total of each counter. Columns are as wide as their widest
@@ -537,48 +708,34 @@ fn is_unimportant(key: &Key) -> bool {
 pub fn write_smaps(
     out: &mut impl Write,
     process: &Process,
-    snapshot: &Snapshot,
+    table: &Table,
     opts: &Options,
 ) -> io::Result<()> {
     write_process(out, process)?;
-    let everything = opts.format == Format::Everything;
-    let keys: Vec<&Key> = snapshot
-        .keys
-        .iter()
-        .filter(|k| everything || !is_unimportant(k))
-        .collect();
-    let shown: Vec<&Region> = snapshot
-        .regions
-        .iter()
-        .filter(|r| opts.range.contains(r))
-        .collect();
+    let keys = &table.keys;
     // procps prints nothing more for a process without mappings (a kernel
     // thread, a zombie), nor when smaps has no counters.
-    if shown.is_empty() || keys.is_empty() {
+    if table.rows.is_empty() || keys.is_empty() {
         return Ok(());
     }
-    // Two passes over the rows, no table in memory: totals and widths, then text.
     let mut totals = vec![0u64; keys.len()];
     let mut widest_value = vec![0usize; keys.len()];
-    for r in &shown {
-        for (i, k) in keys.iter().enumerate() {
-            let v = k.value(r);
+    for values in table.row_values() {
+        for (i, v) in values.enumerate() {
             totals[i] += v;
             widest_value[i] = widest_value[i].max(dec_len(v));
         }
     }
-    let vm_flags = everything && shown.iter().any(|r| !r.vm_flags.is_empty());
+    let vm_flags = table.rows.iter().any(|r| !r.vm_flags().is_empty());
 
     // Widths: the widest cell of each column.
     let header = |w: usize, name: &str| if opts.quiet { w } else { w.max(name.len()) };
-    let widest = |f: &dyn Fn(&Region) -> usize| shown.iter().map(|r| f(r)).max().unwrap_or(0);
+    let widest = |f: &dyn Fn(&Row) -> usize| table.rows.iter().map(f).max().unwrap_or(0);
     let addr_w = header(widest(&|r| hex_len(r.start, 8)), "Address");
     let perm_w = header(4, "Perm");
     let offset_w = header(widest(&|r| hex_len(r.offset, 8)), "Offset");
     let dev_w = header(
-        widest(&|r| {
-            hex_len(u64::from(r.dev_major), 2) + 1 + hex_len(u64::from(r.dev_minor), 2)
-        }),
+        widest(&|r| hex_len(u64::from(r.dev_major), 2) + 1 + hex_len(u64::from(r.dev_minor), 2)),
         "Device",
     );
     let inode_w = header(widest(&|r| dec_len(r.inode)), "Inode");
@@ -593,7 +750,7 @@ pub fn write_smaps(
             }
         })
         .collect();
-    let flags_w = header(widest(&|r| r.vm_flags.len()), "VmFlags");
+    let flags_w = header(widest(&|r| r.vm_flags().len()), "VmFlags");
 
     let mut b = Buf::new(out);
     if !opts.quiet {
@@ -618,9 +775,7 @@ pub fn write_smaps(
         b.push(b"Mapping");
         b.end_row()?;
     }
-    let mut dev = Vec::with_capacity(16);
-    let mut itoa = itoa::Buffer::new();
-    for r in &shown {
+    for (r, values) in table.rows.iter().zip(table.row_values()) {
         b.spaces(addr_w.saturating_sub(hex_len(r.start, 8)));
         b.hex(r.start, 8);
         b.push(b" ");
@@ -629,27 +784,23 @@ pub fn write_smaps(
         b.spaces(offset_w.saturating_sub(hex_len(r.offset, 8)));
         b.hex(r.offset, 8);
         b.push(b" ");
-        dev.clear();
-        let mut digits = [0u8; 16];
-        for (part, sep) in [(r.dev_major, &b":"[..]), (r.dev_minor, &b""[..])] {
-            let len = hex_digits(u64::from(part), &mut digits);
-            dev.extend(std::iter::repeat_n(b'0', 2usize.saturating_sub(len)));
-            dev.extend_from_slice(&digits[16 - len..]);
-            dev.extend_from_slice(sep);
-        }
-        b.right(&dev, dev_w);
+        let dev_len = hex_len(u64::from(r.dev_major), 2) + 1 + hex_len(u64::from(r.dev_minor), 2);
+        b.spaces(dev_w.saturating_sub(dev_len));
+        b.hex(u64::from(r.dev_major), 2);
+        b.push(b":");
+        b.hex(u64::from(r.dev_minor), 2);
         b.push(b" ");
-        b.right(itoa.format(r.inode).as_bytes(), inode_w);
-        for (k, &w) in keys.iter().zip(&value_w) {
+        b.num(r.inode, inode_w);
+        for (v, &w) in values.zip(&value_w) {
             b.push(b" ");
-            b.num(k.value(r), w);
+            b.num(v, w);
         }
         if vm_flags {
             b.push(b" ");
-            b.right(r.vm_flags.as_bytes(), flags_w);
+            b.right(r.vm_flags().as_bytes(), flags_w);
         }
         b.push(b" ");
-        b.push(extended_label(r, opts).as_bytes());
+        b.push(r.label().as_bytes());
         b.end_row()?;
     }
     if !opts.quiet {
@@ -678,10 +829,34 @@ mod tests {
     #[test]
     fn ranges_take_procps_forms() {
         let r = |s| Range::parse(s).unwrap();
-        assert_eq!(r("1000,2000"), Range { low: 0x1000, high: 0x2000 });
-        assert_eq!(r("0x1000,"), Range { low: 0x1000, high: u64::MAX });
-        assert_eq!(r(",7fff"), Range { low: 0, high: 0x7fff });
-        assert_eq!(r("abc"), Range { low: 0xabc, high: 0xabc });
+        assert_eq!(
+            r("1000,2000"),
+            Range {
+                low: 0x1000,
+                high: 0x2000
+            }
+        );
+        assert_eq!(
+            r("0x1000,"),
+            Range {
+                low: 0x1000,
+                high: u64::MAX
+            }
+        );
+        assert_eq!(
+            r(",7fff"),
+            Range {
+                low: 0,
+                high: 0x7fff
+            }
+        );
+        assert_eq!(
+            r("abc"),
+            Range {
+                low: 0xabc,
+                high: 0xabc
+            }
+        );
         assert_eq!(r(""), Range::default());
         for bad in ["zz", "1,2,3", "0x", "12345678901234567", "-1"] {
             assert!(Range::parse(bad).is_err(), "{bad}");
@@ -694,7 +869,10 @@ mod tests {
             command_text(b"python3\0-c\0a\tb\0new\nline\0\0", b"x", false),
             "python3 -c a?b new line"
         );
-        assert_eq!(command_text(b"\xc3\xbc\x01\x7f\xff", b"x", false), "\u{fc}???");
+        assert_eq!(
+            command_text(b"\xc3\xbc\x01\x7f\xff", b"x", false),
+            "\u{fc}???"
+        );
         assert_eq!(command_text(b"a\xc2\x85b", b"x", false), "a??b");
         assert_eq!(command_text(b"", b"kthreadd", false), "[kthreadd]");
         assert_eq!(command_text(b"", b"sh", true), "[sh] <defunct>");
@@ -722,13 +900,48 @@ mod tests {
             ..kernel
         };
         let cases = [
-            ("1000-2000 r--p 0 fe:00 5 /usr/lib/libc.so.6", "libc.so.6", "libc.so.6", "/usr/lib/libc.so.6"),
-            ("1000-2000 rw-p 0 00:00 0 [heap]", "[heap]", "  [ anon ]", "[heap]"),
-            ("7ffc00000000-7ffc00001000 rw-p 0 00:00 0 [stack]", "[stack]", "  [ stack ]", "[stack]"),
-            ("1000-2000 rw-p 0 00:00 0 ", "  [ anon ]", "  [ anon ]", "  [ anon ]"),
-            ("1000-2000 rw-s 0 00:01 32820 /SYSV00000000 (deleted)", "  [ shmid=0x8034 ]", "  [ shmid=0x8034 ]", "  [ shmid=0x8034 ]"),
-            ("1000-2000 r--p 0 fe:00 5 /tmp/x/gone (deleted)", "gone (deleted)", "gone (deleted)", "/tmp/x/gone (deleted)"),
-            ("1000-2000 rw-p 0 00:00 0 [anon:a/b]", "[anon:a/b]", "b]", "[anon:a/b]"),
+            (
+                "1000-2000 r--p 0 fe:00 5 /usr/lib/libc.so.6",
+                "libc.so.6",
+                "libc.so.6",
+                "/usr/lib/libc.so.6",
+            ),
+            (
+                "1000-2000 rw-p 0 00:00 0 [heap]",
+                "[heap]",
+                "  [ anon ]",
+                "[heap]",
+            ),
+            (
+                "7ffc00000000-7ffc00001000 rw-p 0 00:00 0 [stack]",
+                "[stack]",
+                "  [ stack ]",
+                "[stack]",
+            ),
+            (
+                "1000-2000 rw-p 0 00:00 0 ",
+                "  [ anon ]",
+                "  [ anon ]",
+                "  [ anon ]",
+            ),
+            (
+                "1000-2000 rw-s 0 00:01 32820 /SYSV00000000 (deleted)",
+                "  [ shmid=0x8034 ]",
+                "  [ shmid=0x8034 ]",
+                "  [ shmid=0x8034 ]",
+            ),
+            (
+                "1000-2000 r--p 0 fe:00 5 /tmp/x/gone (deleted)",
+                "gone (deleted)",
+                "gone (deleted)",
+                "/tmp/x/gone (deleted)",
+            ),
+            (
+                "1000-2000 rw-p 0 00:00 0 [anon:a/b]",
+                "[anon:a/b]",
+                "b]",
+                "[anon:a/b]",
+            ),
         ];
         for (line, ours, theirs, full) in cases {
             let r = region(line);

@@ -200,9 +200,9 @@ impl Key {
                 .iter()
                 .find(|(k, _)| k == name)
                 .map(|(_, v)| {
-                    v.bytes()
-                        .take_while(u8::is_ascii_digit)
-                        .fold(0u64, |n, d| n.saturating_mul(10).saturating_add(u64::from(d - b'0')))
+                    v.bytes().take_while(u8::is_ascii_digit).fold(0u64, |n, d| {
+                        n.saturating_mul(10).saturating_add(u64::from(d - b'0'))
+                    })
                 })
                 .unwrap_or(0),
         }

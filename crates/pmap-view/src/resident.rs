@@ -122,7 +122,8 @@ fn present_kib(pid: i32, region: &Region) -> Option<u64> {
     let count = usize::try_from((region.end - region.start) / page).ok()?;
     let mut entries = vec![0u8; count.checked_mul(8)?];
     let file = std::fs::File::open(format!("/proc/{pid}/pagemap")).ok()?;
-    file.read_exact_at(&mut entries, region.start / page * 8).ok()?;
+    file.read_exact_at(&mut entries, region.start / page * 8)
+        .ok()?;
     let present = entries.chunks_exact(8).filter(|e| e[7] & 0x80 != 0);
     Some(present.count() as u64 * (page / 1024))
 }
@@ -211,15 +212,18 @@ mod tests {
 
     #[test]
     fn numa_lines_give_pages_even_when_mapped_is_left_out() {
-        let text = b"00400000 default file=/usr/bin/with\\040space mapped=3 N0=3 kernelpagesize_kB=4\n\
+        let text =
+            b"00400000 default file=/usr/bin/with\\040space mapped=3 N0=3 kernelpagesize_kB=4\n\
             7f0000000000 default anon=5 dirty=5 active=0 N0=5 kernelpagesize_kB=4\n\
             7f0000100000 default anon=2 dirty=7 N0=7 kernelpagesize_kB=4\n\
             7f0000200000 default file=/dev/hugepages/x huge dirty=1 N0=1 kernelpagesize_kB=2048\n\
             7f0000400000 default kernelpagesize_kB=4\n\
             7f0000500000 default\n";
         let lines = parse_numa_maps(text).unwrap();
-        let pages: Vec<(u64, u64, bool)> =
-            lines.iter().map(|l| (l.pages, l.dirty, l.hugetlb)).collect();
+        let pages: Vec<(u64, u64, bool)> = lines
+            .iter()
+            .map(|l| (l.pages, l.dirty, l.hugetlb))
+            .collect();
         assert_eq!(
             pages,
             vec![

@@ -161,8 +161,12 @@ fn general_counter(text: &[u8], start: usize) -> Option<(u64, usize)> {
 /// the parser predicts each key from the previous one and checks it with one
 /// comparison, instead of searching all keys.
 #[derive(Default)]
-pub struct Parser {
+pub struct Parser<'s> {
     parsed: Parsed,
+    /// Where finished regions go instead of `parsed.regions`, if anywhere.
+    sink: Option<Sink<'s>>,
+    /// Leave `vm_flags` empty (one allocation less per mapping).
+    skip_vm_flags: bool,
     /// Each key of `parsed.keys`, and where its value goes.
     slots: Vec<KeySlot>,
     /// Index in `slots` of the key expected on the next counter line.
@@ -173,9 +177,39 @@ pub struct Parser {
     carry: Vec<u8>,
 }
 
-impl Parser {
-    pub fn new() -> Parser {
+/// A consumer of finished regions, given the keys seen so far.
+type Sink<'s> = Box<dyn FnMut(Region, &[Key]) + 's>;
+
+impl Parser<'static> {
+    pub fn new() -> Parser<'static> {
         Parser::default()
+    }
+}
+
+impl<'s> Parser<'s> {
+    /// A parser that hands each region, once complete, to `sink` (with the
+    /// keys, complete from the first region on) and keeps none: for a caller
+    /// that keeps less of each mapping than a whole [`Region`].
+    pub fn streaming(sink: impl FnMut(Region, &[Key]) + 's) -> Parser<'s> {
+        Parser {
+            sink: Some(Box::new(sink)),
+            ..Parser::default()
+        }
+    }
+
+    /// Do not keep VmFlags: every region's `vm_flags` stays empty.
+    pub fn without_vm_flags(mut self) -> Parser<'s> {
+        self.skip_vm_flags = true;
+        self
+    }
+
+    /// Hand the last region to the sink, if there is one.
+    fn flush_region(&mut self) {
+        if let Some(sink) = &mut self.sink {
+            if let Some(region) = self.parsed.regions.pop() {
+                sink(region, &self.parsed.keys);
+            }
+        }
     }
 
     /// Parse the complete lines of `chunk` (and of the carry before it).
@@ -240,7 +274,8 @@ impl Parser {
             let line = std::mem::take(&mut self.carry);
             self.line(&line)?;
         }
-        Ok(self.parsed)
+        self.flush_region();
+        Ok(std::mem::take(&mut self.parsed))
     }
 
     /// Any line: a mapping header, a counter, VmFlags.
@@ -254,6 +289,7 @@ impl Parser {
         // Header lines start with a lowercase hex address; keys with a capital.
         if matches!(first, b'0'..=b'9' | b'a'..=b'f') {
             let region = parse_header(line).map_err(err)?;
+            self.flush_region();
             self.parsed.regions.push(region);
             self.next = 0;
             return Ok(());
@@ -267,7 +303,9 @@ impl Parser {
             Some(expected) if *expected.key == *key => expected.slot,
             _ => {
                 if key == b"VmFlags" {
-                    region.vm_flags = String::from_utf8_lossy(value.trim_ascii()).into_owned();
+                    if !self.skip_vm_flags {
+                        region.vm_flags = String::from_utf8_lossy(value.trim_ascii()).into_owned();
+                    }
                     return Ok(());
                 }
                 self.next = match self.slots.iter().position(|s| *s.key == *key) {
@@ -480,16 +518,27 @@ mod tests {
             }
         }
         // One chunk boundary anywhere in a line changes nothing.
-        let text = b"1000-2000 r--p 0 00:00 0\nPss:                1234 kB\nTHPeligible:           1\n";
+        let text =
+            b"1000-2000 r--p 0 00:00 0\nPss:                1234 kB\nTHPeligible:           1\n";
         for cut in 0..text.len() {
             let mut p = Parser::new();
             p.feed(&text[..cut]).unwrap();
             p.feed(&text[cut..]).unwrap();
             let r = &p.finish().unwrap().regions[0];
-            assert_eq!((r.fields.pss, r.fields.thp_eligible), (1234, 1), "cut at {cut}");
+            assert_eq!(
+                (r.fields.pss, r.fields.thp_eligible),
+                (1234, 1),
+                "cut at {cut}"
+            );
         }
-        let bad_layout = ["Rss:                 1 2 kB\n", "Rss:                12x4 kB\n"];
-        for bad in bad_layout.into_iter().chain(["Rss: 12 4 kB\n", "Rss:          kB\n"]) {
+        let bad_layout = [
+            "Rss:                 1 2 kB\n",
+            "Rss:                12x4 kB\n",
+        ];
+        for bad in bad_layout
+            .into_iter()
+            .chain(["Rss: 12 4 kB\n", "Rss:          kB\n"])
+        {
             let text = format!("1000-2000 r--p 0 00:00 0\n{bad}");
             assert!(parse(text.as_bytes()).is_err(), "{bad:?}");
         }

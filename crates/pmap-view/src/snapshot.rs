@@ -111,26 +111,36 @@ pub fn capture_maps(pid: i32) -> Result<Vec<Region>, CaptureError> {
 const CHUNK: usize = 256 * 1024;
 
 /// Read a map file of `/proc` (smaps or maps) and parse it as it streams in.
+pub(crate) fn parse_proc_file(pid: i32, path: &Path) -> Result<Parsed, CaptureError> {
+    let mut parser = Parser::new();
+    feed_proc_file(pid, path, &mut parser)?;
+    parser.finish().map_err(|source| CaptureError::Parse {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// Feed a map file of `/proc` to `parser` as the kernel prints it.
 ///
 /// Chunk by chunk, never the whole text: that keeps memory flat (the smaps of
 /// a process with 60,000 mappings is 43 MB) and the buffer hot in cache, which
 /// makes read-and-parse as fast as reading the whole file into memory. A reader
 /// thread overlapping the kernel's work with the parsing was measured and
 /// dropped: on a 2-vCPU machine both threads slowed down and nothing was won.
-pub(crate) fn parse_proc_file(pid: i32, path: &Path) -> Result<Parsed, CaptureError> {
-    let parse_err = |source| CaptureError::Parse {
-        path: path.to_path_buf(),
-        source,
-    };
+pub fn feed_proc_file(pid: i32, path: &Path, parser: &mut Parser) -> Result<(), CaptureError> {
     let mut file = File::open(path).map_err(|e| proc_error(pid, path, e))?;
-    let mut parser = Parser::new();
     let mut buf = vec![0u8; CHUNK];
     loop {
         let n = read_some(&mut file, &mut buf).map_err(|e| proc_error(pid, path, e))?;
         if n == 0 {
-            return parser.finish().map_err(parse_err);
+            return Ok(());
         }
-        parser.feed(&buf[..n]).map_err(parse_err)?;
+        parser
+            .feed(&buf[..n])
+            .map_err(|source| CaptureError::Parse {
+                path: path.to_path_buf(),
+                source,
+            })?;
     }
 }
 
