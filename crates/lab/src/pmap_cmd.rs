@@ -10,8 +10,8 @@ use std::io::{self, BufWriter, Write};
 use std::process::ExitCode;
 
 use clap::{ArgAction, ArgGroup, Args};
-use pmap_view::pmap::{self, Format, Labels, Options, Process, Range, Table};
-use pmap_view::resident::{self, Resident};
+use pmap_view::pmap::{self, Format, Labels, Mapping, Options, Process, Range, Table};
+use pmap_view::resident;
 use pmap_view::{json, CaptureError, Snapshot, Totals};
 
 /// Options of `lab pmap`, spelled as procps spells them.
@@ -136,24 +136,24 @@ fn show(out: &mut impl Write, pid: i32, opts: &Options, as_json: bool) -> Outcom
         }
         Ok(match opts.format {
             Format::Default => {
-                let regions = maps(process.pid)?;
-                pmap::write_default(out, &process, &regions, opts)
+                let mappings = pmap::read_maps(process.pid)?;
+                pmap::write_default(out, &process, &mappings, opts)
             }
             Format::Device => {
-                let regions = maps(process.pid)?;
-                pmap::write_device(out, &process, &regions, opts)
+                let mappings = pmap::read_maps(process.pid)?;
+                pmap::write_device(out, &process, &mappings, opts)
             }
             Format::Extended => {
-                let rows = match resident::capture(process.pid)? {
-                    Some(rows) => rows,
+                let mappings = match resident::capture(process.pid)? {
+                    Some(mappings) => mappings,
                     // No numa_maps, or the process changed between reads: smaps.
                     None => Snapshot::capture(process.pid)?
                         .regions
-                        .into_iter()
-                        .map(Resident::of)
+                        .iter()
+                        .map(Mapping::of)
                         .collect(),
                 };
-                pmap::write_extended(out, &process, &rows, opts)
+                pmap::write_extended(out, &process, &mappings, opts)
             }
             Format::More | Format::Everything => {
                 let table = Table::capture(process.pid, opts)?;
@@ -177,12 +177,6 @@ fn show(out: &mut impl Write, pid: i32, opts: &Options, as_json: bool) -> Outcom
             }
         }
     }
-}
-
-/// The mappings of `/proc/PID/maps` (no counters: the default and `-d`
-/// formats need none, and procps reads maps for them too).
-fn maps(pid: i32) -> Result<Vec<pmap_view::Region>, CaptureError> {
-    pmap_view::snapshot::capture_maps(pid)
 }
 
 /// One JSON document per process: its pid, command, totals and regions.

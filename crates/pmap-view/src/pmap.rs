@@ -23,7 +23,6 @@ use std::io::{self, Write};
 use std::path::Path;
 
 use crate::region::{Field, Key, Region};
-use crate::resident::Resident;
 use crate::smaps::Parser;
 use crate::snapshot::{feed_proc_file, proc_error, read_proc_file, CaptureError, Snapshot};
 
@@ -104,7 +103,12 @@ impl Range {
 
     /// Whether `region` overlaps the range.
     pub fn contains(&self, region: &Region) -> bool {
-        region.end.saturating_sub(1) >= self.low && region.start <= self.high
+        self.overlaps(region.start, region.end)
+    }
+
+    /// Whether `start..end` overlaps the range.
+    pub fn overlaps(&self, start: u64, end: u64) -> bool {
+        end.saturating_sub(1) >= self.low && start <= self.high
     }
 }
 
@@ -234,6 +238,65 @@ fn escape(bytes: &[u8]) -> String {
         .collect()
 }
 
+/// A mapping as the default, `-x` and `-d` formats show it: a [`Region`]
+/// without the smaps counters, but with the two `-x` shows (zero for the
+/// others). 80 bytes where a Region takes 336: on 60,000 mappings that is
+/// 15 MiB less memory to fault in, a fifth of the time of `lab pmap -x`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Mapping {
+    pub start: u64,
+    pub end: u64,
+    pub offset: u64,
+    pub inode: u64,
+    pub dev_major: u32,
+    pub dev_minor: u32,
+    /// `rwxp` / `rw-s` as in maps.
+    pub perms: [u8; 4],
+    /// The pathname column, as in [`Region::name`].
+    pub name: Box<str>,
+    /// smaps's `Rss`, KiB.
+    pub rss_kib: u64,
+    /// smaps's `Shared_Dirty + Private_Dirty`, KiB.
+    pub dirty_kib: u64,
+}
+
+impl Mapping {
+    /// A region's mapping, with its Rss and Dirty.
+    pub fn of(r: &Region) -> Mapping {
+        Mapping {
+            start: r.start,
+            end: r.end,
+            offset: r.offset,
+            inode: r.inode,
+            dev_major: r.dev_major,
+            dev_minor: r.dev_minor,
+            perms: r.perms,
+            name: r.name.as_str().into(),
+            rss_kib: r.fields.rss,
+            dirty_kib: r.fields.dirty(),
+        }
+    }
+
+    /// Size in KiB.
+    pub fn kib(&self) -> u64 {
+        (self.end - self.start) >> 10
+    }
+}
+
+/// The mappings of `/proc/PID/maps` (Rss and Dirty zero): all the default
+/// and `-d` formats need, and what procps reads for them too.
+pub fn read_maps(pid: i32) -> Result<Vec<Mapping>, CaptureError> {
+    let mut mappings = Vec::new();
+    let path = format!("/proc/{pid}/maps");
+    let mut parser = Parser::streaming(|region, _| mappings.push(Mapping::of(&region)));
+    feed_proc_file(pid, Path::new(&path), &mut parser)?;
+    parser.finish().map_err(|source| CaptureError::Parse {
+        path: path.into(),
+        source,
+    })?;
+    Ok(mappings)
+}
+
 /// The first line of every format: `PID:   COMMAND`.
 pub fn write_process(out: &mut impl Write, process: &Process) -> io::Result<()> {
     writeln!(out, "{}:   {}", process.pid, process.command)
@@ -241,7 +304,7 @@ pub fn write_process(out: &mut impl Write, process: &Process) -> io::Result<()> 
 
 /// Whether a mapping is a System V shared memory segment (named
 /// `/SYSVKEY (deleted)` by the kernel, on its internal shm mount).
-fn is_sysv_shm(r: &Region) -> bool {
+fn is_sysv_shm(r: &Mapping) -> bool {
     r.dev_major == 0 && r.name.starts_with("/SYSV")
 }
 
@@ -251,7 +314,7 @@ fn is_kernel_name(name: &str) -> bool {
 }
 
 /// The Mapping column of the default, `-x` and `-d` formats.
-pub fn mapping_label<'a>(r: &'a Region, process: &Process, opts: &Options) -> Cow<'a, str> {
+pub fn mapping_label<'a>(r: &'a Mapping, process: &Process, opts: &Options) -> Cow<'a, str> {
     if is_sysv_shm(r) {
         return Cow::Owned(format!("  [ shmid=0x{:x} ]", r.inode));
     }
@@ -296,8 +359,8 @@ pub fn extended_label<'a>(r: &'a Region, opts: &Options) -> &'a str {
 
 /// pmap's five-character mode: `rwx`, then `s` for a shared mapping or `-`,
 /// then `-` (Solaris's "swap not reserved" flag, never set on Linux).
-pub fn mode(region: &Region) -> [u8; 5] {
-    let p = region.perms;
+pub fn mode(perms: [u8; 4]) -> [u8; 5] {
+    let p = perms;
     [
         p[0],
         p[1],
@@ -410,25 +473,33 @@ fn dec_len(n: u64) -> usize {
     n.checked_ilog10().map_or(1, |l| l as usize + 1)
 }
 
+/// The mappings `opts.range` shows.
+fn shown<'a>(mappings: &'a [Mapping], opts: &Options) -> impl Iterator<Item = &'a Mapping> {
+    let range = opts.range;
+    mappings
+        .iter()
+        .filter(move |m| range.overlaps(m.start, m.end))
+}
+
 /// The default format: one `ADDRESS  SIZEK MODE MAPPING` row per mapping and
 /// ` total SIZEK`.
 pub fn write_default(
     out: &mut impl Write,
     process: &Process,
-    regions: &[Region],
+    mappings: &[Mapping],
     opts: &Options,
 ) -> io::Result<()> {
     write_process(out, process)?;
     let mut b = Buf::new(out);
     let mut total = 0;
-    for r in regions.iter().filter(|r| opts.range.contains(r)) {
-        let size = (r.end - r.start) >> 10;
+    for r in shown(mappings, opts) {
+        let size = r.kib();
         total += size;
         b.hex(r.start, 16);
         b.push(b" ");
         b.num(size, 6);
         b.push(b"K ");
-        b.push(&mode(r));
+        b.push(&mode(r.perms));
         b.push(b" ");
         b.push(mapping_label(r, process, opts).as_bytes());
         b.end_row()?;
@@ -446,7 +517,7 @@ pub fn write_default(
 pub fn write_extended(
     out: &mut impl Write,
     process: &Process,
-    rows: &[Resident],
+    mappings: &[Mapping],
     opts: &Options,
 ) -> io::Result<()> {
     write_process(out, process)?;
@@ -456,21 +527,20 @@ pub fn write_extended(
         b.end_row()?;
     }
     let (mut size, mut rss, mut dirty) = (0, 0, 0);
-    for row in rows.iter().filter(|row| opts.range.contains(&row.region)) {
-        let r = &row.region;
-        let kbytes = (r.end - r.start) >> 10;
+    for r in shown(mappings, opts) {
+        let kbytes = r.kib();
         size += kbytes;
-        rss += row.rss_kib;
-        dirty += row.dirty_kib;
+        rss += r.rss_kib;
+        dirty += r.dirty_kib;
         b.hex(r.start, 16);
         b.push(b" ");
         b.num(kbytes, 7);
         b.push(b" ");
-        b.num(row.rss_kib, 7);
+        b.num(r.rss_kib, 7);
         b.push(b" ");
-        b.num(row.dirty_kib, 7);
+        b.num(r.dirty_kib, 7);
         b.push(b" ");
-        b.push(&mode(r));
+        b.push(&mode(r.perms));
         b.push(b" ");
         b.push(mapping_label(r, process, opts).as_bytes());
         b.end_row()?;
@@ -494,7 +564,7 @@ pub fn write_extended(
 pub fn write_device(
     out: &mut impl Write,
     process: &Process,
-    regions: &[Region],
+    mappings: &[Mapping],
     opts: &Options,
 ) -> io::Result<()> {
     write_process(out, process)?;
@@ -504,8 +574,8 @@ pub fn write_device(
         b.end_row()?;
     }
     let (mut mapped, mut writeable, mut shared) = (0, 0, 0);
-    for r in regions.iter().filter(|r| opts.range.contains(r)) {
-        let size = (r.end - r.start) >> 10;
+    for r in shown(mappings, opts) {
+        let size = r.kib();
         mapped += size;
         if r.perms[3] == b's' {
             shared += size;
@@ -516,7 +586,7 @@ pub fn write_device(
         b.push(b" ");
         b.num(size, 7);
         b.push(b" ");
-        b.push(&mode(r));
+        b.push(&mode(r.perms));
         b.push(b" ");
         b.hex(r.offset, 16);
         b.push(b" ");
@@ -944,7 +1014,7 @@ mod tests {
             ),
         ];
         for (line, ours, theirs, full) in cases {
-            let r = region(line);
+            let r = Mapping::of(&region(line));
             assert_eq!(mapping_label(&r, &p, &kernel), ours, "{line}");
             assert_eq!(mapping_label(&r, &p, &procps), theirs, "{line}");
             assert_eq!(mapping_label(&r, &p, &path), full, "{line}");

@@ -24,33 +24,12 @@
 //! [`capture`] says so and the caller reads smaps instead. A test checks this
 //! path against smaps field by field on live processes.
 
-use std::io::Read;
+use std::fs::File;
+use std::io::{self, Read};
 use std::path::PathBuf;
 
-use crate::region::Region;
-use crate::snapshot::{parse_proc_file, proc_error, CaptureError};
-
-/// What `pmap -x` shows of one mapping.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Resident {
-    /// The mapping (its counters in `fields` are not filled in).
-    pub region: Region,
-    /// Resident memory, KiB: smaps's `Rss`.
-    pub rss_kib: u64,
-    /// Dirty memory, KiB: smaps's `Shared_Dirty + Private_Dirty`.
-    pub dirty_kib: u64,
-}
-
-impl Resident {
-    /// The same numbers taken from a full smaps region.
-    pub fn of(region: Region) -> Resident {
-        Resident {
-            rss_kib: region.fields.rss,
-            dirty_kib: region.fields.dirty(),
-            region,
-        }
-    }
-}
+use crate::pmap::{read_maps, Mapping};
+use crate::snapshot::{proc_error, CaptureError};
 
 /// One line of numa_maps, reduced to what Rss and Dirty need.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -65,65 +44,93 @@ struct NumaLine {
 
 /// The mappings of `pid` with their Rss and Dirty, from maps and numa_maps.
 /// `Ok(None)` when those cannot give smaps's numbers: read smaps instead.
-pub fn capture(pid: i32) -> Result<Option<Vec<Resident>>, CaptureError> {
+pub fn capture(pid: i32) -> Result<Option<Vec<Mapping>>, CaptureError> {
+    let mut mappings = read_maps(pid)?;
     let numa_path = PathBuf::from(format!("/proc/{pid}/numa_maps"));
-    let numa_text = match read_all(pid, &numa_path) {
-        Ok(text) => text,
+    let mut file = match File::open(&numa_path) {
+        Ok(file) => file,
         // No CONFIG_NUMA: no such file in a live process's directory.
-        Err(CaptureError::NotFound(_)) if std::fs::metadata(format!("/proc/{pid}")).is_ok() => {
-            return Ok(None)
+        Err(e) if e.kind() == io::ErrorKind::NotFound && proc_dir_exists(pid) => return Ok(None),
+        Err(e) => return Err(proc_error(pid, &numa_path, e)),
+    };
+    // Join the two files line by line as numa_maps streams in.
+    let mut next = 0;
+    let joined = for_each_line(&mut file, |line| {
+        let l = parse_numa_line(line)?;
+        let m = mappings.get_mut(next).filter(|m| m.start == l.start)?;
+        next += 1;
+        (m.rss_kib, m.dirty_kib) = if l.hugetlb {
+            (0, 0)
+        } else if is_kernel_image(&m.name) {
+            (present_kib(pid, m.start, m.end)?, 0)
+        } else {
+            (l.pages * l.page_kib, l.dirty * l.page_kib)
+        };
+        Some(())
+    })
+    .map_err(|e| proc_error(pid, &numa_path, e))?;
+    // What numa_maps did not list can only be the gate page, Rss 0 in smaps;
+    // anything else came or went between the two reads.
+    let rest_is_gate = mappings[next.min(mappings.len())..]
+        .iter()
+        .all(|m| &*m.name == "[vsyscall]");
+    Ok((joined.is_some() && rest_is_gate).then_some(mappings))
+}
+
+fn proc_dir_exists(pid: i32) -> bool {
+    std::fs::metadata(format!("/proc/{pid}")).is_ok()
+}
+
+/// Call `f` on every line of `file`, read in chunks; stop at the first None.
+fn for_each_line(
+    file: &mut File,
+    mut f: impl FnMut(&[u8]) -> Option<()>,
+) -> io::Result<Option<()>> {
+    let mut buf = vec![0u8; 256 * 1024];
+    let mut kept = 0; // bytes of an unfinished line at the start of buf
+    loop {
+        if kept == buf.len() {
+            buf.resize(buf.len() * 2, 0); // a line longer than the buffer
         }
-        Err(e) => return Err(e),
-    };
-    let regions = parse_proc_file(pid, &PathBuf::from(format!("/proc/{pid}/maps")))?.regions;
-    let Some(numa) = parse_numa_maps(&numa_text) else {
-        return Ok(None);
-    };
-    let mut rows = Vec::with_capacity(regions.len());
-    let mut lines = numa.iter().peekable();
-    for region in regions {
-        let line = match lines.peek() {
-            Some(line) if line.start == region.start => lines.next().copied(),
-            _ if region.name == "[vsyscall]" => None,
-            // A mapping that came or went between the two reads.
-            _ => return Ok(None),
+        let n = match file.read(&mut buf[kept..]) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            other => other?,
         };
-        let (rss_kib, dirty_kib) = match line {
-            None => (0, 0),
-            Some(l) if l.hugetlb => (0, 0),
-            Some(_) if is_kernel_image(&region) => match present_kib(pid, &region) {
-                Some(kib) => (kib, 0),
-                None => return Ok(None),
-            },
-            Some(l) => (l.pages * l.page_kib, l.dirty * l.page_kib),
-        };
-        rows.push(Resident {
-            region,
-            rss_kib,
-            dirty_kib,
-        });
+        let filled = kept + n;
+        let mut start = 0;
+        for nl in memchr::memchr_iter(b'\n', &buf[kept..filled]) {
+            let end = kept + nl;
+            if f(&buf[start..end]).is_none() {
+                return Ok(None);
+            }
+            start = end + 1;
+        }
+        if n == 0 {
+            return Ok(if start < filled {
+                f(&buf[start..filled])
+            } else {
+                Some(())
+            });
+        }
+        buf.copy_within(start..filled, 0);
+        kept = filled - start;
     }
-    if lines.next().is_some() {
-        return Ok(None);
-    }
-    Ok(Some(rows))
 }
 
 /// Mappings of pages that belong to the kernel image, which numa_maps skips.
-fn is_kernel_image(region: &Region) -> bool {
-    matches!(region.name.as_str(), "[vdso]" | "[vectors]" | "[sigpage]")
+fn is_kernel_image(name: &str) -> bool {
+    matches!(name, "[vdso]" | "[vectors]" | "[sigpage]")
 }
 
-/// KiB of `region` present in memory, from `/proc/PID/pagemap` (bit 63 of
-/// each base page's 64-bit entry). None if pagemap cannot be read.
-fn present_kib(pid: i32, region: &Region) -> Option<u64> {
+/// KiB of `start..end` present in memory, from `/proc/PID/pagemap` (bit 63
+/// of each base page's 64-bit entry). None if pagemap cannot be read.
+fn present_kib(pid: i32, start: u64, end: u64) -> Option<u64> {
     use std::os::unix::fs::FileExt;
     let page = base_page_size()?;
-    let count = usize::try_from((region.end - region.start) / page).ok()?;
+    let count = usize::try_from((end - start) / page).ok()?;
     let mut entries = vec![0u8; count.checked_mul(8)?];
     let file = std::fs::File::open(format!("/proc/{pid}/pagemap")).ok()?;
-    file.read_exact_at(&mut entries, region.start / page * 8)
-        .ok()?;
+    file.read_exact_at(&mut entries, start / page * 8).ok()?;
     let present = entries.chunks_exact(8).filter(|e| e[7] & 0x80 != 0);
     Some(present.count() as u64 * (page / 1024))
 }
@@ -145,57 +152,44 @@ fn base_page_size() -> Option<u64> {
     })
 }
 
-fn read_all(pid: i32, path: &PathBuf) -> Result<Vec<u8>, CaptureError> {
-    let mut text = Vec::with_capacity(256 * 1024);
-    std::fs::File::open(path)
-        .and_then(|mut f| f.read_to_end(&mut text))
-        .map_err(|e| proc_error(pid, path, e))?;
-    Ok(text)
-}
-
-/// Parse numa_maps text; None if a line is not in the expected format.
+/// Parse a line of numa_maps; None if it is not in the expected format.
 ///
 /// A line: `START POLICY [file=PATH|heap|stack] [huge] [anon=N] [dirty=N]
 /// [mapped=N] … kernelpagesize_kB=N`, without the counters and page size
-/// when no page is mapped. The kernel escapes spaces in the path
-/// (as `\040`), so the line splits on spaces. `mapped=` is left out when it
+/// when no page is mapped. The kernel escapes spaces in the path (as
+/// `\040`), so the line splits on spaces. `mapped=` is left out when it
 /// equals `anon=` or `dirty=`, so pages = mapped, else the larger of the two.
-fn parse_numa_maps(text: &[u8]) -> Option<Vec<NumaLine>> {
-    let mut lines = Vec::new();
-    for line in text.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
-        let mut words = line.split(|&b| b == b' ');
-        let start = parse_hex(words.next()?)?;
-        let mut l = NumaLine {
-            start,
-            ..NumaLine::default()
+fn parse_numa_line(line: &[u8]) -> Option<NumaLine> {
+    let mut words = line.split(|&b| b == b' ');
+    let mut l = NumaLine {
+        start: parse_hex(words.next()?)?,
+        ..NumaLine::default()
+    };
+    let (mut anon, mut mapped) = (0, None);
+    for word in words {
+        if word == b"huge" {
+            l.hugetlb = true;
+            continue;
+        }
+        let Some(eq) = memchr::memchr(b'=', word) else {
+            continue;
         };
-        let (mut anon, mut mapped) = (0, None);
-        for word in words {
-            if word == b"huge" {
-                l.hugetlb = true;
-                continue;
-            }
-            let Some(eq) = word.iter().position(|&b| b == b'=') else {
-                continue;
-            };
-            let (key, value) = (&word[..eq], &word[eq + 1..]);
-            let number = || parse_dec(value);
-            match key {
-                b"anon" => anon = number()?,
-                b"dirty" => l.dirty = number()?,
-                b"mapped" => mapped = Some(number()?),
-                b"kernelpagesize_kB" => l.page_kib = number()?,
-                _ => {}
-            }
+        let (key, value) = (&word[..eq], &word[eq + 1..]);
+        let number = || parse_dec(value);
+        match key {
+            b"anon" => anon = number()?,
+            b"dirty" => l.dirty = number()?,
+            b"mapped" => mapped = Some(number()?),
+            b"kernelpagesize_kB" => l.page_kib = number()?,
+            _ => {}
         }
-        l.pages = mapped.unwrap_or(anon.max(l.dirty));
-        // The kernel leaves the page size out of a line with no pages.
-        if l.page_kib == 0 && l.pages != 0 {
-            return None;
-        }
-        lines.push(l);
     }
-    Some(lines)
+    l.pages = mapped.unwrap_or(anon.max(l.dirty));
+    // The kernel leaves the page size out of a line with no pages.
+    if l.page_kib == 0 && l.pages != 0 {
+        return None;
+    }
+    Some(l)
 }
 
 fn parse_hex(s: &[u8]) -> Option<u64> {
@@ -219,7 +213,13 @@ mod tests {
             7f0000200000 default file=/dev/hugepages/x huge dirty=1 N0=1 kernelpagesize_kB=2048\n\
             7f0000400000 default kernelpagesize_kB=4\n\
             7f0000500000 default\n";
-        let lines = parse_numa_maps(text).unwrap();
+        let parse = |text: &[u8]| -> Option<Vec<NumaLine>> {
+            text.split(|&b| b == b'\n')
+                .filter(|l| !l.is_empty())
+                .map(parse_numa_line)
+                .collect()
+        };
+        let lines = parse(text).unwrap();
         let pages: Vec<(u64, u64, bool)> = lines
             .iter()
             .map(|l| (l.pages, l.dirty, l.hugetlb))
@@ -236,8 +236,8 @@ mod tests {
             ]
         );
         assert_eq!(lines[0].start, 0x400000);
-        assert!(parse_numa_maps(b"zz default kernelpagesize_kB=4\n").is_none());
-        assert!(parse_numa_maps(b"1000 default anon=1\n").is_none());
-        assert!(parse_numa_maps(b"1000 default\n").is_some());
+        assert!(parse(b"zz default kernelpagesize_kB=4\n").is_none());
+        assert!(parse(b"1000 default anon=1\n").is_none());
+        assert!(parse(b"1000 default\n").is_some());
     }
 }
