@@ -12,11 +12,16 @@
  *                     written, a deleted file, a name with spaces, a long
  *                     name, /dev/shm, memfd, shared anonymous, SysV shm, a
  *                     named anonymous mapping
+ *   shapes long DIR   a file mapping whose name is 200 bytes long
+ *   shapes zombie     a child that has exited and is never reaped: prints
+ *                     "zombie PID" before "ready"
  *
  * It prints "ready" once the map is built, then blocks in read(0) until its
  * stdin closes, and exits. PR_SET_PDEATHSIG kills it with its parent thread.
  * Built with -static by the tests so that its pages are shared with no other
- * process: shared pages would make Pss depend on which tool is reading.
+ * process: shared pages would make Pss depend on which tool is reading. Files
+ * are synced once written, so that no writeback turns Dirty pages clean
+ * between two readings (tmpfs pages, which are never written back, stay dirty).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -101,6 +106,8 @@ static int make_file(const char *path, long pages)
         if (write(fd, buf, page) != page)
             die("write");
     free(buf);
+    if (fsync(fd))
+        die("fsync");
     return fd;
 }
 
@@ -126,10 +133,13 @@ static void files(const char *dir)
     touch(map(16 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd), 4 * page, 1);
     close(fd);
 
-    /* Shared file mapping, written: Shared/Private_Dirty of a file. */
+    /* Shared file mapping, written, then synced (clean again). */
     snprintf(path, sizeof path, "%s/shared.bin", dir);
     fd = make_file(path, 8);
-    touch(map(8 * page, PROT_READ | PROT_WRITE, MAP_SHARED, fd), 8 * page, 1);
+    char *shared = map(8 * page, PROT_READ | PROT_WRITE, MAP_SHARED, fd);
+    touch(shared, 8 * page, 1);
+    if (msync(shared, 8 * page, MS_SYNC))
+        die("msync");
     close(fd);
 
     /* A file deleted while mapped: "(deleted)" after its name. */
@@ -140,14 +150,13 @@ static void files(const char *dir)
     if (unlink(path))
         die("unlink");
 
-    /* A name with spaces, and one longer than procps's 127-byte -X buffer. */
+    /* A name with spaces, and a longish one (still within the 127 bytes
+     * procps keeps of a -X name, in a short DIR: see `shapes long`). */
     snprintf(path, sizeof path, "%s/with some spaces.bin", dir);
     fd = make_file(path, 2);
     touch(map(2 * page, PROT_READ, MAP_PRIVATE, fd), 2 * page, 0);
     close(fd);
-    snprintf(path, sizeof path, "%s/%s", dir,
-             "a-rather-long-file-name-that-goes-on-and-on-and-on-"
-             "well-past-the-one-hundred-and-twenty-seven-bytes-of-a-buffer.bin");
+    snprintf(path, sizeof path, "%s/%s", dir, "a-file-name-that-goes-on-and-on-for-a-while.bin");
     fd = make_file(path, 1);
     touch(map(page, PROT_READ, MAP_PRIVATE, fd), page, 0);
     close(fd);
@@ -196,12 +205,49 @@ static void files(const char *dir)
     map(4 * page, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1);
 }
 
+/* One file mapping with a 200-byte name. */
+static void long_name(const char *dir)
+{
+    char path[4096], name[201];
+    memset(name, 'n', 200);
+    name[200] = '\0';
+    memcpy(name, "long-", 5);
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    int fd = make_file(path, 1);
+    touch(map(page, PROT_READ, MAP_PRIVATE, fd), page, 0);
+    close(fd);
+}
+
+static void zombie(void)
+{
+    pid_t child = fork();
+    if (child < 0)
+        die("fork");
+    if (child == 0)
+        _exit(0);
+    /* Wait until it is a zombie, so that whoever reads it sees one. */
+    char path[64], stat[256];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)child);
+    for (int tries = 0; tries < 1000; tries++) {
+        FILE *f = fopen(path, "r");
+        int zombie = 0;
+        if (f && fgets(stat, sizeof stat, f))
+            zombie = strstr(stat, ") Z ") != NULL;
+        if (f)
+            fclose(f);
+        if (zombie)
+            break;
+        usleep(1000);
+    }
+    printf("zombie %d\n", (int)child);
+}
+
 int main(int argc, char **argv)
 {
     page = sysconf(_SC_PAGESIZE);
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (argc < 2) {
-        fprintf(stderr, "usage: shapes many N | threads N | files DIR\n");
+        fprintf(stderr, "usage: shapes many N | threads N | files DIR | long DIR | zombie\n");
         return 2;
     }
     if (strcmp(argv[1], "many") == 0 && argc == 3)
@@ -210,6 +256,10 @@ int main(int argc, char **argv)
         threads(atol(argv[2]));
     else if (strcmp(argv[1], "files") == 0 && argc == 3)
         files(argv[2]);
+    else if (strcmp(argv[1], "long") == 0 && argc == 3)
+        long_name(argv[2]);
+    else if (strcmp(argv[1], "zombie") == 0 && argc == 2)
+        zombie();
     else {
         fprintf(stderr, "shapes: unknown shape\n");
         return 2;

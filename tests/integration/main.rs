@@ -4,5 +4,6 @@
 mod cleanup;
 mod cli;
 mod heap;
+mod pmap;
 mod snapshots;
 mod util;
