@@ -62,12 +62,12 @@ impl Helper {
 
     /// Start `command` and wait for its "ready" line.
     fn start(mut command: Command, dir: Option<TempDir>) -> Helper {
-        let mut child = command
+        command
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap_or_else(|e| panic!("starting {command:?}: {e}"));
+            .stderr(Stdio::inherit());
+        let mut child =
+            retry_busy(|| command.spawn()).unwrap_or_else(|e| panic!("starting {command:?}: {e}"));
         let stdin = child.stdin.take();
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
         let mut said = Vec::new();
@@ -142,6 +142,21 @@ impl Drop for Helper {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Run `start` again while it fails with ETXTBSY: a binary just copied can
+/// be "busy" for a moment, when another test thread forked while the copy's
+/// file was open for writing (the child holds it until it execs).
+fn retry_busy<T>(mut start: impl FnMut() -> std::io::Result<T>) -> std::io::Result<T> {
+    for _ in 0..100 {
+        match start() {
+            Err(e) if e.kind() == std::io::ErrorKind::ExecutableFileBusy => {
+                std::thread::sleep(Duration::from_millis(10))
+            }
+            other => return other,
+        }
+    }
+    start()
 }
 
 /// A temporary directory removed on drop.
@@ -408,7 +423,7 @@ fn every_format_matches_procps_on_an_interpreter() {
 fn a_zombie_and_a_kernel_thread_match_procps() {
     let helper = Helper::shapes(&["zombie"]);
     let zombie = helper.said[0].strip_prefix("zombie ").unwrap().to_string();
-    matches_procps_in_every_format(&[zombie.clone()]);
+    matches_procps_in_every_format(std::slice::from_ref(&zombie));
     let shown = text(&lab_pmap(&[&zombie]));
     assert_eq!(
         shown,
@@ -533,7 +548,7 @@ fn several_pids_print_what_each_prints_alone() {
     for format in FORMATS {
         let alone: String = pids
             .iter()
-            .map(|pid| text(&procps(&with_pids(format, &[pid.clone()]))))
+            .map(|pid| text(&procps(&with_pids(format, std::slice::from_ref(pid)))))
             .collect();
         let together = lab_pmap(&[&["--procps"], &with_pids(format, &pids)[..]].concat());
         assert!(together.status.success());
@@ -618,6 +633,47 @@ fn a_pid_that_is_not_one_is_one_line_and_exit_1() {
             "{bad}"
         );
         assert_eq!(String::from_utf8_lossy(&ours.stderr).lines().count(), 1);
+    }
+}
+
+#[test]
+fn a_process_it_may_not_read_is_its_line_then_why_and_exit_1() {
+    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::process::CommandExt;
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let euid = status.lines().find_map(|l| l.strip_prefix("Uid:")).unwrap();
+    if euid.split_whitespace().nth(1) != Some("0") {
+        eprintln!("not root: cannot run as another user, skipped");
+        return;
+    }
+    let helper = Helper::shapes(&["threads", "1"]); // root's
+                                                    // A copy of lab that user nobody may run.
+    let dir = TempDir::new();
+    let lab = dir.0.join("lab");
+    std::fs::copy(lab_exe(), &lab).unwrap();
+    std::fs::set_permissions(&dir.0, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let as_nobody = |program: &Path, args: &[&str]| {
+        retry_busy(|| {
+            Command::new(program)
+                .args(args)
+                .uid(65534)
+                .gid(65534)
+                .output()
+        })
+        .unwrap()
+    };
+    for format in ["-x", "-X", "-d"] {
+        let ours = as_nobody(&lab, &["pmap", format, &helper.pid()]);
+        let theirs = as_nobody(Path::new("pmap"), &[format, &helper.pid()]);
+        assert_eq!(ours.status.code(), Some(1), "{format}");
+        assert_eq!(theirs.status.code(), Some(1), "{format}");
+        assert_same(format, &text(&ours), &text(&theirs));
+        let err = String::from_utf8_lossy(&ours.stderr);
+        assert!(
+            err.starts_with("lab pmap: permission denied reading /proc/"),
+            "{err}"
+        );
+        assert_eq!(err.lines().count(), 1, "{err}");
     }
 }
 

@@ -129,39 +129,18 @@ fn usage(message: &str) -> ExitCode {
 }
 
 fn show(out: &mut impl Write, pid: i32, opts: &Options, as_json: bool) -> Outcome {
-    let result = Process::read(pid).and_then(|process| {
-        if as_json {
-            let snapshot = Snapshot::capture(process.pid)?;
-            return Ok(write_json(out, &process, &snapshot, opts));
+    let process = match Process::read(pid) {
+        Ok(process) => process,
+        Err(e) => {
+            let _ = out.flush(); // what came before goes first
+            eprintln!("lab pmap: {e}");
+            return match e {
+                CaptureError::NotFound(_) => Outcome::NotFound,
+                _ => Outcome::Failed,
+            };
         }
-        Ok(match opts.format {
-            Format::Default => {
-                let mappings = pmap::read_maps(process.pid)?;
-                pmap::write_default(out, &process, &mappings, opts)
-            }
-            Format::Device => {
-                let mappings = pmap::read_maps(process.pid)?;
-                pmap::write_device(out, &process, &mappings, opts)
-            }
-            Format::Extended => {
-                let mappings = match resident::capture(process.pid)? {
-                    Some(mappings) => mappings,
-                    // No numa_maps, or the process changed between reads: smaps.
-                    None => Snapshot::capture(process.pid)?
-                        .regions
-                        .iter()
-                        .map(Mapping::of)
-                        .collect(),
-                };
-                pmap::write_extended(out, &process, &mappings, opts)
-            }
-            Format::More | Format::Everything => {
-                let table = Table::capture(process.pid, opts)?;
-                pmap::write_smaps(out, &process, &table, opts)
-            }
-        })
-    });
-    match result {
+    };
+    match capture_and_write(out, &process, opts, as_json) {
         Ok(Ok(())) => Outcome::Shown,
         Ok(Err(e)) if e.kind() == io::ErrorKind::BrokenPipe => Outcome::Stopped,
         Ok(Err(e)) => {
@@ -169,14 +148,48 @@ fn show(out: &mut impl Write, pid: i32, opts: &Options, as_json: bool) -> Outcom
             Outcome::Stopped
         }
         Err(e) => {
-            let _ = out.flush(); // what was printed of this process goes first
-            eprintln!("lab pmap: {e}");
-            match e {
-                CaptureError::NotFound(_) => Outcome::NotFound,
-                _ => Outcome::Failed,
+            // As procps: the process's line, then the failure (exit 1, even
+            // if it has just exited: it was found).
+            if !as_json {
+                let _ = pmap::write_process(out, &process);
             }
+            let _ = out.flush();
+            eprintln!("lab pmap: {e}");
+            Outcome::Failed
         }
     }
+}
+
+/// Capture `process` as `opts` needs, and write it.
+fn capture_and_write(
+    out: &mut impl Write,
+    process: &Process,
+    opts: &Options,
+    as_json: bool,
+) -> Result<io::Result<()>, CaptureError> {
+    let pid = process.pid;
+    if as_json {
+        let snapshot = Snapshot::capture(pid)?;
+        return Ok(write_json(out, process, &snapshot, opts));
+    }
+    Ok(match opts.format {
+        Format::Default => pmap::write_default(out, process, &pmap::read_maps(pid)?, opts),
+        Format::Device => pmap::write_device(out, process, &pmap::read_maps(pid)?, opts),
+        Format::Extended => {
+            let mappings = match resident::capture(pid)? {
+                Some(mappings) => mappings,
+                // No numa_maps, or the process changed between reads: smaps.
+                None => {
+                    let snapshot = Snapshot::capture(pid)?;
+                    snapshot.regions.iter().map(Mapping::of).collect()
+                }
+            };
+            pmap::write_extended(out, process, &mappings, opts)
+        }
+        Format::More | Format::Everything => {
+            pmap::write_smaps(out, process, &Table::capture(pid, opts)?, opts)
+        }
+    })
 }
 
 /// One JSON document per process: its pid, command, totals and regions.
