@@ -144,15 +144,13 @@ impl Drop for Helper {
     }
 }
 
-/// Run `start` again while it fails with ETXTBSY: a binary just copied can
+/// Run `start` again while it fails with ETXTBSY (26): a binary just copied can
 /// be "busy" for a moment, when another test thread forked while the copy's
 /// file was open for writing (the child holds it until it execs).
 fn retry_busy<T>(mut start: impl FnMut() -> std::io::Result<T>) -> std::io::Result<T> {
     for _ in 0..100 {
         match start() {
-            Err(e) if e.kind() == std::io::ErrorKind::ExecutableFileBusy => {
-                std::thread::sleep(Duration::from_millis(10))
-            }
+            Err(e) if e.raw_os_error() == Some(26) => std::thread::sleep(Duration::from_millis(10)),
             other => return other,
         }
     }
