@@ -845,6 +845,19 @@ pub fn write_smaps(
         b.push(b"Mapping");
         b.end_row()?;
     }
+    // zero_tails[i]: the cells of columns i.. when they are all 0.
+    let zero_tails: Vec<Vec<u8>> = (0..=keys.len())
+        .map(|i| {
+            let mut sink = io::sink();
+            let mut tail = Buf::new(&mut sink);
+            for &w in &value_w[i..] {
+                tail.push(b" ");
+                tail.num(0, w);
+            }
+            tail.bytes
+        })
+        .collect();
+    let mut cells = vec![0u64; keys.len()];
     for (r, values) in table.rows.iter().zip(table.row_values()) {
         b.spaces(addr_w.saturating_sub(hex_len(r.start, 8)));
         b.hex(r.start, 8);
@@ -861,10 +874,20 @@ pub fn write_smaps(
         b.hex(u64::from(r.dev_minor), 2);
         b.push(b" ");
         b.num(r.inode, inode_w);
-        for (v, &w) in values.zip(&value_w) {
+        // Most counters of most rows are 0 (KSM, LazyFree, hugetlb, Swap…):
+        // past a row's last non-zero counter, a prepared run of zero cells.
+        let mut last = 0;
+        for (i, v) in values.enumerate() {
+            cells[i] = v;
+            if v != 0 {
+                last = i + 1;
+            }
+        }
+        for (&v, &w) in cells[..last].iter().zip(&value_w) {
             b.push(b" ");
             b.num(v, w);
         }
+        b.push(&zero_tails[last]);
         if vm_flags {
             b.push(b" ");
             b.right(r.vm_flags().as_bytes(), flags_w);

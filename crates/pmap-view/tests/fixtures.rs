@@ -268,7 +268,7 @@ fn resident_agrees_with_smaps_on_a_live_process() {
     let _ = sleep.wait();
     let Some(fast) = fast else {
         assert!(
-            std::fs::metadata(format!("/proc/self/numa_maps")).is_err(),
+            std::fs::metadata("/proc/self/numa_maps").is_err(),
             "numa_maps exists but the fast path gave up"
         );
         eprintln!("no numa_maps on this kernel: the fast path is not used, skipped");
