@@ -15,7 +15,7 @@
 //!   column widths over the PIDs of one call);
 //! - names are never cut (procps cuts `-X` names at 127 bytes).
 //!
-//! Rows are assembled as bytes in a buffer and numbers written with `itoa`:
+//! Rows are assembled as bytes in a buffer, numbers written digit by digit:
 //! `fmt` costs more than the kernel's own work on a 60,000-mapping process.
 
 use std::borrow::Cow;
