@@ -7,6 +7,7 @@ mod consistency;
 mod faults;
 mod fuzz;
 mod heap;
+mod pmap;
 mod snapshots;
 mod suite;
 mod util;

@@ -10,6 +10,8 @@ use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use observer::render::{self, Style};
 use observer::{catalog, run_lab, suite, Impl, RunError, RunOptions, Toolchain};
 
+mod pmap_cmd;
+
 /// Watch a Linux process's memory map change, step by step.
 ///
 /// Run a lab by its name (`lab heap`); `lab list` shows them all.
@@ -38,6 +40,9 @@ enum Command {
         /// Arguments for the port (`lab workload leak mmap 100`: leak with mmap every 100 ms).
         args: Vec<String>,
     },
+    /// The memory map of any process, as procps-ng `pmap` prints it (same
+    /// formats and options), with the kernel's names and right totals.
+    Pmap(pmap_cmd::PmapArgs),
 }
 
 /// Options of `lab check`.
@@ -165,6 +170,7 @@ fn main() -> ExitCode {
         Command::Check(args) => check(&args),
         Command::Watch(args) => watch(&args),
         Command::Workload { name, args } => workload(&name, &args),
+        Command::Pmap(args) => pmap_cmd::run(&args),
     }
 }
 

@@ -2,7 +2,7 @@
 //! and its JSON form (the contract in DESIGN.md; fields may be added, never
 //! renamed).
 
-use pmap_view::{diff, Region, Snapshot, Totals};
+use pmap_view::{diff, Snapshot};
 use serde_json::{json, Value};
 
 use crate::check::CheckResult;
@@ -128,36 +128,9 @@ pub fn uss(snap: &Snapshot) -> u64 {
         .sum()
 }
 
-pub fn totals_json(t: &Totals) -> Value {
-    json!({
-        "size_kib": t.size_kib,
-        "rss_kib": t.rss_kib,
-        "pss_kib": t.pss_kib,
-        "dirty_kib": t.dirty_kib,
-        "swap_kib": t.swap_kib,
-        "anonymous_kib": t.anonymous_kib,
-        "anon_huge_pages_kib": t.anon_huge_pages_kib,
-    })
-}
-
-/// A region in the contract's format (plus a few more counters).
-pub fn region_json(r: &Region) -> Value {
-    json!({
-        "start": hex(r.start),
-        "end": hex(r.end),
-        "perms": r.perms_str(),
-        "kind": r.kind,
-        "name": r.name,
-        "size_kib": r.fields.size,
-        "rss_kib": r.fields.rss,
-        "pss_kib": r.fields.pss,
-        "dirty_kib": r.fields.dirty(),
-        "swap_kib": r.fields.swap,
-        "anonymous_kib": r.fields.anonymous,
-        "anon_huge_pages_kib": r.fields.anon_huge_pages,
-    })
-}
+// The region format is pmap-view's, shared with `lab pmap --json`.
+pub use pmap_view::json::{region_json, totals_json};
 
 fn hex(addr: u64) -> String {
-    format!("{addr:#x}")
+    pmap_view::json::hex(addr)
 }

@@ -96,6 +96,117 @@ impl Fields {
     pub fn dirty(&self) -> u64 {
         self.shared_dirty + self.private_dirty
     }
+
+    /// The value of one counter.
+    #[inline]
+    pub fn get(&self, field: Field) -> u64 {
+        field.get(self)
+    }
+
+    /// The slot of one counter, to set it.
+    #[inline]
+    pub fn slot(&mut self, field: Field) -> &mut u64 {
+        field.slot(self)
+    }
+}
+
+/// Declares [`Field`] once: its variants, smaps keys and [`Fields`] slots.
+macro_rules! fields {
+    ($($variant:ident $slot:ident $key:literal,)*) => {
+        /// Names every slot of [`Fields`]: the smaps keys this crate models, in
+        /// the order the kernel prints them.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum Field { $($variant,)* }
+
+        impl Field {
+            pub const ALL: &'static [Field] = &[$(Field::$variant,)*];
+
+            /// The key as smaps spells it.
+            pub fn key(self) -> &'static str {
+                match self { $(Field::$variant => $key,)* }
+            }
+
+            /// The field an smaps key names, if this crate models it.
+            pub fn from_key(key: &[u8]) -> Option<Field> {
+                match key { $(k if k == $key.as_bytes() => Some(Field::$variant),)* _ => None }
+            }
+
+            #[inline]
+            fn get(self, f: &Fields) -> u64 {
+                match self { $(Field::$variant => f.$slot,)* }
+            }
+
+            #[inline]
+            fn slot(self, f: &mut Fields) -> &mut u64 {
+                match self { $(Field::$variant => &mut f.$slot,)* }
+            }
+        }
+    };
+}
+
+fields! {
+    Size size "Size",
+    KernelPageSize kernel_page_size "KernelPageSize",
+    MmuPageSize mmu_page_size "MMUPageSize",
+    Rss rss "Rss",
+    Pss pss "Pss",
+    PssDirty pss_dirty "Pss_Dirty",
+    PssAnon pss_anon "Pss_Anon",
+    PssFile pss_file "Pss_File",
+    PssShmem pss_shmem "Pss_Shmem",
+    SharedClean shared_clean "Shared_Clean",
+    SharedDirty shared_dirty "Shared_Dirty",
+    PrivateClean private_clean "Private_Clean",
+    PrivateDirty private_dirty "Private_Dirty",
+    Referenced referenced "Referenced",
+    Anonymous anonymous "Anonymous",
+    Ksm ksm "KSM",
+    LazyFree lazy_free "LazyFree",
+    AnonHugePages anon_huge_pages "AnonHugePages",
+    ShmemPmdMapped shmem_pmd_mapped "ShmemPmdMapped",
+    FilePmdMapped file_pmd_mapped "FilePmdMapped",
+    SharedHugetlb shared_hugetlb "Shared_Hugetlb",
+    PrivateHugetlb private_hugetlb "Private_Hugetlb",
+    Swap swap "Swap",
+    SwapPss swap_pss "SwapPss",
+    Locked locked "Locked",
+    ThpEligible thp_eligible "THPeligible",
+    ProtectionKey protection_key "ProtectionKey",
+}
+
+/// One counter column of smaps, in the order the kernel listed it: a field
+/// this crate models, or one it does not know (kept in [`Region::extra`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Key {
+    Known(Field),
+    Extra(String),
+}
+
+impl Key {
+    pub fn name(&self) -> &str {
+        match self {
+            Key::Known(f) => f.key(),
+            Key::Extra(name) => name,
+        }
+    }
+
+    /// This key's value in `region`: an unknown field's leading number.
+    #[inline]
+    pub fn value(&self, region: &Region) -> u64 {
+        match self {
+            Key::Known(f) => region.fields.get(*f),
+            Key::Extra(name) => region
+                .extra
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| {
+                    v.bytes().take_while(u8::is_ascii_digit).fold(0u64, |n, d| {
+                        n.saturating_mul(10).saturating_add(u64::from(d - b'0'))
+                    })
+                })
+                .unwrap_or(0),
+        }
+    }
 }
 
 /// One mapping (one VMA) of a process.

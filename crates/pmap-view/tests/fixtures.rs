@@ -3,6 +3,7 @@
 //! the fixed-field parser checked against the procfs crate on a live process.
 
 use std::fmt::Write as _;
+use std::io::Write as _;
 
 use pmap_view::render::write_x;
 use pmap_view::{diff, Change, Kind, Snapshot};
@@ -180,4 +181,113 @@ fn agrees_with_procfs_on_a_live_process() {
             assert!(modelled || r.extra.iter().any(|(k, _)| k == key), "{key}");
         }
     }
+}
+
+/// Every pmap format of a recorded capture, pinned: the layouts that the
+/// differential tests (tests/integration/pmap.rs) check against procps on
+/// live processes, here reviewable in one file.
+#[test]
+fn renders_every_pmap_format_of_a_recorded_capture() {
+    use pmap_view::pmap::{self, Format, Labels, Mapping, Options, Process, Range, Table};
+    let snap = fixture(0);
+    let process = Process {
+        pid: 4242,
+        command: "./heap".into(),
+        start_stack: snap
+            .regions
+            .iter()
+            .find(|r| r.name == "[stack]")
+            .map_or(0, |r| r.end - 0x1000),
+    };
+    let mappings: Vec<Mapping> = snap.regions.iter().map(Mapping::of).collect();
+    let heap = snap.regions.iter().find(|r| r.kind == Kind::Heap).unwrap();
+    let mut out = Vec::new();
+    for (title, opts) in [
+        ("default", Options::default()),
+        (
+            "-x --procps",
+            Options {
+                format: Format::Extended,
+                labels: Labels::Procps,
+                ..Options::default()
+            },
+        ),
+        (
+            "-d -p",
+            Options {
+                format: Format::Device,
+                show_path: true,
+                ..Options::default()
+            },
+        ),
+        (
+            "-X -A (the heap)",
+            Options {
+                format: Format::More,
+                range: Range::parse(&format!("{:x}", heap.start)).unwrap(),
+                ..Options::default()
+            },
+        ),
+        (
+            "-XX -q",
+            Options {
+                format: Format::Everything,
+                quiet: true,
+                ..Options::default()
+            },
+        ),
+    ] {
+        writeln!(out, "== {title}").unwrap();
+        match opts.format {
+            Format::Default => pmap::write_default(&mut out, &process, &mappings, &opts),
+            Format::Extended => pmap::write_extended(&mut out, &process, &mappings, &opts),
+            Format::Device => pmap::write_device(&mut out, &process, &mappings, &opts),
+            Format::More | Format::Everything => {
+                pmap::write_smaps(&mut out, &process, &Table::of(&snap, &opts), &opts)
+            }
+        }
+        .unwrap();
+    }
+    insta::assert_snapshot!("heap_c_step0_pmap_formats", String::from_utf8(out).unwrap());
+}
+
+/// The fast path of `pmap -x` (maps + numa_maps) gives smaps's Rss and Dirty,
+/// mapping for mapping, on a live process that holds still (`sleep`).
+#[test]
+fn resident_agrees_with_smaps_on_a_live_process() {
+    let mut sleep = std::process::Command::new("sleep")
+        .arg("60")
+        .spawn()
+        .unwrap();
+    let pid = sleep.id() as i32;
+    // Let it reach its sleep: its map is complete once it blocks.
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    let fast = pmap_view::resident::capture(pid).unwrap();
+    let smaps = Snapshot::capture(pid).unwrap();
+    let _ = sleep.kill();
+    let _ = sleep.wait();
+    let Some(fast) = fast else {
+        assert!(
+            std::fs::metadata("/proc/self/numa_maps").is_err(),
+            "numa_maps exists but the fast path gave up"
+        );
+        eprintln!("no numa_maps on this kernel: the fast path is not used, skipped");
+        return;
+    };
+    assert_eq!(fast.len(), smaps.regions.len());
+    for (m, r) in fast.iter().zip(&smaps.regions) {
+        assert_eq!((m.start, m.end, m.perms), (r.start, r.end, r.perms));
+        assert_eq!(&*m.name, r.name);
+        assert_eq!(
+            (m.rss_kib, m.dirty_kib),
+            (r.fields.rss, r.fields.dirty()),
+            "Rss, Dirty of {}",
+            r.name
+        );
+    }
+    // The vdso's pages are counted (numa_maps alone would say 0).
+    let vdso = smaps.regions.iter().find(|r| r.name == "[vdso]");
+    assert!(vdso.is_none_or(|v| fast
+        .iter()
+        .any(|m| m.start == v.start && m.rss_kib == v.fields.rss)));
 }

@@ -1,0 +1,821 @@
+//! `lab pmap` against procps-ng `pmap` (issue 4), on the same live processes:
+//! many small mappings, threads, file mappings (a deleted file, /dev/shm,
+//! memfd, shared anonymous, SysV shm), an interpreter (CPython), a zombie.
+//!
+//! Every process is blocked in `read(0)` while both tools read it, and built
+//! so that no other process maps its pages (a static helper, a private copy of
+//! the interpreter and its libraries): Pss and Shared/Private_Clean count the
+//! processes that map a page, so pages shared with the tools themselves would
+//! make them differ from one reading to the next.
+//!
+//! Two comparisons per format, of every row and total:
+//! - `lab pmap --procps` must print exactly what `pmap` prints;
+//! - `lab pmap` too, once its kernel names (`[heap]`, `[stack]`, `[vdso]`…)
+//!   are turned back into procps's `[ anon ]` / `[ stack ]`, and nothing else.
+//!
+//! Where procps is wrong (README, "lab pmap versus procps pmap") the tests
+//! check lab's numbers against procps's own rows: `-A` with `-x` or `-X`, and
+//! `-X` over several PIDs.
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Output, Stdio};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use crate::util::{alive, gone_within, lab_exe};
+
+/// Every format and modifier the differential tests run.
+const FORMATS: &[&[&str]] = &[
+    &[],
+    &["-x"],
+    &["-d"],
+    &["-X"],
+    &["-XX"],
+    &["-q"],
+    &["-x", "-q"],
+    &["-d", "-q"],
+    &["-X", "-q"],
+    &["-XX", "-q"],
+    &["-p"],
+    &["-x", "-p"],
+    &["-d", "-p"],
+    &["-X", "-p"],
+    &["-XX", "-p"],
+];
+
+// ---------------------------------------------------------------- helpers
+
+/// A process of a chosen shape, killed and reaped when dropped.
+struct Helper {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    /// What it printed before "ready".
+    said: Vec<String>,
+    _dir: Option<TempDir>,
+}
+
+impl Helper {
+    fn pid(&self) -> String {
+        self.child.id().to_string()
+    }
+
+    /// Start `command` and wait for its "ready" line.
+    fn start(mut command: Command, dir: Option<TempDir>) -> Helper {
+        command
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        let mut child =
+            retry_busy(|| command.spawn()).unwrap_or_else(|e| panic!("starting {command:?}: {e}"));
+        let stdin = child.stdin.take();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let mut said = Vec::new();
+        loop {
+            match lines.next() {
+                Some(Ok(line)) if line == "ready" => break,
+                Some(Ok(line)) => said.push(line),
+                other => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    panic!("{command:?} did not get ready: {other:?}")
+                }
+            }
+        }
+        Helper {
+            child,
+            stdin,
+            said,
+            _dir: dir,
+        }
+    }
+
+    /// The C helper `tests/helpers/shapes.c` with these arguments (`DIR`
+    /// stands for a directory of its own), run from a copy of its own: the
+    /// pages of a binary that two helpers ran would be shared, and their Pss
+    /// would depend on how many helpers the other tests are running.
+    fn shapes(args: &[&str]) -> Helper {
+        let dir = TempDir::new();
+        let exe = dir.0.join("shapes");
+        std::fs::copy(shapes_exe(), &exe).unwrap();
+        sync(&exe);
+        let mut command = Command::new(&exe);
+        for arg in args {
+            command.arg(if *arg == "DIR" {
+                dir.0.as_os_str()
+            } else {
+                arg.as_ref()
+            });
+        }
+        Helper::start(command, Some(dir))
+    }
+
+    /// `shapes files DIR`.
+    fn files() -> Helper {
+        Helper::shapes(&["files", "DIR"])
+    }
+
+    /// CPython, from a private copy of the interpreter and of every library
+    /// it maps, loaded by a private copy of the dynamic loader.
+    fn python() -> Helper {
+        let dir = TempDir::new();
+        let copy = python_copy(&dir.0);
+        let mut command = Command::new(dir.0.join(&copy.loader));
+        command
+            .arg("--library-path")
+            .arg(&dir.0)
+            .arg(dir.0.join(&copy.exe))
+            .args(["-I", "-S", "-c"])
+            .arg("import sys; print('ready', flush=True); sys.stdin.read()")
+            .env_clear()
+            // No locale or gconv files mapped: they would be shared.
+            .env("LC_ALL", "C")
+            .env("PYTHONCOERCECLOCALE", "0")
+            .env("PYTHONHOME", &copy.prefix);
+        Helper::start(command, Some(dir))
+    }
+}
+
+impl Drop for Helper {
+    fn drop(&mut self) {
+        drop(self.stdin.take()); // EOF: it exits by itself
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Run `start` again while it fails with ETXTBSY (26): a binary just copied can
+/// be "busy" for a moment, when another test thread forked while the copy's
+/// file was open for writing (the child holds it until it execs).
+fn retry_busy<T>(mut start: impl FnMut() -> std::io::Result<T>) -> std::io::Result<T> {
+    for _ in 0..100 {
+        match start() {
+            Err(e) if e.raw_os_error() == Some(26) => std::thread::sleep(Duration::from_millis(10)),
+            other => return other,
+        }
+    }
+    start()
+}
+
+/// A temporary directory removed on drop.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    /// A new directory in /tmp: a short path, so that the helper's file
+    /// names stay within the 127 bytes procps keeps of a `-X` name.
+    fn new() -> TempDir {
+        static COUNT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = COUNT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let path = std::env::temp_dir().join(format!("pmap-lab-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&path);
+        std::fs::create_dir_all(&path).unwrap();
+        TempDir(path)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Write `path` to disk: its page-cache pages become clean, so no writeback
+/// turns Dirty into clean between two readings.
+fn sync(path: &Path) {
+    std::fs::File::open(path)
+        .and_then(|f| f.sync_all())
+        .unwrap();
+}
+
+/// `tests/helpers/shapes.c`, compiled once per test run, statically.
+fn shapes_exe() -> &'static Path {
+    static EXE: OnceLock<PathBuf> = OnceLock::new();
+    EXE.get_or_init(|| {
+        let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/helpers/shapes.c");
+        let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
+        let exe = tmp.join("pmap-shapes");
+        let building = tmp.join(format!("pmap-shapes.{}", std::process::id()));
+        let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
+        let out = Command::new(&cc)
+            .args(["-O1", "-static", "-pthread", "-o"])
+            .arg(&building)
+            .arg(&source)
+            .output()
+            .unwrap_or_else(|e| panic!("`{cc}` not found ({e}): install a C compiler"));
+        assert!(
+            out.status.success(),
+            "{cc} -static {}: {} (static linking needs libc6-dev)",
+            source.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        std::fs::rename(&building, &exe).unwrap();
+        exe
+    })
+}
+
+struct PythonCopy {
+    loader: String,
+    exe: String,
+    prefix: String,
+}
+
+/// Copy the interpreter and the files it maps into `dir`.
+fn python_copy(dir: &Path) -> PythonCopy {
+    let script = "import sys\nprint(sys.prefix)\nprint(sys.executable)\n\
+                  print(open('/proc/self/maps').read())";
+    let out = Command::new("python3")
+        .args(["-I", "-S", "-c", script])
+        .env("LC_ALL", "C")
+        .env("PYTHONCOERCECLOCALE", "0")
+        .output()
+        .expect("python3 not found: install python3");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let mut lines = text.lines();
+    let prefix = lines.next().unwrap().to_string();
+    let exe = std::fs::canonicalize(lines.next().unwrap()).unwrap();
+    let mut files: Vec<PathBuf> = lines
+        .filter_map(|l| l.split_whitespace().nth(5))
+        .filter(|p| p.starts_with('/'))
+        .map(PathBuf::from)
+        .collect();
+    files.push(exe.clone());
+    files.sort();
+    files.dedup();
+    let mut loader = None;
+    for file in files {
+        let name = file.file_name().unwrap().to_string_lossy().into_owned();
+        if name.starts_with("ld-") {
+            loader = Some(name.clone());
+        }
+        std::fs::copy(&file, dir.join(&name)).unwrap();
+        sync(&dir.join(&name));
+    }
+    PythonCopy {
+        loader: loader.expect("python3 maps no dynamic loader"),
+        exe: exe.file_name().unwrap().to_string_lossy().into_owned(),
+        prefix,
+    }
+}
+
+// ---------------------------------------------------------------- running
+
+/// procps `pmap ARGS`, in a UTF-8 locale (lab escapes command lines as
+/// procps does in one).
+fn procps(args: &[&str]) -> Output {
+    Command::new("pmap")
+        .args(args)
+        .env("LC_ALL", "C.UTF-8")
+        .output()
+        .expect("procps pmap not found: install procps (.ci/run does)")
+}
+
+fn lab_pmap(args: &[&str]) -> Output {
+    Command::new(lab_exe())
+        .arg("pmap")
+        .args(args)
+        .output()
+        .expect("running lab")
+}
+
+fn text(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn with_pids<'a>(format: &[&'a str], pids: &'a [String]) -> Vec<&'a str> {
+    format
+        .iter()
+        .copied()
+        .chain(pids.iter().map(String::as_str))
+        .collect()
+}
+
+/// The first line where two outputs differ, with the lines around it.
+fn first_difference(ours: &str, theirs: &str) -> Option<String> {
+    let (a, b): (Vec<&str>, Vec<&str>) = (ours.lines().collect(), theirs.lines().collect());
+    let i = (0..a.len().max(b.len())).find(|&i| a.get(i) != b.get(i))?;
+    let context = |lines: &[&str]| {
+        lines[i.saturating_sub(2)..(i + 2).min(lines.len())]
+            .iter()
+            .map(|l| format!("    |{l}|\n"))
+            .collect::<String>()
+    };
+    Some(format!(
+        "line {}:\n  lab pmap:\n{}  procps pmap:\n{}",
+        i + 1,
+        context(&a),
+        context(&b)
+    ))
+}
+
+fn assert_same(what: &str, ours: &str, theirs: &str) {
+    if let Some(diff) = first_difference(ours, theirs) {
+        panic!("{what}: lab pmap and procps pmap differ at {diff}");
+    }
+    // Same lines; the final newline too.
+    assert_eq!(ours, theirs, "{what}");
+}
+
+/// lab's output with its kernel names put back to procps's labels, and
+/// nothing else changed: in the default, `-x` and `-d` rows, a Mapping that
+/// is a kernel name (`[heap]`, `[stack]`, `[vdso]`, `[vvar]`, `[vsyscall]`,
+/// `[anon:…]`…) becomes `  [ stack ]` for `[stack]`, `  [ anon ]` otherwise.
+fn procps_labels(lab: &str) -> String {
+    static ROW: OnceLock<regex::Regex> = OnceLock::new();
+    let row = ROW.get_or_init(|| {
+        // A row (default, -x, -d) ending in a space and a kernel name: `[`
+        // then no space (procps's own labels are `  [ anon ]`, `  [ stack ]`).
+        regex::Regex::new(r"^([0-9a-f]{16} .* [r-][w-][x-][s-]- .*?)(\[[^\] ][^\]]*\])$").unwrap()
+    });
+    lab.lines()
+        .map(|line| match row.captures(line) {
+            Some(c) if &c[2] == "[stack]" => format!("{}  [ stack ]\n", &c[1]),
+            Some(c) => format!("{}  [ anon ]\n", &c[1]),
+            None => format!("{line}\n"),
+        })
+        .collect()
+}
+
+/// Both comparisons, for every format, on the processes `pids`.
+fn matches_procps_in_every_format(pids: &[String]) {
+    for format in FORMATS {
+        let args = with_pids(format, pids);
+        let theirs = procps(&args);
+        let exact = lab_pmap(&[&["--procps"], &args[..]].concat());
+        let ours = lab_pmap(&args);
+        assert_eq!(
+            exact.status.code(),
+            theirs.status.code(),
+            "lab pmap --procps {args:?}"
+        );
+        assert_eq!(
+            ours.status.code(),
+            theirs.status.code(),
+            "lab pmap {args:?}"
+        );
+        assert_same(&format!("--procps {args:?}"), &text(&exact), &text(&theirs));
+        assert_same(
+            &format!("{args:?}"),
+            &procps_labels(&text(&ours)),
+            &text(&theirs),
+        );
+    }
+}
+
+// ---------------------------------------------------------------- shapes
+
+#[test]
+fn every_format_matches_procps_on_many_small_mappings() {
+    let helper = Helper::shapes(&["many", "2000"]);
+    matches_procps_in_every_format(&[helper.pid()]);
+}
+
+#[test]
+fn every_format_matches_procps_on_threads() {
+    let helper = Helper::shapes(&["threads", "24"]);
+    let threads = std::fs::read_dir(format!("/proc/{}/task", helper.pid()))
+        .unwrap()
+        .count();
+    assert_eq!(threads, 25);
+    matches_procps_in_every_format(&[helper.pid()]);
+}
+
+#[test]
+fn every_format_matches_procps_on_file_and_shared_mappings() {
+    let helper = Helper::files();
+    // The shapes the test is about are really there.
+    let maps = std::fs::read_to_string(format!("/proc/{}/maps", helper.pid())).unwrap();
+    for name in [
+        "gone.bin (deleted)",
+        "/dev/zero (deleted)",
+        "/memfd:pmap lab",
+        "/SYSV",
+        "with some spaces.bin",
+    ] {
+        assert!(maps.contains(name), "no {name} in\n{maps}");
+    }
+    assert!(maps.contains("/dev/shm/pmap-lab-shapes-"), "{maps}");
+    matches_procps_in_every_format(&[helper.pid()]);
+    // The names procps gives: a SysV segment by its id, a file by its name.
+    let x = text(&lab_pmap(&["-x", &helper.pid()]));
+    assert!(x.contains("  [ shmid=0x"), "{x}");
+    assert!(x.contains(" gone.bin (deleted)\n"), "{x}");
+}
+
+#[test]
+fn every_format_matches_procps_on_an_interpreter() {
+    let helper = Helper::python();
+    let maps = std::fs::read_to_string(format!("/proc/{}/maps", helper.pid())).unwrap();
+    assert!(
+        maps.contains("libpython") || maps.contains("python3"),
+        "{maps}"
+    );
+    matches_procps_in_every_format(&[helper.pid()]);
+}
+
+#[test]
+fn a_zombie_and_a_kernel_thread_match_procps() {
+    let helper = Helper::shapes(&["zombie"]);
+    let zombie = helper.said[0].strip_prefix("zombie ").unwrap().to_string();
+    matches_procps_in_every_format(std::slice::from_ref(&zombie));
+    let shown = text(&lab_pmap(&[&zombie]));
+    assert_eq!(
+        shown,
+        format!("{zombie}:   [shapes] <defunct>\n total                0K\n")
+    );
+    assert_eq!(
+        text(&lab_pmap(&["-X", &zombie])),
+        format!("{zombie}:   [shapes] <defunct>\n")
+    );
+    // A kernel thread, where /proc shows them (not in every container).
+    let kthread = std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .find(|pid| {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            let flags: u64 = stat
+                .rsplit_once(") ")
+                .and_then(|(_, rest)| rest.split(' ').nth(6)?.parse().ok())
+                .unwrap_or(0);
+            flags & 0x0020_0000 != 0 // PF_KTHREAD
+        });
+    match kthread {
+        Some(pid) => matches_procps_in_every_format(&[pid.to_string()]),
+        None => eprintln!("no kernel thread visible in /proc: that part is skipped"),
+    }
+}
+
+// ------------------------------------------------------- where procps is wrong
+
+/// The numeric columns of a row, and its first field.
+fn fields(line: &str) -> Vec<&str> {
+    line.split_whitespace().collect()
+}
+
+/// Sums of the numeric columns `columns` over `rows`.
+fn column_sums(rows: &[&str], columns: std::ops::Range<usize>) -> Vec<u64> {
+    columns
+        .map(|c| {
+            rows.iter()
+                .map(|r| fields(r)[c].trim_end_matches('K').parse::<u64>().unwrap())
+                .sum()
+        })
+        .collect()
+}
+
+/// Rows of a pmap output: the lines that start with an address (8 hex
+/// digits or more; no total of these processes is that long).
+fn rows(output: &str) -> Vec<&str> {
+    let address = |a: &str| a.len() >= 8 && a.bytes().all(|b| b.is_ascii_hexdigit());
+    output
+        .lines()
+        .filter(|l| l.split_whitespace().next().is_some_and(address))
+        .filter(|l| !l.trim_end().ends_with("KB"))
+        .collect()
+}
+
+#[test]
+fn ranges_show_the_same_rows_as_procps_and_totals_of_those_rows() {
+    let helper = Helper::files();
+    let pid = helper.pid();
+    let maps = std::fs::read_to_string(format!("/proc/{pid}/maps")).unwrap();
+    let starts: Vec<&str> = maps.lines().map(|l| l.split('-').next().unwrap()).collect();
+    let inside = format!("{:x}", u64::from_str_radix(starts[5], 16).unwrap() + 0x10);
+    let ranges = [
+        format!("{},{}", starts[3], starts[12]),
+        format!("{},", starts[8]),
+        format!(",{}", starts[6]),
+        inside,
+        format!("0x{},0x{}", starts[1], starts[2]),
+    ];
+    for range in &ranges {
+        for format in [&[][..], &["-d"], &["-x"], &["-q"], &["-x", "-q"]] {
+            let args = [format, &["-A", range, &pid]].concat();
+            let theirs = text(&procps(&args));
+            let ours = procps_labels(&text(&lab_pmap(&args)));
+            assert!(!rows(&theirs).is_empty(), "{args:?} shows nothing");
+            assert_eq!(rows(&ours), rows(&theirs), "{args:?}");
+            if format == ["-x"] {
+                // procps 4.0.2 adds the RSS and Dirty of the mappings below the
+                // range into its totals; lab's total is that of the rows shown.
+                let total = ours.lines().last().unwrap();
+                let sums = column_sums(&rows(&theirs), 1..4);
+                assert_eq!(
+                    fields(total)[2..],
+                    sums.iter().map(u64::to_string).collect::<Vec<_>>()[..],
+                    "{args:?}:\n{ours}"
+                );
+            } else {
+                assert_same(&format!("{args:?}"), &ours, &theirs);
+            }
+        }
+        // procps 4.0.2 ignores -A with -X: lab shows the rows in range, with
+        // procps's numbers, and their totals.
+        let all = text(&procps(&["-X", &pid]));
+        let ours = text(&lab_pmap(&["-X", "-A", range, &pid]));
+        let parsed = pmap_view::pmap::Range::parse(range).unwrap();
+        let expected: Vec<Vec<&str>> = rows(&all)
+            .into_iter()
+            .filter(|r| {
+                let start = u64::from_str_radix(fields(r)[0], 16).unwrap();
+                let kib: u64 = fields(r)[5].parse().unwrap();
+                parsed.overlaps(start, start + kib * 1024)
+            })
+            .map(fields)
+            .collect();
+        let got: Vec<Vec<&str>> = rows(&ours).into_iter().map(fields).collect();
+        assert_eq!(got, expected, "-X -A {range}");
+        let columns = fields(all.lines().nth(1).unwrap()).len() - 6; // counters
+        let sums = column_sums(&rows(&ours), 5..5 + columns);
+        let total: Vec<u64> = fields(ours.lines().last().unwrap())[..columns]
+            .iter()
+            .map(|v| v.parse().unwrap())
+            .collect();
+        assert_eq!(total, sums, "-X -A {range}:\n{ours}");
+    }
+}
+
+#[test]
+fn several_pids_print_what_each_prints_alone() {
+    let (a, b) = (Helper::files(), Helper::shapes(&["threads", "3"]));
+    let pids = [a.pid(), b.pid(), a.pid()];
+    for format in FORMATS {
+        let alone: String = pids
+            .iter()
+            .map(|pid| text(&procps(&with_pids(format, std::slice::from_ref(pid)))))
+            .collect();
+        let together = lab_pmap(&[&["--procps"], &with_pids(format, &pids)[..]].concat());
+        assert!(together.status.success());
+        assert_same(&format!("{format:?} on 3 PIDs"), &text(&together), &alone);
+        // procps agrees, except that it sums -X totals (and widens -X columns)
+        // over the PIDs of one call.
+        if !format.contains(&"-X") && !format.contains(&"-XX") {
+            assert_same(
+                &format!("{format:?}"),
+                &text(&together),
+                &text(&procps(&with_pids(format, &pids))),
+            );
+        }
+    }
+}
+
+#[test]
+fn a_thread_id_shows_its_process() {
+    let helper = Helper::shapes(&["threads", "2"]);
+    let tid = std::fs::read_dir(format!("/proc/{}/task", helper.pid()))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .find(|t| *t != helper.pid())
+        .unwrap();
+    let ours = lab_pmap(&["--procps", "-x", &tid]);
+    assert!(text(&ours).starts_with(&format!("{}:   ", helper.pid())));
+    assert_same("a thread", &text(&ours), &text(&procps(&["-x", &tid])));
+}
+
+// ------------------------------------------------------------ errors and pipes
+
+#[test]
+fn a_missing_pid_exits_42_like_procps_and_says_which() {
+    let helper = Helper::shapes(&["threads", "1"]);
+    let missing = i32::MAX.to_string(); // above any pid_max
+    let pids = [missing.clone(), helper.pid()];
+    for format in [&[][..], &["-x"], &["-X"], &["-d"]] {
+        let args = with_pids(format, &pids);
+        let (ours, theirs) = (lab_pmap(&args), procps(&args));
+        assert_eq!(ours.status.code(), Some(42));
+        assert_eq!(theirs.status.code(), Some(42));
+        assert_same(
+            &format!("{args:?}"),
+            &procps_labels(&text(&ours)),
+            &text(&theirs),
+        );
+        let err = String::from_utf8_lossy(&ours.stderr);
+        assert_eq!(
+            err,
+            format!("lab pmap: process {missing} not found (it may have exited)\n")
+        );
+    }
+}
+
+#[test]
+fn a_pid_that_is_not_one_is_one_line_and_exit_1() {
+    for bad in [
+        "abc",
+        "0",
+        "-5",
+        "99999999999",
+        "12x",
+        "",
+        "/proc/self",
+        "+3",
+    ] {
+        let ours = lab_pmap(&[bad]);
+        let theirs = procps(&[bad]);
+        assert_eq!(ours.status.code(), theirs.status.code(), "{bad:?}");
+        assert_eq!(ours.status.code(), Some(1), "{bad:?}");
+        assert!(ours.stdout.is_empty(), "{bad:?}");
+        let err = String::from_utf8_lossy(&ours.stderr);
+        assert_eq!(err.lines().count(), 1, "{bad:?}: {err}");
+        assert!(err.starts_with("lab pmap: "), "{bad:?}: {err}");
+    }
+    // procps's forms of -A errors too.
+    for bad in ["zz", "1,2,3", "0x"] {
+        let ours = lab_pmap(&["-A", bad, "1"]);
+        assert_eq!(
+            ours.status.code(),
+            procps(&["-A", bad, "1"]).status.code(),
+            "{bad}"
+        );
+        assert_eq!(String::from_utf8_lossy(&ours.stderr).lines().count(), 1);
+    }
+}
+
+#[test]
+fn a_process_it_may_not_read_is_its_line_then_why_and_exit_1() {
+    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::process::CommandExt;
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let euid = status.lines().find_map(|l| l.strip_prefix("Uid:")).unwrap();
+    if euid.split_whitespace().nth(1) != Some("0") {
+        eprintln!("not root: cannot run as another user, skipped");
+        return;
+    }
+    let helper = Helper::shapes(&["threads", "1"]); // root's
+                                                    // A copy of lab that user nobody may run.
+    let dir = TempDir::new();
+    let lab = dir.0.join("lab");
+    std::fs::copy(lab_exe(), &lab).unwrap();
+    std::fs::set_permissions(&dir.0, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let as_nobody = |program: &Path, args: &[&str]| {
+        retry_busy(|| {
+            Command::new(program)
+                .args(args)
+                .uid(65534)
+                .gid(65534)
+                .output()
+        })
+        .unwrap()
+    };
+    for format in ["-x", "-X", "-d"] {
+        let ours = as_nobody(&lab, &["pmap", format, &helper.pid()]);
+        let theirs = as_nobody(Path::new("pmap"), &[format, &helper.pid()]);
+        assert_eq!(ours.status.code(), Some(1), "{format}");
+        assert_eq!(theirs.status.code(), Some(1), "{format}");
+        assert_same(format, &text(&ours), &text(&theirs));
+        let err = String::from_utf8_lossy(&ours.stderr);
+        assert!(
+            err.starts_with("lab pmap: permission denied reading /proc/"),
+            "{err}"
+        );
+        assert_eq!(err.lines().count(), 1, "{err}");
+    }
+}
+
+#[test]
+fn a_closed_pipe_ends_lab_pmap_quietly() {
+    let helper = Helper::shapes(&["many", "2000"]);
+    for format in ["-x", "-X", "-d"] {
+        let mut child = Command::new(lab_exe())
+            .args(["pmap", format, &helper.pid()])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut first = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut first)
+            .unwrap(); // the reader is dropped here: `| head -1`
+        let mut err = String::new();
+        child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut err)
+            .unwrap();
+        let status = child.wait().unwrap();
+        assert!(first.starts_with(&format!("{}:", helper.pid())));
+        assert_eq!((status.code(), err.as_str()), (Some(0), ""), "{format}");
+    }
+}
+
+#[test]
+fn long_names_are_not_cut() {
+    let helper = Helper::shapes(&["long", "DIR"]);
+    let pid = helper.pid();
+    let name = format!("long-{}", "n".repeat(195));
+    for format in [&["-X"][..], &["-XX"], &["-x"], &[], &["-d"]] {
+        let args = with_pids(format, std::slice::from_ref(&pid));
+        let ours = text(&lab_pmap(&args));
+        let row = ours.lines().find(|l| l.contains("long-")).unwrap();
+        assert!(row.ends_with(&format!(" {name}")), "{args:?}: {row}");
+    }
+    // procps 4.0.2 keeps the first 127 bytes of the path in -X.
+    let theirs = text(&procps(&["-X", &pid]));
+    let row = theirs.lines().find(|l| l.contains("long-")).unwrap();
+    let shown = row.rsplit(' ').next().unwrap();
+    assert!(name.starts_with(shown), "{row}");
+}
+
+// ------------------------------------------------------------------- JSON
+
+#[test]
+fn json_is_the_region_format_with_procps_numbers() {
+    let helper = Helper::files();
+    let pid = helper.pid();
+    let out = lab_pmap(&["--json", &pid, &pid]);
+    assert!(out.status.success());
+    let docs: Vec<serde_json::Value> = serde_json::Deserializer::from_slice(&out.stdout)
+        .into_iter()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(docs.len(), 2, "one document per PID");
+    let doc = &docs[0];
+    assert_eq!(doc["pid"].as_i64().unwrap().to_string(), pid);
+    let regions = doc["regions"].as_array().unwrap();
+    // The same regions and numbers as procps -X (Size, Rss, Pss).
+    let theirs = text(&procps(&["-X", &pid]));
+    let rows = rows(&theirs);
+    assert_eq!(regions.len(), rows.len());
+    for (r, row) in regions.iter().zip(&rows) {
+        let f = fields(row);
+        assert_eq!(r["start"], format!("0x{}", f[0].trim_start_matches('0')));
+        assert_eq!(r["perms"], f[1]);
+        for (key, column) in [("size_kib", 5), ("rss_kib", 6), ("pss_kib", 7)] {
+            assert_eq!(
+                r[key].as_u64().unwrap().to_string(),
+                f[column],
+                "{key} of {row}"
+            );
+        }
+        for key in ["end", "kind", "name", "dirty_kib", "swap_kib"] {
+            assert!(!r[key].is_null(), "{key}");
+        }
+    }
+    let total: u64 = regions.iter().map(|r| r["rss_kib"].as_u64().unwrap()).sum();
+    assert_eq!(doc["totals"]["rss_kib"].as_u64(), Some(total));
+    let kinds: Vec<&str> = regions
+        .iter()
+        .map(|r| r["kind"].as_str().unwrap())
+        .collect();
+    for kind in ["heap", "stack", "file", "anon", "vdso"] {
+        assert!(kinds.contains(&kind), "no {kind} region");
+    }
+}
+
+// --------------------------------------------------------- the tests themselves
+
+/// The comparison fails on one changed number, and the label normalisation
+/// hides nothing but labels.
+#[test]
+fn the_comparison_catches_a_changed_row() {
+    let helper = Helper::shapes(&["many", "50"]);
+    let pid = helper.pid();
+    let theirs = text(&procps(&["-x", &pid]));
+    let ours = procps_labels(&text(&lab_pmap(&["-x", &pid])));
+    assert_eq!(first_difference(&ours, &theirs), None);
+    // One RSS one kB off, in the middle of the table.
+    let lines: Vec<&str> = ours.lines().collect();
+    let row = lines.len() / 2;
+    let changed = lines[row].replacen("       4 ", "       5 ", 1);
+    assert_ne!(changed, lines[row], "no 4 kB RSS in row {}", lines[row]);
+    let mut edited: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
+    edited[row] = changed;
+    let edited = edited.join("\n") + "\n";
+    let diff = first_difference(&edited, &theirs).expect("a changed row is a difference");
+    assert!(diff.starts_with(&format!("line {}:", row + 1)), "{diff}");
+    let caught = std::panic::catch_unwind(|| assert_same("edited", &edited, &theirs));
+    assert!(caught.is_err());
+    // A wrong number next to a kernel name is not hidden by the normalisation.
+    let heap_row = text(&lab_pmap(&["-x", &pid]))
+        .lines()
+        .find(|l| l.ends_with(" [heap]"))
+        .unwrap()
+        .to_string();
+    let wrong = heap_row.replacen(" rw--- ", "9 rw--- ", 1);
+    assert!(procps_labels(&wrong).ends_with("9 rw---   [ anon ]\n"));
+}
+
+#[test]
+fn helpers_do_not_outlive_their_test() {
+    // Dropped: killed and reaped.
+    let helper = Helper::shapes(&["threads", "2"]);
+    let pid: i32 = helper.pid().parse().unwrap();
+    assert!(alive(pid));
+    drop(helper);
+    assert!(
+        std::fs::metadata(format!("/proc/{pid}")).is_err(),
+        "{pid} left behind"
+    );
+    // Its stdin closed: it exits by itself.
+    let mut helper = Helper::shapes(&["threads", "1"]);
+    let pid: i32 = helper.pid().parse().unwrap();
+    drop(helper.stdin.take());
+    assert!(
+        gone_within(pid, Duration::from_secs(5)),
+        "EOF on stdin ends the helper"
+    );
+}
