@@ -89,7 +89,8 @@ impl Snapshot {
     /// Read and parse `/proc/PID/smaps`.
     pub fn capture(pid: i32) -> Result<Snapshot, CaptureError> {
         let path = PathBuf::from(format!("/proc/{pid}/smaps"));
-        let parsed = parse_proc_file(pid, &path)?;
+        let mut parsed = parse_proc_file(pid, &path)?;
+        drop_stale_entries(&mut parsed.regions);
         Ok(Snapshot::from_parsed(pid, parsed))
     }
 
@@ -97,6 +98,23 @@ impl Snapshot {
     pub fn totals_of(&self, kind: Kind) -> Totals {
         Totals::of(self.regions.iter().filter(|r| r.kind == kind))
     }
+}
+
+/// Repair a capture torn by a process that changed its map while the kernel
+/// printed it: the file is printed in chunks, each resuming at the address
+/// where the last ended, so a region that grew in between is listed twice
+/// (the old and the new extent, overlapping). The later entry is the fresher
+/// one; earlier entries it overlaps are dropped. A blocked process (every lab
+/// step) is never torn; `lab watch` samples running ones.
+pub fn drop_stale_entries(regions: &mut Vec<Region>) {
+    let mut kept: Vec<Region> = Vec::with_capacity(regions.len());
+    for r in regions.drain(..) {
+        while kept.last().is_some_and(|last| last.end > r.start) {
+            kept.pop();
+        }
+        kept.push(r);
+    }
+    *regions = kept;
 }
 
 /// The mappings of `/proc/PID/maps`: smaps without the counters, a quarter

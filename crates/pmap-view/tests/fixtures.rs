@@ -291,3 +291,19 @@ fn resident_agrees_with_smaps_on_a_live_process() {
         .iter()
         .any(|m| m.start == v.start && m.rss_kib == v.fields.rss)));
 }
+
+/// A capture torn by a region that grew while smaps was printed lists it twice;
+/// the later, fresher entry wins.
+#[test]
+fn stale_entries_of_a_torn_capture_are_dropped() {
+    let text = b"1000-3000 rw-p 0 00:00 0 [heap]\nRss: 8 kB\n\
+                 1000-5000 rw-p 0 00:00 0 [heap]\nRss: 16 kB\n\
+                 7000-8000 rw-p 0 00:00 0 \nRss: 4 kB\n";
+    let mut regions = Snapshot::from_smaps(1, text).unwrap().regions;
+    pmap_view::snapshot::drop_stale_entries(&mut regions);
+    let kept: Vec<(u64, u64, u64)> = regions
+        .iter()
+        .map(|r| (r.start, r.end, r.fields.rss))
+        .collect();
+    assert_eq!(kept, vec![(0x1000, 0x5000, 16), (0x7000, 0x8000, 4)]);
+}
