@@ -62,3 +62,8 @@ fn leak_annotated_outputs() {
 fn shared_annotated_outputs() {
     pin("shared");
 }
+
+#[test]
+fn filemap_annotated_outputs() {
+    pin("filemap");
+}

@@ -59,11 +59,16 @@ pub fn gone_within(pid: i32, limit: Duration) -> bool {
     !alive(pid)
 }
 
-/// The observer's options for tests: the Rust ports run from the binary under test.
+/// The observer's options for tests: the Rust ports run from the binary under
+/// test, without address-space randomisation (so that sizes that depend on
+/// alignment, like CPython's arenas, repeat exactly) and with a minimal
+/// environment (so that start-up allocations are the same on every machine).
 pub fn run_options() -> observer::RunOptions {
     observer::RunOptions {
         tools: observer::Toolchain {
             workload_exe: Some(lab_exe()),
+            no_aslr: true,
+            fixed_env: true,
             ..Default::default()
         },
         ..Default::default()

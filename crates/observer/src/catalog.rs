@@ -67,6 +67,14 @@ const EMBEDDED: &[Embedded] = &[
         )),
         python: None,
     },
+    Embedded {
+        toml: include_str!("../../../labs/filemap/lab.toml"),
+        c: Some((
+            "c-demos/filemap.c",
+            include_str!("../../../c-demos/filemap.c"),
+        )),
+        python: None,
+    },
 ];
 
 /// Every lab, parsed once. The data is part of the binary and a test parses it,

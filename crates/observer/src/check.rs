@@ -43,6 +43,8 @@ enum Scope {
     Kind(Kind),
     Largest,
     Steady,
+    /// The page-cache residency of the lab's file (`cache.resident`, `cache.size`).
+    Cache,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -56,6 +58,7 @@ enum Field {
     AnonHugePages,
     Count,
     Uss,
+    Resident,
     KindName,
     ChangeName,
 }
@@ -76,6 +79,7 @@ impl Field {
             Field::AnonHugePages => "AnonHugePages",
             Field::Count => "regions",
             Field::Uss => "USS",
+            Field::Resident => "resident in the page cache",
             Field::KindName => "kind",
             Field::ChangeName => "change",
         }
@@ -109,17 +113,23 @@ pub struct StepSnapshots<'a> {
     pub current: &'a Snapshot,
     /// Every step so far, the current one last.
     pub all: &'a [&'a Snapshot],
+    /// The lab file's page-cache residency at every step so far (if it has one).
+    pub caches: &'a [Option<&'a crate::pagecache::Residency>],
 }
 
 impl<'a> StepSnapshots<'a> {
     /// The view of the last of a series of snapshots (step 0 first).
-    pub fn of(all: &'a [&'a Snapshot]) -> Self {
+    pub fn of(
+        all: &'a [&'a Snapshot],
+        caches: &'a [Option<&'a crate::pagecache::Residency>],
+    ) -> Self {
         let n = all.len();
         StepSnapshots {
             start: all[0],
             previous: all[n.saturating_sub(2)],
             current: all[n - 1],
             all,
+            caches,
         }
     }
 }
@@ -138,6 +148,7 @@ impl Check {
             "total" => Scope::Total,
             "largest" => Scope::Largest,
             "steady" => Scope::Steady,
+            "cache" => Scope::Cache,
             k => Scope::Kind(parse_kind(k).ok_or_else(|| format!("unknown scope `{k}`"))?),
         };
         let field = match field {
@@ -150,6 +161,7 @@ impl Check {
             "anon_huge_pages" => Field::AnonHugePages,
             "count" => Field::Count,
             "uss" => Field::Uss,
+            "resident" => Field::Resident,
             "kind" => Field::KindName,
             "change" => Field::ChangeName,
             f => return Err(format!("unknown field `{f}`")),
@@ -179,6 +191,13 @@ impl Check {
             (true, Some(_), None) | (false, None, Some(_)) => {}
             (true, _, _) => return Err("a text measure takes `equals` only".into()),
             (false, _, _) => return Err("a numeric measure takes `min` and/or `max` only".into()),
+        }
+        if (scope == Scope::Cache) != matches!(field, Field::Resident | Field::Size)
+            && (scope == Scope::Cache || field == Field::Resident)
+        {
+            return Err(
+                "`cache` has the fields resident and size, and only it has `resident`".into(),
+            );
         }
         if field == Field::Uss && whole_regions {
             return Err("USS is measured on totals or kinds".into());
@@ -227,6 +246,24 @@ impl Check {
     }
 
     fn numeric_value(&self, s: &StepSnapshots) -> i64 {
+        if self.scope == Scope::Cache {
+            let at = |i: usize| {
+                s.caches.get(i).copied().flatten().map_or(0, |r| {
+                    (if self.field == Field::Size {
+                        r.size_kib
+                    } else {
+                        r.resident_kib
+                    }) as i64
+                })
+            };
+            let n = s.caches.len();
+            let now = at(n.wrapping_sub(1));
+            return match self.since {
+                Since::Previous => now - at(n.saturating_sub(2)),
+                Since::Start => now - at(0),
+                Since::None => now,
+            };
+        }
         if self.scope == Scope::Steady {
             return steady(s).map_or(0, |g| {
                 let rate = if self.field == Field::Size {
@@ -279,7 +316,9 @@ impl Check {
                 let count = snap.regions.iter().filter(|r| r.kind == k).count();
                 self.pick(&snap.totals_of(k), count)
             }
-            Scope::Largest | Scope::Steady => unreachable!("measured on diffs, not totals"),
+            Scope::Largest | Scope::Steady | Scope::Cache => {
+                unreachable!("not measured on one snapshot")
+            }
         }
     }
 
@@ -293,7 +332,7 @@ impl Check {
             Field::Anonymous => t.anonymous_kib,
             Field::AnonHugePages => t.anon_huge_pages_kib,
             Field::Count => count as u64,
-            Field::Uss | Field::KindName | Field::ChangeName => 0,
+            Field::Uss | Field::Resident | Field::KindName | Field::ChangeName => 0,
         };
         v as i64
     }
@@ -352,6 +391,7 @@ impl Check {
             Scope::Kind(k) => format!("{} regions", k.as_str()),
             Scope::Largest => "largest change".to_string(),
             Scope::Steady => "steadily growing region".to_string(),
+            Scope::Cache => "the lab's file".to_string(),
         };
         format!("{} of {scope}", self.field.words())
     }
@@ -373,7 +413,7 @@ pub fn value_on(measure: &str, snap: &Snapshot) -> Option<i64> {
         when: Default::default(),
     };
     let check = Check::compile(&spec).ok()?;
-    (check.scope != Scope::Largest).then(|| check.measure(snap))
+    matches!(check.scope, Scope::Total | Scope::Kind(_)).then(|| check.measure(snap))
 }
 
 /// The steadily growing region over every step so far, with rates per step.
@@ -538,6 +578,7 @@ mod tests {
             previous: &before,
             current: &after,
             all: &[&before, &after],
+            caches: &[None, None],
         };
         let grow =
             Check::compile(&spec("total.size", Some("10 MiB"), Some("10 MiB + 1 page"))).unwrap();

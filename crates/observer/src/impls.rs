@@ -60,11 +60,18 @@ pub struct Toolchain {
     /// Run the demo without address-space layout randomisation, so that its
     /// layout, and sizes that depend on alignment, repeat exactly between runs.
     pub no_aslr: bool,
+    /// Run the demo with a minimal environment (PATH, HOME, LANG=C.UTF-8): the
+    /// Rust runtime's and libc's start-up allocations depend on the environment,
+    /// so this makes [heap] start the same on every machine (the snapshot tests).
+    pub fixed_env: bool,
 }
 
 /// A demo ready to start.
 pub struct Launch {
     pub command: Command,
+    /// The demo's working directory (the cache directory: files a demo makes,
+    /// like the filemap lab's, land on a real disk rather than a tmpfs /tmp).
+    pub workdir: PathBuf,
     /// The program that runs it, in words ("gcc 12.2.0", "Python 3.11.7").
     pub runtime: String,
 }
@@ -72,6 +79,15 @@ pub struct Launch {
 /// Build (if needed) and describe how to start `imp` of `lab`.
 pub fn prepare(lab: &Lab, imp: Impl, tools: &Toolchain) -> Result<Launch, RunError> {
     let mut launch = prepare_command(lab, imp, tools)?;
+    launch.command.current_dir(&launch.workdir);
+    if tools.fixed_env {
+        launch.command.env_clear().env("LANG", "C.UTF-8");
+        for keep in ["PATH", "HOME", "PYENV_ROOT"] {
+            if let Some(v) = std::env::var_os(keep) {
+                launch.command.env(keep, v);
+            }
+        }
+    }
     if tools.no_aslr {
         // SAFETY: personality(2) is async-signal-safe; it only sets a flag that
         // the exec which follows applies.
@@ -110,6 +126,7 @@ fn prepare_command(lab: &Lab, imp: Impl, tools: &Toolchain) -> Result<Launch, Ru
             Ok(Launch {
                 command,
                 runtime: "the Rust port in this lab binary".into(),
+                workdir: cache_dir(tools)?,
             })
         }
         Impl::C => {
@@ -127,6 +144,7 @@ fn prepare_command(lab: &Lab, imp: Impl, tools: &Toolchain) -> Result<Launch, Ru
             Ok(Launch {
                 command: Command::new(exe),
                 runtime,
+                workdir: cache,
             })
         }
         Impl::Python => {
@@ -147,7 +165,11 @@ fn prepare_command(lab: &Lab, imp: Impl, tools: &Toolchain) -> Result<Launch, Ru
             write_if_changed(&script, source.source)?;
             let mut command = Command::new(&python);
             command.arg(script);
-            Ok(Launch { command, runtime })
+            Ok(Launch {
+                command,
+                runtime,
+                workdir: cache,
+            })
         }
     }
 }

@@ -20,6 +20,10 @@ pub struct LabSpec {
     /// Rounding of sizes in the annotated expected outputs (a size expression;
     /// default 1 MiB), for labs whose sizes vary more between runs.
     pub snapshot_resolution: Option<String>,
+    /// A file the demo makes whose page-cache residency each step measures
+    /// (`cache.resident`), relative to the demo's working directory; `{pid}`
+    /// is the demo's pid. The observer deletes it after the run.
+    pub cache_file: Option<String>,
     /// Facts of the machine this lab's outcome depends on (`thp`, `stack`…),
     /// shown in the report.
     #[serde(default)]

@@ -12,6 +12,7 @@ pub mod growth;
 pub mod impls;
 pub mod lab;
 pub mod machine;
+pub mod pagecache;
 pub mod render;
 pub mod report;
 pub mod run;

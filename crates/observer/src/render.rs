@@ -136,6 +136,14 @@ pub fn step(report: &Report, index: usize, style: Style) -> String {
     }
     let _ = writeln!(out, "{}", total.trim_end());
     processes(&mut out, s, None);
+    if let Some(c) = &s.cache {
+        let name = c.path.file_name().unwrap_or_default().to_string_lossy();
+        let _ = writeln!(
+            out,
+            "\n  page cache of {name}: {} of {} KiB resident (mincore)",
+            c.resident_kib, c.size_kib
+        );
+    }
     checks(&mut out, &s.checks, style, None);
     why(&mut out, s, None);
     out
@@ -180,7 +188,12 @@ pub fn annotated(lab: &Lab, report: &Report) -> String {
     for (index, s) in report.steps.iter().enumerate() {
         let _ = writeln!(out);
         title(&mut out, report, s, style);
-        let _ = writeln!(out, "demo says: {}", normalise_text(&s.prompt));
+        let pid = report.pid.to_string();
+        let _ = writeln!(
+            out,
+            "demo says: {}",
+            normalise_text(&s.prompt).replace(&pid, "PID")
+        );
         if index > 0 {
             let prev = &report.steps[index - 1].snapshot;
             let d = diff(prev, &s.snapshot);
@@ -196,7 +209,7 @@ pub fn annotated(lab: &Lab, report: &Report) -> String {
                 let mut row = format!(
                     "{} {:<10} {:<5} {:>10} {:>10} {:>10}  {} {}",
                     c.change.mark(),
-                    r.label(),
+                    r.label().replace(&pid, "PID"),
                     pmap_view::render::mode(r),
                     mib(f.size as i64, false),
                     mib(f.rss as i64, false),
@@ -239,6 +252,15 @@ pub fn annotated(lab: &Lab, report: &Report) -> String {
                     delta(a.rss_kib, b.rss_kib),
                     delta(a.dirty_kib, b.dirty_kib)
                 )
+            );
+        }
+        if let Some(c) = &s.cache {
+            let (r, t) = (c.resident_kib as i64, c.size_kib as i64);
+            let _ = writeln!(
+                out,
+                "  page cache of the file: {} of {} resident",
+                mib(r, false),
+                mib(t, false)
             );
         }
         checks(&mut out, &s.checks, style, Some(resolution));

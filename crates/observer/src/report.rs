@@ -38,6 +38,8 @@ pub struct StepReport {
     pub snapshot: Snapshot,
     /// The demo's child processes at this step (a demo that forks).
     pub children: Vec<Snapshot>,
+    /// Page-cache residency of the lab's `cache_file` at this step.
+    pub cache: Option<crate::pagecache::Residency>,
     pub checks: Vec<CheckResult>,
 }
 
@@ -116,6 +118,7 @@ fn step_json(s: &StepReport, previous: Option<&Snapshot>) -> Value {
             "uss_kib": uss(c),
         })).collect::<Vec<_>>(),
         "uss_kib": uss(&s.snapshot),
+        "page_cache": s.cache,
         "checks": s.checks,
     })
 }

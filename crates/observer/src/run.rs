@@ -10,6 +10,7 @@ use crate::check::{Check, StepSnapshots};
 use crate::demo::{describe_status, Demo, WaitError};
 use crate::impls::{prepare, Impl, Toolchain};
 use crate::lab::{step_source, Lab};
+use crate::pagecache::{residency, Residency};
 use crate::report::{Report, StepReport};
 
 /// Why a run could not be completed (exit status 2). A failed check is not one.
@@ -39,6 +40,15 @@ pub enum RunError {
     Capture { step: usize, source: CaptureError },
     #[error("stopped")]
     Stopped,
+}
+
+/// A file deleted when this goes out of scope.
+struct RemoveOnDrop(std::path::PathBuf);
+
+impl Drop for RemoveOnDrop {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
 }
 
 /// Snapshots of the demo's child processes (a demo that forks), in pid order.
@@ -137,6 +147,15 @@ pub fn run_lab(
         .collect();
     let mut demo =
         Demo::spawn(launch.command).map_err(|e| RunError::Io("starting the demo".into(), e))?;
+    // The lab's file, removed when the run ends however it ends.
+    let cache_guard = lab.spec.cache_file.as_ref().map(|f| {
+        RemoveOnDrop(
+            launch
+                .workdir
+                .join(f.replace("{pid}", &demo.pid().to_string())),
+        )
+    });
+    let cache_file = cache_guard.as_ref().map(|f| f.0.as_path());
     let mut report = Report {
         lab: lab.name().to_string(),
         imp,
@@ -174,6 +193,7 @@ pub fn run_lab(
             source,
         })?;
         let children = capture_children(demo.pid());
+        let cache = cache_file.as_deref().and_then(residency);
         let results = {
             // The demo's series of snapshots, and its (first) child's, with an
             // empty map for the steps where there was no child.
@@ -190,8 +210,14 @@ pub fn run_lab(
                 .map(|s| s.children.first().unwrap_or(&none))
                 .chain([children.first().unwrap_or(&none)])
                 .collect();
-            let demo_view = StepSnapshots::of(&mine);
-            let child_view = StepSnapshots::of(&theirs);
+            let caches: Vec<Option<&Residency>> = report
+                .steps
+                .iter()
+                .map(|s| s.cache.as_ref())
+                .chain([cache.as_ref()])
+                .collect();
+            let demo_view = StepSnapshots::of(&mine, &caches);
+            let child_view = StepSnapshots::of(&theirs, &caches);
             checks[index]
                 .iter()
                 .map(|c| {
@@ -229,6 +255,7 @@ pub fn run_lab(
                 .map(|n| n.trim().to_string()),
             snapshot,
             children,
+            cache,
             checks: results,
         });
         on_step(&report)?;

@@ -11,6 +11,7 @@
 
 use std::io::{self, BufRead, Write};
 
+pub mod filemap;
 pub mod fragmentation;
 pub mod heap;
 pub mod leak;
@@ -53,6 +54,12 @@ pub const ALL: &[Workload] = &[
         source_file: "crates/workloads/src/pylist.rs",
         source: include_str!("pylist.rs"),
         run: pylist::run,
+    },
+    Workload {
+        name: "filemap",
+        source_file: "crates/workloads/src/filemap.rs",
+        source: include_str!("filemap.rs"),
+        run: filemap::run,
     },
     Workload {
         name: "fragmentation",
