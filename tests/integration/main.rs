@@ -10,5 +10,6 @@ mod heap;
 mod pmap;
 mod snapshots;
 mod suite;
+mod tools;
 mod util;
 mod watch;

@@ -11,6 +11,7 @@ use observer::render::{self, Style};
 use observer::{catalog, run_lab, suite, Impl, RunError, RunOptions, Toolchain};
 
 mod pmap_cmd;
+mod tools_cmd;
 
 /// Watch a Linux process's memory map change, step by step.
 ///
@@ -32,6 +33,9 @@ enum Command {
     /// Sample any process's memory map at an interval, show what grows, and
     /// flag a region that grows steadily (a likely leak) with its rate.
     Watch(WatchArgs),
+    /// Compare two captures (`lab pmap --json PID > a.json`, later `> b.json`):
+    /// regions that appeared, vanished, grew and shrank, matched by identity.
+    Diff(tools_cmd::DiffArgs),
     /// Run a lab's Rust port by itself: it prints its PID and waits for Enter
     /// at every step, so you can watch it with `pmap -x PID` in another terminal.
     Workload {
@@ -171,6 +175,7 @@ fn main() -> ExitCode {
         Command::Watch(args) => watch(&args),
         Command::Workload { name, args } => workload(&name, &args),
         Command::Pmap(args) => pmap_cmd::run(&args),
+        Command::Diff(args) => tools_cmd::diff(&args),
     }
 }
 
@@ -336,6 +341,14 @@ fn run_one(lab: &'static observer::lab::Lab, args: &LabArgs) -> ExitCode {
             }
         }
         Err(RunError::Stopped) => ExitCode::SUCCESS,
+        Err(e) => fail(&e),
+    }
+}
+
+/// Print `text`; exit 0 (also when the reader closed the pipe) or 2.
+fn print_or_quit(text: &str) -> ExitCode {
+    match print(text) {
+        Ok(()) | Err(RunError::Stopped) => ExitCode::SUCCESS,
         Err(e) => fail(&e),
     }
 }

@@ -7,6 +7,7 @@
 pub mod catalog;
 pub mod check;
 pub mod cleanup;
+pub mod compare;
 pub mod demo;
 pub mod growth;
 pub mod impls;
