@@ -72,3 +72,79 @@ fn diff_of_two_captures_shows_the_malloc_as_a_grown_or_new_anonymous_region() {
     assert!(err.contains("bad.json: no `regions` array"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Drive `lab workload NAME` to the prompt after `steps` actions and explain it.
+fn explain_at(name: &str, steps: usize) -> Vec<(String, bool)> {
+    let mut cmd = std::process::Command::new(lab_exe());
+    cmd.args(["workload", name]);
+    let mut demo = Demo::spawn(cmd).unwrap();
+    let t = Duration::from_secs(30);
+    demo.wait_for_prompt(t).unwrap();
+    for _ in 0..steps {
+        demo.answer().unwrap();
+        demo.wait_for_prompt(t).unwrap();
+    }
+    let out = lab(&["explain", &demo.pid().to_string(), "--json"]);
+    drop(demo);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    v["regions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["explanation"].as_str().unwrap().to_string(),
+                r["certain"].as_bool().unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn explain_finds_every_thread_stack_guard_page_and_arena() {
+    let regions = explain_at("threads", 2); // 100 threads, each has called malloc
+    let count = |what: &str| {
+        regions
+            .iter()
+            .filter(|(e, certain)| e.starts_with(what) && *certain)
+            .count()
+    };
+    assert_eq!(count("stack of thread"), 100, "{regions:#?}");
+    assert_eq!(count("guard page of thread"), 100);
+    let arenas = 8 * observer::machine::online_cpus() as usize - 1;
+    assert_eq!(count("glibc malloc arena"), arenas.min(100));
+    assert_eq!(count("rest of a malloc arena"), arenas.min(100));
+    assert_eq!(count("[heap]"), 1);
+    assert_eq!(count("[stack]"), 1);
+    assert!(count("code (.text) of the program") >= 1);
+    assert!(count("code (.text) of library libc.so.6") == 1);
+}
+
+#[test]
+fn explain_walks_large_malloc_blocks() {
+    let regions = explain_at("heap", 2); // malloc(10 MiB) and malloc(50 MiB), merged into one region
+    let blocks: Vec<&String> = regions
+        .iter()
+        .map(|(e, _)| e)
+        .filter(|e| e.contains("large malloc block"))
+        .collect();
+    assert_eq!(blocks.len(), 1, "{regions:#?}");
+    assert!(
+        blocks[0].starts_with("2 large malloc blocks"),
+        "{}",
+        blocks[0]
+    );
+    assert!(blocks[0].contains("the largest 51204 KiB"), "{}", blocks[0]);
+}
+
+#[test]
+fn explain_of_a_missing_process_is_one_line() {
+    let out = lab(&["explain", "999999999"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(String::from_utf8(out.stderr).unwrap().lines().count(), 1);
+}

@@ -36,6 +36,10 @@ enum Command {
     /// Compare two captures (`lab pmap --json PID > a.json`, later `> b.json`):
     /// regions that appeared, vanished, grew and shrank, matched by identity.
     Diff(tools_cmd::DiffArgs),
+    /// Name every region of any process in plain words: the program's and each
+    /// library's segments, heap, stacks and guard pages, malloc arenas and large
+    /// blocks, vDSO, files; `?` where it can only say what such a region usually is.
+    Explain(tools_cmd::ExplainArgs),
     /// Run a lab's Rust port by itself: it prints its PID and waits for Enter
     /// at every step, so you can watch it with `pmap -x PID` in another terminal.
     Workload {
@@ -176,6 +180,7 @@ fn main() -> ExitCode {
         Command::Workload { name, args } => workload(&name, &args),
         Command::Pmap(args) => pmap_cmd::run(&args),
         Command::Diff(args) => tools_cmd::diff(&args),
+        Command::Explain(args) => tools_cmd::explain(&args),
     }
 }
 

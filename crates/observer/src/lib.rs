@@ -9,6 +9,7 @@ pub mod check;
 pub mod cleanup;
 pub mod compare;
 pub mod demo;
+pub mod explain;
 pub mod growth;
 pub mod impls;
 pub mod lab;
