@@ -148,3 +148,77 @@ fn explain_of_a_missing_process_is_one_line() {
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(String::from_utf8(out.stderr).unwrap().lines().count(), 1);
 }
+
+#[test]
+fn observe_drives_a_students_program_and_shows_its_allocation() {
+    let dir = std::env::temp_dir().join(format!("pmap-lab-observe-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let prog = dir.join("homework.py");
+    std::fs::write(&prog, "data = []\ninput('ready> ')\ndata.append(bytearray(50 * 1024 * 1024))\ninput('allocated> ')\n").unwrap();
+    let out = lab(&["observe", "--json", "--", "python3", prog.to_str().unwrap()]);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let steps = v["steps"].as_array().unwrap();
+    let prompts: Vec<&str> = steps
+        .iter()
+        .map(|s| s["prompt"].as_str().unwrap())
+        .collect();
+    assert_eq!(prompts, ["ready>", "allocated>"]);
+    // bytearray(50 MiB) is zero-filled by calloc: the pages are resident.
+    let grown = steps[1]["changes"].as_array().unwrap().iter().any(|c| {
+        c["kind"] == "anon"
+            && c["size_delta_kib"].as_i64().unwrap() >= 51200
+            && c["rss_delta_kib"].as_i64().unwrap() >= 51200
+    });
+    assert!(grown, "{}", steps[1]["changes"]);
+}
+
+#[test]
+fn observe_with_a_prompt_pattern_steps_at_each_match() {
+    let out = lab(&[
+        "observe",
+        "--json",
+        "--prompt",
+        "> $",
+        "--",
+        "sh",
+        "-c",
+        "printf 'a> '; read x; printf 'b> '; read y",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let prompts: Vec<&str> = v["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["prompt"].as_str().unwrap())
+        .collect();
+    assert_eq!(prompts, ["a>", "b>"]);
+}
+
+#[test]
+fn observe_reports_a_program_that_crashes() {
+    let out = lab(&[
+        "observe",
+        "--no-pause",
+        "--",
+        "sh",
+        "-c",
+        "printf 'go> '; read x; kill -SEGV $$",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.contains("killed by SIGSEGV") && err.contains("at step 1"),
+        "{err}"
+    );
+}

@@ -40,6 +40,10 @@ enum Command {
     /// library's segments, heap, stacks and guard pages, malloc arenas and large
     /// blocks, vDSO, files; `?` where it can only say what such a region usually is.
     Explain(tools_cmd::ExplainArgs),
+    /// Drive any program that prints a prompt and waits for a line (your own,
+    /// say) as the labs drive their demos: the pmap view and its changes at
+    /// every prompt.
+    Observe(tools_cmd::ObserveArgs),
     /// Run a lab's Rust port by itself: it prints its PID and waits for Enter
     /// at every step, so you can watch it with `pmap -x PID` in another terminal.
     Workload {
@@ -181,6 +185,7 @@ fn main() -> ExitCode {
         Command::Pmap(args) => pmap_cmd::run(&args),
         Command::Diff(args) => tools_cmd::diff(&args),
         Command::Explain(args) => tools_cmd::explain(&args),
+        Command::Observe(args) => tools_cmd::observe(&args),
     }
 }
 
@@ -304,9 +309,7 @@ fn workload(name: &str, args: &[String]) -> ExitCode {
 fn run_one(lab: &'static observer::lab::Lab, args: &LabArgs) -> ExitCode {
     observer::cleanup::install_signal_handlers();
     let interactive = !args.no_pause && !args.json && io::stdin().is_terminal();
-    let style = Style {
-        color: io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
-    };
+    let style = Style { color: use_color() };
     let opts = args.run.options();
     let steps = lab.spec.steps.len();
     let result = run_lab(lab, args.imp, &opts, |report| {
@@ -348,6 +351,11 @@ fn run_one(lab: &'static observer::lab::Lab, args: &LabArgs) -> ExitCode {
         Err(RunError::Stopped) => ExitCode::SUCCESS,
         Err(e) => fail(&e),
     }
+}
+
+/// Colour only on a terminal, and never with NO_COLOR set.
+fn use_color() -> bool {
+    io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
 }
 
 /// Print `text`; exit 0 (also when the reader closed the pipe) or 2.

@@ -86,3 +86,88 @@ pub fn explain(args: &ExplainArgs) -> ExitCode {
     };
     crate::print_or_quit(&text)
 }
+
+/// Options of `lab observe`.
+#[derive(Args, Debug)]
+pub struct ObserveArgs {
+    /// Take a step when the output matches this pattern, instead of when the
+    /// kernel shows the program blocked reading its input.
+    #[arg(long, value_name = "REGEX")]
+    prompt: Option<String>,
+    /// Print the whole run as JSON (the labs' format, without checks).
+    #[arg(long)]
+    json: bool,
+    /// Answer every prompt with an empty line instead of asking you.
+    #[arg(long)]
+    no_pause: bool,
+    /// Seconds to wait for each prompt before giving up on the program.
+    #[arg(long, value_name = "SECS", default_value_t = 60.0, value_parser = crate::parse_seconds)]
+    step_timeout: f64,
+    /// The program and its arguments (after `--`).
+    #[arg(last = true, required = true, value_name = "CMD")]
+    command: Vec<String>,
+}
+
+pub fn observe(args: &ObserveArgs) -> ExitCode {
+    use observer::observe::{observe, PromptRule};
+    use observer::render::{self, Style};
+    use std::io::{BufRead, IsTerminal};
+    observer::cleanup::install_signal_handlers();
+    let rule = match &args.prompt {
+        Some(p) => match regex::Regex::new(p) {
+            Ok(re) => PromptRule::Pattern(re),
+            Err(e) => {
+                eprintln!(
+                    "lab: --prompt: {}",
+                    e.to_string().lines().last().unwrap_or("bad pattern")
+                );
+                return ExitCode::from(2);
+            }
+        },
+        None => PromptRule::Blocked,
+    };
+    let interactive = !args.no_pause && !args.json && std::io::stdin().is_terminal();
+    let style = Style {
+        color: crate::use_color(),
+    };
+    let timeout = std::time::Duration::from_secs_f64(args.step_timeout);
+    let result = observe(&args.command, &rule, timeout, |report| {
+        if !args.json {
+            let i = report.steps.len() - 1;
+            if i == 0 {
+                crate::print(&format!(
+                    "observing `{}` (pid {})\n",
+                    args.command.join(" "),
+                    report.pid
+                ))?;
+            }
+            crate::print(&render::step(report, i, style))?;
+        }
+        if !interactive {
+            return Ok(Some(String::new()));
+        }
+        crate::print("\nInput for the program (Enter sends an empty line, Ctrl-D stops): ")?;
+        let mut line = String::new();
+        let n = std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .map_err(|e| observer::RunError::Io("reading stdin".into(), e))?;
+        Ok((n > 0).then(|| line.trim_end_matches('\n').to_string()))
+    });
+    match result {
+        Ok(report) => {
+            let text = if args.json {
+                serde_json::to_string_pretty(&report.to_json()).unwrap_or_default() + "\n"
+            } else {
+                format!(
+                    "\n{} exited after {} prompts.\n",
+                    args.command[0],
+                    report.steps.len()
+                )
+            };
+            crate::print_or_quit(&text)
+        }
+        Err(observer::RunError::Stopped) => ExitCode::SUCCESS,
+        Err(e) => crate::fail(&e),
+    }
+}

@@ -14,6 +14,7 @@ pub mod growth;
 pub mod impls;
 pub mod lab;
 pub mod machine;
+pub mod observe;
 pub mod pagecache;
 pub mod render;
 pub mod report;

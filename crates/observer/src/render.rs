@@ -286,12 +286,8 @@ pub fn summary(report: &Report, style: Style) -> String {
 }
 
 fn title(out: &mut String, report: &Report, s: &StepReport, style: Style) {
-    let head = format!(
-        "━━ Step {} of {}: {} ",
-        s.index,
-        total_steps(report),
-        s.title
-    );
+    let of = total_steps(report).map_or(String::new(), |n| format!(" of {n}"));
+    let head = format!("━━ Step {}{of}: {} ", s.index, s.title);
     let _ = writeln!(out, "{}", style.bold(&format!("{head:━<72}")));
     if !s.source.is_empty() {
         let _ = writeln!(
@@ -306,8 +302,8 @@ fn title(out: &mut String, report: &Report, s: &StepReport, style: Style) {
 }
 
 /// The number of the last step, from the lab data.
-fn total_steps(report: &Report) -> usize {
-    crate::catalog::find(&report.lab).map_or(0, |l| l.spec.steps.len().saturating_sub(1))
+fn total_steps(report: &Report) -> Option<usize> {
+    crate::catalog::find(&report.lab).map(|l| l.spec.steps.len().saturating_sub(1))
 }
 
 /// `normalised`: round observed sizes (to the given resolution, or 1 MiB).
