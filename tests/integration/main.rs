@@ -10,6 +10,7 @@ mod heap;
 mod pmap;
 mod snapshots;
 mod suite;
+mod teach;
 mod tools;
 mod util;
 mod watch;

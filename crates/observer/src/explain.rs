@@ -51,7 +51,9 @@ pub fn explain(pid: i32) -> Result<(Snapshot, Vec<Explained>), CaptureError> {
     Ok((snap, out))
 }
 
-/// Thread id -> stack pointer, for every thread blocked in a system call.
+/// Thread id -> stack pointer, for every thread blocked in a system call. A
+/// thread caught running is looked at again a few times over ~20 ms: threads
+/// of a program at rest are usually only passing from one wait to the next.
 fn thread_stack_pointers(pid: i32) -> HashMap<i32, u64> {
     let mut sps = HashMap::new();
     let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
@@ -61,14 +63,23 @@ fn thread_stack_pointers(pid: i32) -> HashMap<i32, u64> {
         let Some(tid) = t.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else {
             continue;
         };
-        let text = std::fs::read_to_string(t.path().join("syscall")).unwrap_or_default();
-        // "NR arg1..arg6 SP PC" while blocked; "running" otherwise.
-        let fields: Vec<&str> = text.split_whitespace().collect();
-        if fields.len() >= 3 {
-            if let Ok(sp) =
-                u64::from_str_radix(fields[fields.len() - 2].trim_start_matches("0x"), 16)
-            {
-                sps.insert(tid, sp);
+        for attempt in 0..20 {
+            if attempt > 0 {
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+            let text = std::fs::read_to_string(t.path().join("syscall")).unwrap_or_default();
+            // "NR arg1..arg6 SP PC" while blocked; "running" otherwise.
+            let fields: Vec<&str> = text.split_whitespace().collect();
+            if fields.len() >= 3 {
+                if let Ok(sp) =
+                    u64::from_str_radix(fields[fields.len() - 2].trim_start_matches("0x"), 16)
+                {
+                    sps.insert(tid, sp);
+                }
+                break;
+            }
+            if text.trim() != "running" {
+                break; // gone, or not readable: no use asking again
             }
         }
     }

@@ -203,7 +203,8 @@ pub fn annotated(lab: &Lab, report: &Report) -> String {
                 "Mapping", "Mode", "Kbytes", "RSS", "Dirty"
             );
             let mut rows: Vec<String> = Vec::new();
-            for c in d.changed().filter(|c| significant(c)) {
+            let threshold = resolution.unwrap_or(1024) / 2;
+            for c in d.changed().filter(|c| significant(c, threshold)) {
                 let r = c.region();
                 let f = &r.fields;
                 let mut row = format!(
@@ -229,7 +230,7 @@ pub fn annotated(lab: &Lab, report: &Report) -> String {
                 rows.push(row);
             }
             if rows.is_empty() {
-                let _ = writeln!(out, "  (no region changed by 1 MiB or more)");
+                let _ = writeln!(out, "  (no region changed by {threshold} KiB or more)");
             }
             // Runs of identical lines (100 thread stacks, say) read as one line with a count.
             let mut i = 0;
@@ -409,8 +410,9 @@ fn fill(text: &str, s: &StepReport, resolution: Option<i64>) -> String {
 }
 
 /// A change is worth a line of the normalised view when its size, RSS, Dirty
-/// or PSS moved by 1 MiB.
-fn significant(c: &RegionChange) -> bool {
+/// or PSS moved by at least half the rounding (512 KiB by default): a change
+/// that rounds to a whole unit is shown, noise well below it is not.
+fn significant(c: &RegionChange, threshold: i64) -> bool {
     [
         c.size_delta(),
         c.rss_delta(),
@@ -418,7 +420,7 @@ fn significant(c: &RegionChange) -> bool {
         c.pss_delta(),
     ]
     .iter()
-    .any(|d| d.abs() >= 1024)
+    .any(|d| d.abs() >= threshold)
 }
 
 fn change_words(c: &RegionChange) -> String {
