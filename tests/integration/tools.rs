@@ -222,3 +222,29 @@ fn observe_reports_a_program_that_crashes() {
         "{err}"
     );
 }
+
+/// An empty map is the truth for a zombie and a kernel thread; lab says why.
+#[test]
+fn pmap_says_why_a_zombie_or_a_kernel_thread_has_no_map() {
+    let child = std::process::Command::new("true").spawn().unwrap();
+    let pid = child.id().to_string();
+    // Not waited for yet: a zombie once it has exited.
+    let start = std::time::Instant::now();
+    while !std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .unwrap()
+        .contains(") Z ")
+    {
+        assert!(start.elapsed() < Duration::from_secs(10));
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let out = lab(&["pmap", "-x", &pid]);
+    assert!(out.status.success());
+    assert!(String::from_utf8(out.stderr)
+        .unwrap()
+        .contains("(a zombie): it has no memory map"));
+    drop(child); // reaped by the test harness's exit; not waited here on purpose
+    let out = lab(&["pmap", "-x", "2"]); // kthreadd
+    assert!(String::from_utf8(out.stderr)
+        .unwrap()
+        .contains("is a kernel thread"));
+}

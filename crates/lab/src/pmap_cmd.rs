@@ -141,7 +141,15 @@ fn show(out: &mut impl Write, pid: i32, opts: &Options, as_json: bool) -> Outcom
         }
     };
     match capture_and_write(out, &process, opts, as_json) {
-        Ok(Ok(())) => Outcome::Shown,
+        Ok(Ok(())) => {
+            // An empty map is the truth for these, but say why (on stderr: the
+            // table itself stays what procps prints).
+            if let Some(why) = no_map_reason(pid) {
+                let _ = out.flush();
+                eprintln!("lab pmap: process {pid} {why}");
+            }
+            Outcome::Shown
+        }
         Ok(Err(e)) if e.kind() == io::ErrorKind::BrokenPipe => Outcome::Stopped,
         Ok(Err(e)) => {
             eprintln!("lab pmap: writing the output: {e}");
@@ -157,6 +165,24 @@ fn show(out: &mut impl Write, pid: i32, opts: &Options, as_json: bool) -> Outcom
             eprintln!("lab pmap: {e}");
             Outcome::Failed
         }
+    }
+}
+
+/// Why a process has no memory map, if it has none: it has exited and waits
+/// to be reaped (a zombie), or it is a kernel thread (no user address space).
+fn no_map_reason(pid: i32) -> Option<&'static str> {
+    const PF_KTHREAD: u64 = 0x0020_0000;
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // After the command: state is field 3, flags field 9 (proc(5)).
+    let flags: u64 = fields.get(6)?.parse().ok()?;
+    if fields.first() == Some(&"Z") {
+        Some("has exited and not been reaped yet (a zombie): it has no memory map any more")
+    } else if flags & PF_KTHREAD != 0 {
+        Some("is a kernel thread: it has no user-space memory map")
+    } else {
+        None
     }
 }
 
