@@ -8,6 +8,7 @@ mod faults;
 mod fuzz;
 mod heap;
 mod pmap;
+mod residency;
 mod snapshots;
 mod suite;
 mod util;

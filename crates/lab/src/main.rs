@@ -296,6 +296,7 @@ fn run_one(lab: &'static observer::lab::Lab, args: &LabArgs) -> ExitCode {
     let interactive = !args.no_pause && !args.json && io::stdin().is_terminal();
     let style = Style {
         color: io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+        width: render::terminal_width().unwrap_or(80),
     };
     let opts = args.run.options();
     let steps = lab.spec.steps.len();
@@ -323,7 +324,11 @@ fn run_one(lab: &'static observer::lab::Lab, args: &LabArgs) -> ExitCode {
                     .map(|j| j + "\n")
                     .unwrap_or_default()
             } else {
-                format!("\n{}\n", render::summary(&report, style))
+                format!(
+                    "{}\n{}\n",
+                    render::timeline(&report, style),
+                    render::summary(&report, style)
+                )
             };
             match print(&shown) {
                 Ok(()) | Err(RunError::Stopped) => {}

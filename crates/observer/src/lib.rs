@@ -15,6 +15,7 @@ pub mod machine;
 pub mod pagecache;
 pub mod render;
 pub mod report;
+pub mod residency;
 pub mod run;
 pub mod suite;
 pub mod watch;
