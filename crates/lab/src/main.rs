@@ -56,6 +56,10 @@ struct CheckArgs {
     /// Report runs whose toolchain (cc, python3) is missing as skipped, not failed.
     #[arg(long)]
     skip_missing: bool,
+    /// Also write every run as one self-contained HTML page: steps, checks,
+    /// charts of virtual size and RSS, residency maps.
+    #[arg(long, value_name = "FILE")]
+    html: Option<std::path::PathBuf>,
     #[command(flatten)]
     run: RunArgs,
 }
@@ -128,6 +132,9 @@ struct LabArgs {
     /// Print the whole run as one JSON document (DESIGN.md's contract) instead of text.
     #[arg(long)]
     json: bool,
+    /// Also write the run as a self-contained HTML page.
+    #[arg(long, value_name = "FILE")]
+    html: Option<std::path::PathBuf>,
     #[command(flatten)]
     run: RunArgs,
 }
@@ -233,6 +240,11 @@ fn check(args: &CheckArgs) -> ExitCode {
         Ok(()) | Err(RunError::Stopped) => {}
         Err(e) => return fail(&e),
     }
+    if let Some(path) = &args.html {
+        if let Err(e) = observer::html::write(path, &observer::html::suite_page(&runs)) {
+            return fail(&e);
+        }
+    }
     if runs.iter().all(suite::SuiteRun::passed) {
         ExitCode::SUCCESS
     } else {
@@ -319,6 +331,11 @@ fn run_one(lab: &'static observer::lab::Lab, args: &LabArgs) -> ExitCode {
     });
     match result {
         Ok(report) => {
+            if let Some(path) = &args.html {
+                if let Err(e) = observer::html::write(path, &observer::html::run_page(&report)) {
+                    return fail(&e);
+                }
+            }
             let shown = if args.json {
                 serde_json::to_string_pretty(&report.to_json())
                     .map(|j| j + "\n")

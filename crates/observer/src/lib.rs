@@ -9,6 +9,7 @@ pub mod check;
 pub mod cleanup;
 pub mod demo;
 pub mod growth;
+pub mod html;
 pub mod impls;
 pub mod lab;
 pub mod machine;

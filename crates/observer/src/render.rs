@@ -420,7 +420,7 @@ pub fn timeline(report: &Report, style: Style) -> String {
         "\n{}\n",
         style.bold(&format!(
             "Timeline: virtual size (░) and RSS (█) at each step, 1 cell = {}",
-            size_words(per_cell.round() as u64)
+            pmap_view::render::size(per_cell.round() as u64)
         ))
     );
     for (s, &(virt, rss)) in report.steps.iter().zip(&totals) {
@@ -432,20 +432,11 @@ pub fn timeline(report: &Report, style: Style) -> String {
             s.index,
             style.good(&bar),
             " ".repeat(cells.saturating_sub(v.max(r))),
-            size_words(virt),
-            size_words(rss)
+            pmap_view::render::size(virt),
+            pmap_view::render::size(rss)
         );
     }
     out
-}
-
-/// KiB in the largest unit that keeps a number readable: "812 KiB", "14.6 MiB", "6.26 GiB".
-pub fn size_words(kib: u64) -> String {
-    match kib {
-        k if k < 1024 => format!("{k} KiB"),
-        k if k < 1024 * 1024 => format!("{:.1} MiB", k as f64 / 1024.0),
-        k => format!("{:.2} GiB", k as f64 / (1024.0 * 1024.0)),
-    }
 }
 
 /// One line for the end of a run: "9 of 9 checks held" in green, or which failed.
@@ -483,7 +474,7 @@ fn title(out: &mut String, report: &Report, s: &StepReport, style: Style) {
 }
 
 /// The number of the last step, from the lab data.
-fn total_steps(report: &Report) -> usize {
+pub(crate) fn total_steps(report: &Report) -> usize {
     crate::catalog::find(&report.lab).map_or(0, |l| l.spec.steps.len().saturating_sub(1))
 }
 
@@ -568,7 +559,7 @@ fn processes(out: &mut String, s: &StepReport, resolution: Option<i64>) {
 }
 
 /// Replace `{heap.rss}`-style placeholders with values from the step's snapshot.
-fn fill(text: &str, s: &StepReport, resolution: Option<i64>) -> String {
+pub(crate) fn fill(text: &str, s: &StepReport, resolution: Option<i64>) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(open) = rest.find('{') {
@@ -602,7 +593,7 @@ fn significant(c: &RegionChange) -> bool {
     .any(|d| d.abs() >= 1024)
 }
 
-fn change_words(c: &RegionChange) -> String {
+pub(crate) fn change_words(c: &RegionChange) -> String {
     let words = match c.change {
         Change::Unchanged => String::new(),
         _ => format!(
