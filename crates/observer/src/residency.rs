@@ -22,8 +22,9 @@ pub struct RegionResidency {
 /// maps anything that large (a sanitizer's shadow reservation might).
 const MAX_PAGES: u64 = 1 << 22;
 
-/// The maps of the regions of `now` that are new or changed since `previous`
-/// (none at the first step, when nothing has changed yet). A region whose
+/// The maps of the regions of `now` that are new since `previous` or whose
+/// size, RSS, Dirty or swap changed (none at the first step, when nothing has
+/// changed yet). A region whose
 /// pagemap cannot be read gets no map: the map illustrates, the counters of
 /// smaps are the measurement.
 pub fn capture(pid: i32, previous: Option<&Snapshot>, now: &Snapshot) -> Vec<RegionResidency> {
@@ -33,6 +34,18 @@ pub fn capture(pid: i32, previous: Option<&Snapshot>, now: &Snapshot) -> Vec<Reg
     diff(previous, now)
         .changed()
         .filter(|c| c.change != Change::Vanished)
+        // Not the regions whose PSS alone moved (another process mapped a
+        // shared library): their pages did not change.
+        .filter(|c| {
+            [
+                c.size_delta(),
+                c.rss_delta(),
+                c.dirty_delta(),
+                c.swap_delta(),
+            ]
+            .iter()
+            .any(|&d| d != 0)
+        })
         .map(|c| c.region())
         .filter(|r| (r.end - r.start) / 4096 <= MAX_PAGES)
         .filter_map(|r| {
