@@ -8,6 +8,11 @@
 //! needed here. smaps gives a region's *amount* of RSS; pagemap says *which*
 //! pages, so "10 MiB written at the top of a 60 MiB block" can be drawn.
 //!
+//! Present means mapped in RAM, as RSS counts it, with one exception: anonymous
+//! memory read but never written maps the shared zero page, which pagemap
+//! reports present and smaps leaves out of RSS (without root the frame number
+//! that would tell it apart reads 0).
+//!
 //! A map is kept as runs of pages in the same state, in address order: a
 //! region of 15,000 pages of which the top 2,560 were written is two runs.
 
