@@ -251,3 +251,60 @@ fn the_html_report_loads_in_a_browser_without_errors_and_shows_its_charts() {
     assert!(resident > 1_000, "RSS bars: {resident} px");
     assert!(absent > 5_000, "residency strips: {absent} px");
 }
+
+#[test]
+fn a_run_that_could_not_complete_is_in_the_page_with_its_message_escaped() {
+    let scratch = Scratch::new("html-error");
+    let report = scratch.0.join("report.html");
+    let out = Command::new(lab_exe())
+        .args([
+            "check",
+            "pylist",
+            "--python",
+            "/nonexistent/py<3>&",
+            "--html",
+        ])
+        .arg(&report)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "the Python run failed");
+    let html = std::fs::read_to_string(&report).expect("the page is written all the same");
+    assert!(
+        html.contains("<h2>Summary: 1 of 2 runs passed</h2>"),
+        "{html}"
+    );
+    let section = html
+        .split("<section class=\"run\" id=\"pylist-python\">")
+        .nth(1)
+        .expect("a section for the run that failed");
+    assert!(
+        section.contains("<span class=\"verdict error\">ERROR</span>"),
+        "{section}"
+    );
+    assert!(
+        section.contains("`/nonexistent/py&lt;3&gt;&amp;` not found (or not working)"),
+        "{section}"
+    );
+    // The Rust port ran: its section has its timeline and checks.
+    let rust = html
+        .split("<section class=\"run\" id=\"pylist-rust\">")
+        .nth(1)
+        .unwrap();
+    assert!(rust.contains("<svg class=\"timeline\""));
+    assert!(rust.contains("<span class=\"verdict pass\">"), "{rust}");
+
+    // A page that cannot be written is an environment error (exit 2).
+    let out = Command::new(lab_exe())
+        .args(["heap", "--no-pause", "--html"])
+        .arg(&scratch.0)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).starts_with("lab: writing "),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

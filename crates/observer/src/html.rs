@@ -28,11 +28,11 @@ pub fn suite_page(runs: &[SuiteRun]) -> String {
         match &run.outcome {
             Outcome::Ran(report) => run_section(&mut body, report),
             Outcome::Skipped(why) | Outcome::Error(why) => {
-                let _ = write!(
+                let _ = writeln!(
                     body,
                     "<section class=\"run\" id=\"{id}\"><h2>{lab} · {imp} \
                      <span class=\"verdict {class}\">{verdict}</span></h2>\
-                     <pre class=\"message\">{why}</pre></section>\n",
+                     <pre class=\"message\">{why}</pre></section>",
                     id = anchor(&run.lab, run.imp.as_str()),
                     lab = esc(&run.lab),
                     imp = esc(run.imp.as_str()),
@@ -195,10 +195,10 @@ fn run_section(out: &mut String, report: &Report) {
     if let Some(lab) = crate::catalog::find(&report.lab) {
         paragraphs(out, lab.spec.intro.trim(), "intro");
     }
-    let _ = write!(
+    let _ = writeln!(
         out,
         "<figure class=\"timeline\">{}<figcaption>Virtual size and RSS of the demo at each step \
-         (RSS drawn inside the virtual size).</figcaption></figure>\n",
+         (RSS drawn inside the virtual size).</figcaption></figure>",
         timeline_svg(report)
     );
     for (i, s) in report.steps.iter().enumerate() {
@@ -225,9 +225,9 @@ fn step_article(out: &mut String, report: &Report, index: usize, s: &StepReport)
         title = esc(&s.title),
     );
     if !s.source.is_empty() {
-        let _ = write!(
+        let _ = writeln!(
             out,
-            "<p class=\"caption\">the program just did ({}):</p><pre class=\"source\">{}</pre>\n",
+            "<p class=\"caption\">the program just did ({}):</p><pre class=\"source\">{}</pre>",
             esc(&report.source_file),
             esc(&s.source.join("\n"))
         );
@@ -235,9 +235,9 @@ fn step_article(out: &mut String, report: &Report, index: usize, s: &StepReport)
     let _ = writeln!(out, "<p>demo says: <code>{}</code></p>", esc(&s.prompt));
     match index.checked_sub(1).map(|i| &report.steps[i].snapshot) {
         None => {
-            let _ = write!(
+            let _ = writeln!(
                 out,
-                "<details><summary>all {} regions</summary>\n",
+                "<details><summary>all {} regions</summary>",
                 s.snapshot.regions.len()
             );
             regions_table(
