@@ -12,7 +12,7 @@ use crate::util::gone_within;
 
 /// A stand-in for `lab workload heap`: a shell script with the given body.
 fn fake_workload(name: &str, body: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("pmap-lab-faults-{}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!("pmap-lab-faults-{}-{name}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join(name);
     std::fs::write(&path, format!("#!/bin/sh\necho pid $$\n{body}\n")).unwrap();
@@ -21,10 +21,11 @@ fn fake_workload(name: &str, body: &str) -> PathBuf {
 }
 
 fn run_fake(name: &str, body: &str) -> (RunError, i32) {
+    let script = fake_workload(name, body);
     let opts = RunOptions {
         step_timeout: Duration::from_millis(500),
         tools: Toolchain {
-            workload_exe: Some(fake_workload(name, body)),
+            workload_exe: Some(script.clone()),
             ..Default::default()
         },
     };
@@ -34,6 +35,7 @@ fn run_fake(name: &str, body: &str) -> (RunError, i32) {
         Ok(())
     })
     .expect_err("the fake demo misbehaves");
+    let _ = std::fs::remove_dir_all(script.parent().unwrap());
     (err, pid)
 }
 

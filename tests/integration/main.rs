@@ -12,5 +12,7 @@ mod pmap;
 mod residency;
 mod snapshots;
 mod suite;
+mod teach;
+mod tools;
 mod util;
 mod watch;

@@ -18,10 +18,16 @@ pub fn lab_exe() -> PathBuf {
     exe
 }
 
+/// Where the tests keep `lab`'s progress file (not the user's).
+pub fn data_home() -> PathBuf {
+    std::env::temp_dir().join(format!("pmap-lab-tests-data-{}", std::process::id()))
+}
+
 /// Run `lab ARGS` with stdin closed (not a terminal: never pauses).
 pub fn lab(args: &[&str]) -> Output {
     Command::new(lab_exe())
         .args(args)
+        .env("XDG_DATA_HOME", data_home())
         .stdin(std::process::Stdio::null())
         .output()
         .expect("running lab")

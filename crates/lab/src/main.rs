@@ -11,6 +11,7 @@ use observer::render::{self, Style};
 use observer::{catalog, run_lab, suite, Impl, RunError, RunOptions, Toolchain};
 
 mod pmap_cmd;
+mod tools_cmd;
 
 /// Watch a Linux process's memory map change, step by step.
 ///
@@ -18,9 +19,21 @@ mod pmap_cmd;
 #[derive(Parser)]
 #[command(name = "lab", version, propagate_version = true)]
 struct Cli {
+    /// When to colour the output: auto (on a terminal, unless NO_COLOR is set), always, never.
+    #[arg(long, global = true, value_enum, default_value_t = ColorWhen::Auto)]
+    color: ColorWhen,
     #[command(subcommand)]
     command: Command,
 }
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum ColorWhen {
+    Auto,
+    Always,
+    Never,
+}
+
+static COLOR: std::sync::OnceLock<ColorWhen> = std::sync::OnceLock::new();
 
 #[derive(Subcommand)]
 enum Command {
@@ -32,6 +45,26 @@ enum Command {
     /// Sample any process's memory map at an interval, show what grows, and
     /// flag a region that grows steadily (a likely leak) with its rate.
     Watch(WatchArgs),
+    /// Forget which labs you have completed (`lab list` marks them).
+    Reset,
+    /// Print shell completions: `lab completions bash > /etc/bash_completion.d/lab`.
+    Completions {
+        /// bash, zsh, fish, elvish or powershell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff): `lab man > lab.1; man ./lab.1`.
+    Man,
+    /// Compare two captures (`lab pmap --json PID > a.json`, later `> b.json`):
+    /// regions that appeared, vanished, grew and shrank, matched by identity.
+    Diff(tools_cmd::DiffArgs),
+    /// Name every region of any process in plain words: the program's and each
+    /// library's segments, heap, stacks and guard pages, malloc arenas and large
+    /// blocks, vDSO, files; `?` where it can only say what such a region usually is.
+    Explain(tools_cmd::ExplainArgs),
+    /// Drive any program that prints a prompt and waits for a line (your own,
+    /// say) as the labs drive their demos: the pmap view and its changes at
+    /// every prompt.
+    Observe(tools_cmd::ObserveArgs),
     /// Run a lab's Rust port by itself: it prints its PID and waits for Enter
     /// at every step, so you can watch it with `pmap -x PID` in another terminal.
     Workload {
@@ -135,6 +168,13 @@ struct LabArgs {
     /// Also write the run as a self-contained HTML page.
     #[arg(long, value_name = "FILE")]
     html: Option<std::path::PathBuf>,
+    /// Before each step, guess how virtual size and RSS will change (`+10M 0`);
+    /// see the truth and a score at the end.
+    #[arg(long, conflicts_with = "json")]
+    predict: bool,
+    /// With --predict: show a hint before each guess.
+    #[arg(long, requires = "predict")]
+    hint: bool,
     #[command(flatten)]
     run: RunArgs,
 }
@@ -152,13 +192,32 @@ fn parse_seconds(s: &str) -> Result<f64, String> {
     }
 }
 
-fn main() -> ExitCode {
+/// The whole command line: the fixed commands and one command per lab.
+fn full_command() -> clap::Command {
     let mut command = Cli::command();
     for lab in catalog::all() {
         let sub = clap::Command::new(lab.name()).about(lab.spec.summary.clone());
         command = command.subcommand(LabArgs::augment_args(sub));
     }
-    let matches = command.get_matches();
+    command
+}
+
+fn main() -> ExitCode {
+    // `lab workload NAME [ARGS]` runs a Rust port: dispatch it before building
+    // the command line and parsing every lab's data, so that the port starts
+    // with a heap as fresh as the C demo's (start-up allocations that are freed
+    // again would leave free space in [heap] for the port's first mallocs).
+    let argv: Vec<String> = std::env::args().collect();
+    if argv.len() >= 3 && argv[1] == "workload" && !argv[2].starts_with('-') {
+        return workload(&argv[2], &argv[3..]);
+    }
+    let matches = full_command().get_matches();
+    let _ = COLOR.set(
+        matches
+            .get_one::<ColorWhen>("color")
+            .copied()
+            .unwrap_or(ColorWhen::Auto),
+    );
     if let Some((name, sub)) = matches.subcommand() {
         if let Some(lab) = catalog::find(name) {
             let args = match LabArgs::from_arg_matches(sub) {
@@ -174,30 +233,74 @@ fn main() -> ExitCode {
     };
     match cli.command {
         Command::List => list(),
+        Command::Reset => match observer::progress::reset() {
+            Ok(Some(path)) => print_or_quit(&format!(
+                "progress forgotten ({} removed)\n",
+                path.display()
+            )),
+            Ok(None) => print_or_quit("no progress recorded\n"),
+            Err(e) => fail(&RunError::Io("forgetting progress".into(), e)),
+        },
+        Command::Completions { shell } => {
+            clap_complete::generate(shell, &mut full_command(), "lab", &mut io::stdout());
+            ExitCode::SUCCESS
+        }
+        Command::Man => {
+            let mut page = Vec::new();
+            match clap_mangen::Man::new(full_command()).render(&mut page) {
+                Ok(()) => print_or_quit(&String::from_utf8_lossy(&page)),
+                Err(e) => fail(&RunError::Io("rendering the manual".into(), e)),
+            }
+        }
         Command::Check(args) => check(&args),
         Command::Watch(args) => watch(&args),
         Command::Workload { name, args } => workload(&name, &args),
         Command::Pmap(args) => pmap_cmd::run(&args),
+        Command::Diff(args) => tools_cmd::diff(&args),
+        Command::Explain(args) => tools_cmd::explain(&args),
+        Command::Observe(args) => tools_cmd::observe(&args),
     }
 }
 
 fn list() -> ExitCode {
-    let mut out = io::stdout().lock();
+    let done = observer::progress::completed();
+    let width = catalog::all()
+        .iter()
+        .map(|l| l.name().len())
+        .max()
+        .unwrap_or(8);
+    let mut text = String::new();
     for lab in catalog::all() {
-        let impls: Vec<&str> = lab.impls.iter().map(|s| s.imp.as_str()).collect();
-        if writeln!(
-            out,
-            "{:<8} [{}]  {}",
+        // `rust ✓`: completed with that implementation (`lab reset` forgets).
+        let impls: Vec<String> = lab
+            .impls
+            .iter()
+            .map(|s| {
+                let mark = if done.contains(&(lab.name().to_string(), s.imp.as_str().to_string())) {
+                    " ✓"
+                } else {
+                    ""
+                };
+                format!("{}{mark}", s.imp)
+            })
+            .collect();
+        let any = if lab
+            .impls
+            .iter()
+            .any(|s| done.contains(&(lab.name().to_string(), s.imp.as_str().to_string())))
+        {
+            "✓"
+        } else {
+            " "
+        };
+        text += &format!(
+            "{any} {:<width$} [{}]  {}\n",
             lab.name(),
             impls.join(", "),
             lab.spec.summary
-        )
-        .is_err()
-        {
-            break; // closed pipe: nothing more to say
-        }
+        );
     }
-    ExitCode::SUCCESS
+    print_or_quit(&text)
 }
 
 fn check(args: &CheckArgs) -> ExitCode {
@@ -307,11 +410,13 @@ fn run_one(lab: &'static observer::lab::Lab, args: &LabArgs) -> ExitCode {
     observer::cleanup::install_signal_handlers();
     let interactive = !args.no_pause && !args.json && io::stdin().is_terminal();
     let style = Style {
-        color: io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+        color: use_color(),
         width: render::terminal_width().unwrap_or(80),
     };
     let opts = args.run.options();
     let steps = lab.spec.steps.len();
+    let mut guess: Option<observer::predict::Guess> = None;
+    let mut score = (0, 0);
     let result = run_lab(lab, args.imp, &opts, |report| {
         if args.json {
             return Ok(());
@@ -323,14 +428,40 @@ fn run_one(lab: &'static observer::lab::Lab, args: &LabArgs) -> ExitCode {
             text.push('\n');
         }
         text.push_str(&render::step(report, index, style));
+        if let Some(g) = guess.take() {
+            let (a, b) = (
+                &report.steps[index - 1].snapshot.totals,
+                &report.steps[index].snapshot.totals,
+            );
+            let delta = |x: u64, y: u64| y as i64 - x as i64;
+            let (line, right) = observer::predict::judge(
+                g,
+                delta(a.size_kib, b.size_kib),
+                delta(a.rss_kib, b.rss_kib),
+            );
+            text.push_str(&format!("\n{line}\n"));
+            score = (score.0 + usize::from(right), score.1 + 1);
+        }
         print(&text)?;
-        if interactive && index + 1 < steps {
-            pause(&lab.spec.steps[index + 1].title)?;
+        if index + 1 < steps {
+            let next = &lab.spec.steps[index + 1];
+            if args.predict {
+                guess = Some(ask_guess(index + 1, next, args.hint)?);
+            } else if interactive {
+                pause(&next.title)?;
+            }
         }
         Ok(())
     });
+    if args.predict && score.1 > 0 {
+        let _ = print(&format!(
+            "\nYour predictions: {} of {} steps right (within 1 MiB or 20%).\n",
+            score.0, score.1
+        ));
+    }
     match result {
         Ok(report) => {
+            observer::progress::record(&report.lab, report.imp.as_str());
             if let Some(path) = &args.html {
                 if let Err(e) = observer::html::write(path, &observer::html::run_page(&report)) {
                     return fail(&e);
@@ -362,6 +493,23 @@ fn run_one(lab: &'static observer::lab::Lab, args: &LabArgs) -> ExitCode {
     }
 }
 
+/// Colour as `--color` says; `auto`: only on a terminal, and never with NO_COLOR set.
+fn use_color() -> bool {
+    match COLOR.get().copied().unwrap_or(ColorWhen::Auto) {
+        ColorWhen::Always => true,
+        ColorWhen::Never => false,
+        ColorWhen::Auto => io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+    }
+}
+
+/// Print `text`; exit 0 (also when the reader closed the pipe) or 2.
+fn print_or_quit(text: &str) -> ExitCode {
+    match print(text) {
+        Ok(()) | Err(RunError::Stopped) => ExitCode::SUCCESS,
+        Err(e) => fail(&e),
+    }
+}
+
 fn fail(e: &RunError) -> ExitCode {
     eprintln!("lab: {e}");
     ExitCode::from(2)
@@ -374,6 +522,46 @@ fn print(text: &str) -> Result<(), RunError> {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Err(RunError::Stopped),
         Err(e) => Err(RunError::Io("writing the report".into(), e)),
+    }
+}
+
+/// Ask for a guess of the next step's changes (the demo waits meanwhile);
+/// on a terminal a bad answer is asked again, elsewhere it ends the run.
+fn ask_guess(
+    n: usize,
+    step: &observer::lab::StepSpec,
+    hint: bool,
+) -> Result<observer::predict::Guess, RunError> {
+    if hint {
+        let text = step.hint.as_deref().unwrap_or("(no hint for this step)");
+        print(&format!(
+            "\nHint for step {n}: {}\n",
+            text.split_whitespace().collect::<Vec<_>>().join(" ")
+        ))?;
+    }
+    loop {
+        print(&format!(
+            "\nStep {n}: {}. Your guess: change of virtual size and of RSS (like +10M 0): ",
+            step.title
+        ))?;
+        let mut line = String::new();
+        let got = io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .map_err(|e| RunError::Io("reading stdin".into(), e))?;
+        if got == 0 || line.trim().eq_ignore_ascii_case("q") {
+            return Err(RunError::Stopped);
+        }
+        match observer::predict::parse_guess(&line) {
+            Ok(g) => return Ok(g),
+            Err(e) if io::stdin().is_terminal() => print(&format!("{e}\n"))?,
+            Err(e) => {
+                return Err(RunError::Io(
+                    format!("bad guess `{}`", line.trim()),
+                    io::Error::other(e),
+                ))
+            }
+        }
     }
 }
 

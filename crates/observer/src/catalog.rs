@@ -142,6 +142,13 @@ mod tests {
                         );
                     }
                 }
+                if index > 0 {
+                    assert!(
+                        step.hint.is_some(),
+                        "{}: step {index} has no hint for --predict --hint",
+                        lab.name()
+                    );
+                }
                 for imp in &lab.impls {
                     if index > 0 {
                         let lines = crate::lab::step_source(imp.source, index);

@@ -198,6 +198,11 @@ impl Demo {
         Ok(self.take_output())
     }
 
+    /// The demo's exit status if it has exited (its output stays readable).
+    pub fn exit_status(&mut self) -> io::Result<Option<ExitStatus>> {
+        self.try_wait()
+    }
+
     /// Kill the demo's whole process group and reap it.
     pub fn kill(&mut self) {
         if self.exited.is_none() {

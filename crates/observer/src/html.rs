@@ -219,9 +219,9 @@ fn paragraphs(out: &mut String, text: &str, class: &str) {
 fn step_article(out: &mut String, report: &Report, index: usize, s: &StepReport) {
     let _ = write!(
         out,
-        "<article class=\"step\" id=\"{id}-step-{index}\">\n<h3>Step {index} of {last}: {title}</h3>\n",
+        "<article class=\"step\" id=\"{id}-step-{index}\">\n<h3>Step {index}{of}: {title}</h3>\n",
         id = anchor(&report.lab, report.imp.as_str()),
-        last = crate::render::total_steps(report),
+        of = crate::render::total_steps(report).map_or(String::new(), |n| format!(" of {n}")),
         title = esc(&s.title),
     );
     if !s.source.is_empty() {

@@ -38,6 +38,9 @@ pub struct StepSpec {
     pub title: String,
     /// Why the map looks the way it does after this step.
     pub annotation: String,
+    /// A hint for students predicting this step (`lab LAB --predict --hint`):
+    /// what to think about, not the answer.
+    pub hint: Option<String>,
     /// Extra sentences for one implementation only (`rust`, `c`, `python`).
     #[serde(default)]
     pub impl_notes: std::collections::BTreeMap<String, String>,

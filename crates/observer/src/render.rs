@@ -274,7 +274,8 @@ pub fn annotated(lab: &Lab, report: &Report) -> String {
             );
             // A row, and the residency map drawn under it.
             let mut rows: Vec<(String, Option<String>)> = Vec::new();
-            for c in d.changed().filter(|c| significant(c)) {
+            let threshold = resolution.unwrap_or(1024) / 2;
+            for c in d.changed().filter(|c| significant(c, threshold)) {
                 let r = c.region();
                 let f = &r.fields;
                 let mut row = format!(
@@ -303,7 +304,7 @@ pub fn annotated(lab: &Lab, report: &Report) -> String {
                 rows.push((row, map));
             }
             if rows.is_empty() {
-                let _ = writeln!(out, "  (no region changed by 1 MiB or more)");
+                let _ = writeln!(out, "  (no region changed by {threshold} KiB or more)");
             }
             // Runs of identical lines (100 thread stacks, say) read as one line with a count.
             let mut i = 0;
@@ -454,12 +455,8 @@ pub fn summary(report: &Report, style: Style) -> String {
 }
 
 fn title(out: &mut String, report: &Report, s: &StepReport, style: Style) {
-    let head = format!(
-        "━━ Step {} of {}: {} ",
-        s.index,
-        total_steps(report),
-        s.title
-    );
+    let of = total_steps(report).map_or(String::new(), |n| format!(" of {n}"));
+    let head = format!("━━ Step {}{of}: {} ", s.index, s.title);
     let _ = writeln!(out, "{}", style.bold(&format!("{head:━<72}")));
     if !s.source.is_empty() {
         let _ = writeln!(
@@ -474,8 +471,8 @@ fn title(out: &mut String, report: &Report, s: &StepReport, style: Style) {
 }
 
 /// The number of the last step, from the lab data.
-pub(crate) fn total_steps(report: &Report) -> usize {
-    crate::catalog::find(&report.lab).map_or(0, |l| l.spec.steps.len().saturating_sub(1))
+pub(crate) fn total_steps(report: &Report) -> Option<usize> {
+    crate::catalog::find(&report.lab).map(|l| l.spec.steps.len().saturating_sub(1))
 }
 
 /// `normalised`: round observed sizes (to the given resolution, or 1 MiB).
@@ -581,8 +578,9 @@ pub(crate) fn fill(text: &str, s: &StepReport, resolution: Option<i64>) -> Strin
 }
 
 /// A change is worth a line of the normalised view when its size, RSS, Dirty
-/// or PSS moved by 1 MiB.
-fn significant(c: &RegionChange) -> bool {
+/// or PSS moved by at least half the rounding (512 KiB by default): a change
+/// that rounds to a whole unit is shown, noise well below it is not.
+fn significant(c: &RegionChange, threshold: i64) -> bool {
     [
         c.size_delta(),
         c.rss_delta(),
@@ -590,7 +588,7 @@ fn significant(c: &RegionChange) -> bool {
         c.pss_delta(),
     ]
     .iter()
-    .any(|d| d.abs() >= 1024)
+    .any(|d| d.abs() >= threshold)
 }
 
 pub(crate) fn change_words(c: &RegionChange) -> String {

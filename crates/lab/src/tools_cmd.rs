@@ -1,0 +1,174 @@
+//! The commands that work on captures rather than on labs: `lab diff`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Args;
+
+/// Options of `lab diff`.
+#[derive(Args, Debug)]
+pub struct DiffArgs {
+    /// The earlier capture (`lab pmap --json PID > before.json`).
+    before: PathBuf,
+    /// The later capture.
+    after: PathBuf,
+    /// Print the changes as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn diff(args: &DiffArgs) -> ExitCode {
+    let load = |p: &PathBuf| {
+        std::fs::read_to_string(p)
+            .map_err(|e| format!("{}: {e}", p.display()))
+            .and_then(|t| observer::compare::load(&t).map_err(|e| format!("{}: {e}", p.display())))
+    };
+    let (before, after) = match (load(&args.before), load(&args.after)) {
+        (Ok(a), Ok(b)) => (a, b),
+        (Err(e), _) | (_, Err(e)) => {
+            eprintln!("lab: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let text = if args.json {
+        serde_json::to_string_pretty(&observer::compare::to_json(&before, &after))
+            .unwrap_or_default()
+            + "\n"
+    } else {
+        observer::compare::render(&before, &after)
+    };
+    crate::print_or_quit(&text)
+}
+
+/// Options of `lab explain`.
+#[derive(Args, Debug)]
+pub struct ExplainArgs {
+    /// The process to explain.
+    #[arg(value_parser = crate::parse_pid)]
+    pid: i32,
+    /// Print the regions with their explanations as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn explain(args: &ExplainArgs) -> ExitCode {
+    let (snap, explained) = match observer::explain::explain(args.pid) {
+        Ok(x) => x,
+        Err(e) => {
+            eprintln!("lab: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let text = if args.json {
+        let regions: Vec<serde_json::Value> = explained
+            .iter()
+            .map(|e| {
+                let mut v = pmap_view::json::region_json(&e.region);
+                v["explanation"] = e.what.clone().into();
+                v["certain"] = e.certain.into();
+                v
+            })
+            .collect();
+        let doc = serde_json::json!({ "pid": snap.pid, "regions": regions });
+        serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"
+    } else {
+        let mut out = format!("{:<72} What it is\n", pmap_view::render::X_HEADER);
+        for e in &explained {
+            let mark = if e.certain { ' ' } else { '?' };
+            out += &format!(
+                "{:<70} {mark} {}\n",
+                pmap_view::render::x_row(&e.region),
+                e.what
+            );
+        }
+        out += "? marks a description of what such a region usually is, not an identification.\n";
+        out
+    };
+    crate::print_or_quit(&text)
+}
+
+/// Options of `lab observe`.
+#[derive(Args, Debug)]
+pub struct ObserveArgs {
+    /// Take a step when the output matches this pattern, instead of when the
+    /// kernel shows the program blocked reading its input.
+    #[arg(long, value_name = "REGEX")]
+    prompt: Option<String>,
+    /// Print the whole run as JSON (the labs' format, without checks).
+    #[arg(long)]
+    json: bool,
+    /// Answer every prompt with an empty line instead of asking you.
+    #[arg(long)]
+    no_pause: bool,
+    /// Seconds to wait for each prompt before giving up on the program.
+    #[arg(long, value_name = "SECS", default_value_t = 60.0, value_parser = crate::parse_seconds)]
+    step_timeout: f64,
+    /// The program and its arguments (after `--`).
+    #[arg(last = true, required = true, value_name = "CMD")]
+    command: Vec<String>,
+}
+
+pub fn observe(args: &ObserveArgs) -> ExitCode {
+    use observer::observe::{observe, PromptRule};
+    use observer::render::{self, Style};
+    use std::io::{BufRead, IsTerminal};
+    observer::cleanup::install_signal_handlers();
+    let rule = match &args.prompt {
+        Some(p) => match regex::Regex::new(p) {
+            Ok(re) => PromptRule::Pattern(re),
+            Err(e) => {
+                eprintln!(
+                    "lab: --prompt: {}",
+                    e.to_string().lines().last().unwrap_or("bad pattern")
+                );
+                return ExitCode::from(2);
+            }
+        },
+        None => PromptRule::Blocked,
+    };
+    let interactive = !args.no_pause && !args.json && std::io::stdin().is_terminal();
+    let style = Style {
+        color: crate::use_color(),
+        width: render::terminal_width().unwrap_or(80),
+    };
+    let timeout = std::time::Duration::from_secs_f64(args.step_timeout);
+    let result = observe(&args.command, &rule, timeout, |report| {
+        if !args.json {
+            let i = report.steps.len() - 1;
+            if i == 0 {
+                crate::print(&format!(
+                    "observing `{}` (pid {})\n",
+                    args.command.join(" "),
+                    report.pid
+                ))?;
+            }
+            crate::print(&render::step(report, i, style))?;
+        }
+        if !interactive {
+            return Ok(Some(String::new()));
+        }
+        crate::print("\nInput for the program (Enter sends an empty line, Ctrl-D stops): ")?;
+        let mut line = String::new();
+        let n = std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .map_err(|e| observer::RunError::Io("reading stdin".into(), e))?;
+        Ok((n > 0).then(|| line.trim_end_matches('\n').to_string()))
+    });
+    match result {
+        Ok(report) => {
+            let text = if args.json {
+                serde_json::to_string_pretty(&report.to_json()).unwrap_or_default() + "\n"
+            } else {
+                format!(
+                    "\n{} exited after {} prompts.\n",
+                    args.command[0],
+                    report.steps.len()
+                )
+            };
+            crate::print_or_quit(&text)
+        }
+        Err(observer::RunError::Stopped) => ExitCode::SUCCESS,
+        Err(e) => crate::fail(&e),
+    }
+}

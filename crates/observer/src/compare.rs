@@ -1,0 +1,77 @@
+//! `lab diff A.json B.json`: compare two captures of a process (`lab pmap
+//! --json PID` at two moments) region by region, matched by identity, not by
+//! line order as a plain `diff` of two pmap outputs would.
+
+use std::fmt::Write as _;
+
+use pmap_view::render::{x_row, X_HEADER};
+use pmap_view::{diff, Change, Snapshot};
+
+/// Read the first JSON document of `text` as a snapshot.
+pub fn load(text: &str) -> Result<Snapshot, String> {
+    let mut docs = serde_json::Deserializer::from_str(text).into_iter::<serde_json::Value>();
+    let doc = docs
+        .next()
+        .ok_or("empty file")?
+        .map_err(|e| format!("not JSON: {e}"))?;
+    pmap_view::json::snapshot_from_json(&doc)
+}
+
+/// The regions that appeared, vanished, grew, shrank or changed, then the totals.
+pub fn render(before: &Snapshot, after: &Snapshot) -> String {
+    let d = diff(before, after);
+    let mut out = format!("  {X_HEADER:<68} Change\n");
+    let mut unchanged = 0;
+    for c in &d.changes {
+        if c.change == Change::Unchanged {
+            unchanged += 1;
+            continue;
+        }
+        let _ = writeln!(
+            out,
+            "{} {:<66} {} virt {:+} K, RSS {:+} K, Dirty {:+} K, PSS {:+} K",
+            c.change.mark(),
+            x_row(c.region()),
+            c.change.as_str(),
+            c.size_delta(),
+            c.rss_delta(),
+            c.dirty_delta(),
+            c.pss_delta()
+        );
+    }
+    let (a, b) = (&before.totals, &after.totals);
+    let delta = |x: u64, y: u64| y as i64 - x as i64;
+    let _ = writeln!(
+        out,
+        "  {unchanged} regions unchanged\n  total: virt {:+} K ({} -> {} K), RSS {:+} K ({} -> {} K), Dirty {:+} K",
+        delta(a.size_kib, b.size_kib),
+        a.size_kib,
+        b.size_kib,
+        delta(a.rss_kib, b.rss_kib),
+        a.rss_kib,
+        b.rss_kib,
+        delta(a.dirty_kib, b.dirty_kib)
+    );
+    out
+}
+
+/// The changes as JSON: one entry per region that is not unchanged.
+pub fn to_json(before: &Snapshot, after: &Snapshot) -> serde_json::Value {
+    let changes: Vec<serde_json::Value> = diff(before, after)
+        .changed()
+        .map(|c| {
+            let r = c.region();
+            serde_json::json!({
+                "change": c.change,
+                "start": format!("{:#x}", r.start),
+                "end": format!("{:#x}", r.end),
+                "kind": r.kind,
+                "name": r.name,
+                "size_delta_kib": c.size_delta(),
+                "rss_delta_kib": c.rss_delta(),
+                "dirty_delta_kib": c.dirty_delta(),
+            })
+        })
+        .collect();
+    serde_json::json!({ "changes": changes })
+}

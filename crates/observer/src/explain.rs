@@ -1,0 +1,289 @@
+//! `lab explain PID`: every region of any process named in plain words.
+//!
+//! What can be known is found out, not guessed: the program and its libraries
+//! by their files and segment permissions; the main stack by the start-of-stack
+//! address in /proc/PID/stat; each thread's stack by the stack pointer its
+//! blocked thread shows in /proc/PID/task/TID/syscall, and its guard page below
+//! it; glibc malloc arenas by the `heap_info` header at the start of their
+//! 64 MiB-aligned reservation; large malloc blocks by walking their chunk
+//! headers (size with the IS_MMAPPED bit) through /proc/PID/mem. What is still
+//! unknown is marked as such (`?`), with what it usually is.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::os::unix::fs::FileExt;
+
+use pmap_view::{CaptureError, Kind, Region, Snapshot};
+
+/// One region and what it is.
+pub struct Explained {
+    pub region: Region,
+    pub what: String,
+    /// False when `what` is a description of possibilities, not an identification.
+    pub certain: bool,
+}
+
+/// glibc's HEAP_MAX_SIZE on 64-bit: every non-main arena reserves this much, aligned to it.
+const ARENA_RESERVATION: u64 = 64 << 20;
+
+/// Capture `pid` and explain each of its regions.
+pub fn explain(pid: i32) -> Result<(Snapshot, Vec<Explained>), CaptureError> {
+    let snap = Snapshot::capture(pid)?;
+    let exe = std::fs::read_link(format!("/proc/{pid}/exe"))
+        .ok()
+        .map(|p| {
+            p.to_string_lossy()
+                .trim_end_matches(" (deleted)")
+                .to_string()
+        });
+    let mem = File::open(format!("/proc/{pid}/mem")).ok();
+    let sps = thread_stack_pointers(pid);
+    let regions = &snap.regions;
+    let mut out: Vec<Explained> = Vec::with_capacity(regions.len());
+    for (i, r) in regions.iter().enumerate() {
+        let (what, certain) = identify(r, i, regions, exe.as_deref(), mem.as_ref(), &sps);
+        out.push(Explained {
+            region: r.clone(),
+            what,
+            certain,
+        });
+    }
+    Ok((snap, out))
+}
+
+/// Thread id -> stack pointer, for every thread blocked in a system call. A
+/// thread caught running is looked at again a few times over ~20 ms: threads
+/// of a program at rest are usually only passing from one wait to the next.
+fn thread_stack_pointers(pid: i32) -> HashMap<i32, u64> {
+    let mut sps = HashMap::new();
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return sps;
+    };
+    for t in tasks.flatten() {
+        let Some(tid) = t.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else {
+            continue;
+        };
+        for attempt in 0..20 {
+            if attempt > 0 {
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+            let text = std::fs::read_to_string(t.path().join("syscall")).unwrap_or_default();
+            // "NR arg1..arg6 SP PC" while blocked; "running" otherwise.
+            let fields: Vec<&str> = text.split_whitespace().collect();
+            if fields.len() >= 3 {
+                if let Ok(sp) =
+                    u64::from_str_radix(fields[fields.len() - 2].trim_start_matches("0x"), 16)
+                {
+                    sps.insert(tid, sp);
+                }
+                break;
+            }
+            if text.trim() != "running" {
+                break; // gone, or not readable: no use asking again
+            }
+        }
+    }
+    sps
+}
+
+fn read_u64s<const N: usize>(mem: &File, addr: u64) -> Option<[u64; N]> {
+    let mut buf = [0u8; 64];
+    let bytes = &mut buf[..N * 8];
+    mem.read_exact_at(bytes, addr).ok()?;
+    let mut out = [0u64; N];
+    for (k, chunk) in bytes.chunks_exact(8).enumerate() {
+        out[k] = u64::from_ne_bytes(chunk.try_into().ok()?);
+    }
+    Some(out)
+}
+
+fn base(path: &str) -> &str {
+    path.rsplit('/').next().unwrap_or(path)
+}
+
+fn identify(
+    r: &Region,
+    i: usize,
+    all: &[Region],
+    exe: Option<&str>,
+    mem: Option<&File>,
+    sps: &HashMap<i32, u64>,
+) -> (String, bool) {
+    let perms = r.perms_str();
+    let certain = |s: String| (s, true);
+    match r.kind {
+        Kind::Heap => return certain("[heap]: the brk area, where glibc's main malloc arena keeps small blocks".into()),
+        Kind::Stack => return certain("[stack]: the main thread's stack (grows down on demand)".into()),
+        Kind::Vdso => return certain("[vdso]: kernel code mapped into every process, so that calls like clock_gettime need no system call".into()),
+        Kind::Vvar => return certain(format!("{}: kernel data (clocks) that the vDSO reads", r.name)),
+        Kind::Vsyscall => return certain("[vsyscall]: the legacy fixed-address system-call page, for very old binaries".into()),
+        _ => {}
+    }
+    if r.kind == Kind::File || r.kind == Kind::Other {
+        return file_region(r, i, all, exe);
+    }
+    // Anonymous memory.
+    if let Some((tid, _)) = sps.iter().find(|(_, &sp)| sp >= r.start && sp < r.end) {
+        return certain(format!("stack of thread {tid} (its stack pointer is here)"));
+    }
+    if perms.starts_with("---") {
+        if let Some(above) = all.get(i + 1).filter(|a| a.start == r.end) {
+            if let Some((tid, _)) = sps
+                .iter()
+                .find(|(_, &sp)| sp >= above.start && sp < above.end)
+            {
+                return certain(format!(
+                    "guard page of thread {tid}'s stack: no access, so an overflow faults"
+                ));
+            }
+        }
+        if let Some(below) = i
+            .checked_sub(1)
+            .map(|k| &all[k])
+            .filter(|b| b.end == r.start)
+        {
+            if let Some(mem) = mem {
+                if is_arena_start(below, mem) {
+                    return certain("rest of a malloc arena's 64 MiB reservation (no access until the arena grows)".into());
+                }
+            }
+        }
+        return (
+            "no-access reservation (PROT_NONE): a guard page or address space kept for later"
+                .into(),
+            false,
+        );
+    }
+    if let Some(mem) = mem {
+        if is_arena_start(r, mem) {
+            return certain(
+                "glibc malloc arena: a thread's heap, the usable start of a 64 MiB reservation"
+                    .into(),
+            );
+        }
+        if let Some(text) = malloc_blocks(r, mem) {
+            return text;
+        }
+    }
+    if let Some(file) = i
+        .checked_sub(1)
+        .map(|k| &all[k])
+        .filter(|b| b.end == r.start && b.kind == Kind::File && b.perms_str() == "rw-p")
+    {
+        return (
+            format!(
+                "probably the bss (zero-initialised data) of {}, right after its data",
+                base(&file.name)
+            ),
+            false,
+        );
+    }
+    ("anonymous memory, not identified: the program's own mmap, a runtime's allocator (pymalloc, jemalloc…), thread-local storage…".into(), false)
+}
+
+/// Is `r` the first, usable part of a non-main malloc arena? Its start is
+/// 64 MiB-aligned and holds glibc's `heap_info`: a pointer to the arena's
+/// state just after it, no previous heap, and the usable size.
+fn is_arena_start(r: &Region, mem: &File) -> bool {
+    if r.start % ARENA_RESERVATION != 0 || !r.perms_str().starts_with("rw") {
+        return false;
+    }
+    let Some([ar_ptr, prev, size, mprotect_size]) = read_u64s::<4>(mem, r.start) else {
+        return false;
+    };
+    ar_ptr > r.start
+        && ar_ptr < r.start + 4096
+        && prev == 0
+        && size > 0
+        && size <= ARENA_RESERVATION
+        && mprotect_size >= size
+}
+
+/// Walk glibc chunk headers from the start of `r`: a block malloc got with
+/// mmap starts with a header whose size has the IS_MMAPPED bit (2) set and
+/// spans whole pages. Adjacent blocks merge into one region; walk them all.
+fn malloc_blocks(r: &Region, mem: &File) -> Option<(String, bool)> {
+    let len = r.end - r.start;
+    let (mut offset, mut blocks, mut largest) = (0u64, 0u32, 0u64);
+    while offset < len {
+        let Some([_, size]) = read_u64s::<2>(mem, r.start + offset) else {
+            break;
+        };
+        let chunk = size & !7;
+        if size & 2 == 0 || chunk == 0 || chunk % 4096 != 0 || offset + chunk > len {
+            break;
+        }
+        blocks += 1;
+        largest = largest.max(chunk);
+        offset += chunk;
+    }
+    if blocks == 0 {
+        return None;
+    }
+    let what = format!(
+        "{blocks} large malloc block{} (mmap'd by malloc), the largest {} KiB",
+        if blocks > 1 { "s" } else { "" },
+        largest / 1024
+    );
+    Some(if offset == len {
+        (what, true)
+    } else {
+        (
+            format!(
+                "{what}; the last {} KiB not identified (an adjacent mapping merged into this one)",
+                (len - offset) / 1024
+            ),
+            true,
+        )
+    })
+}
+
+fn file_region(r: &Region, i: usize, all: &[Region], exe: Option<&str>) -> (String, bool) {
+    let name = r.name.as_str();
+    let shared = r.is_shared();
+    if name.starts_with("/dev/zero") || name.starts_with("/SYSV") || name.starts_with("/memfd:") {
+        let what = match name {
+            n if n.starts_with("/SYSV") => "System V shared memory segment (shmget)",
+            n if n.starts_with("/memfd:") => "memfd: memory with a file descriptor (memfd_create)",
+            _ if shared => "shared anonymous memory (MAP_SHARED|MAP_ANONYMOUS; the kernel backs it with a deleted /dev/zero)",
+            _ => "private mapping of /dev/zero: anonymous memory",
+        };
+        return (what.into(), true);
+    }
+    let path = name.trim_end_matches(" (deleted)");
+    let deleted = path.len() != name.len();
+    let owner = if exe == Some(path) {
+        format!("the program ({})", base(path))
+    } else if base(path).contains(".so") {
+        format!("library {}", base(path))
+    } else {
+        let how = if shared {
+            "shared"
+        } else {
+            "private (copy-on-write)"
+        };
+        let gone = if deleted { "deleted file " } else { "file " };
+        return (
+            format!(
+                "{how} mapping of the {gone}{path}, at offset {:#x}",
+                r.offset
+            ),
+            true,
+        );
+    };
+    let first_of_file = i == 0 || all[i - 1].name != r.name;
+    let segment = match (&r.perms[..3], first_of_file) {
+        (b"r-x", _) => "code (.text)",
+        (b"r--", true) => "ELF headers and read-only data",
+        (b"r--", false) => "read-only data (.rodata, or relocated data made read-only: RELRO)",
+        (b"rw-", _) => "data (.data: initialised globals; .got)",
+        (b"---", _) => "alignment gap between segments (no access)",
+        _ => "segment",
+    };
+    let gone = if deleted {
+        " (its file was deleted since)"
+    } else {
+        ""
+    };
+    (format!("{segment} of {owner}{gone}"), true)
+}

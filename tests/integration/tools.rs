@@ -1,0 +1,224 @@
+//! `lab diff`: two captures of a live process, compared by region identity.
+
+use std::time::Duration;
+
+use observer::demo::Demo;
+
+use crate::util::{lab, lab_exe};
+
+fn capture(pid: i32, path: &std::path::Path) {
+    let out = lab(&["pmap", "--json", &pid.to_string()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::write(path, out.stdout).unwrap();
+}
+
+#[test]
+fn diff_of_two_captures_shows_the_malloc_as_a_grown_or_new_anonymous_region() {
+    let mut cmd = std::process::Command::new(lab_exe());
+    cmd.args(["workload", "heap"]);
+    let mut demo = Demo::spawn(cmd).unwrap();
+    let t = Duration::from_secs(30);
+    let dir = std::env::temp_dir().join(format!("pmap-lab-diff-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (a, b) = (dir.join("a.json"), dir.join("b.json"));
+    demo.wait_for_prompt(t).unwrap();
+    capture(demo.pid(), &a);
+    demo.answer().unwrap(); // malloc(10 MiB)
+    demo.wait_for_prompt(t).unwrap();
+    capture(demo.pid(), &b);
+    drop(demo);
+
+    let out = lab(&["diff", a.to_str().unwrap(), b.to_str().unwrap(), "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let big: Vec<&serde_json::Value> = v["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["size_delta_kib"].as_i64().unwrap().abs() >= 1024)
+        .collect();
+    assert_eq!(big.len(), 1, "{v}");
+    assert_eq!(big[0]["kind"], "anon");
+    assert!(["grew", "appeared"].contains(&big[0]["change"].as_str().unwrap()));
+    assert_eq!(big[0]["size_delta_kib"], 10244);
+
+    let text =
+        String::from_utf8(lab(&["diff", a.to_str().unwrap(), b.to_str().unwrap()]).stdout).unwrap();
+    assert!(
+        text.lines()
+            .any(|l| l.contains("[anon]") && l.contains("virt +10244 K")),
+        "{text}"
+    );
+    assert!(text.contains("regions unchanged"));
+
+    // Bad input: one clear line, exit 2.
+    std::fs::write(dir.join("bad.json"), "{\"regions\": 3}").unwrap();
+    let out = lab(&[
+        "diff",
+        a.to_str().unwrap(),
+        dir.join("bad.json").to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("bad.json: no `regions` array"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Drive `lab workload NAME` to the prompt after `steps` actions and explain it.
+fn explain_at(name: &str, steps: usize) -> Vec<(String, bool)> {
+    let mut cmd = std::process::Command::new(lab_exe());
+    cmd.args(["workload", name]);
+    let mut demo = Demo::spawn(cmd).unwrap();
+    let t = Duration::from_secs(30);
+    demo.wait_for_prompt(t).unwrap();
+    for _ in 0..steps {
+        demo.answer().unwrap();
+        demo.wait_for_prompt(t).unwrap();
+    }
+    let out = lab(&["explain", &demo.pid().to_string(), "--json"]);
+    drop(demo);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    v["regions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["explanation"].as_str().unwrap().to_string(),
+                r["certain"].as_bool().unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn explain_finds_every_thread_stack_guard_page_and_arena() {
+    let regions = explain_at("threads", 2); // 100 threads, each has called malloc
+    let count = |what: &str| {
+        regions
+            .iter()
+            .filter(|(e, certain)| e.starts_with(what) && *certain)
+            .count()
+    };
+    assert_eq!(count("stack of thread"), 100, "{regions:#?}");
+    assert_eq!(count("guard page of thread"), 100);
+    let arenas = 8 * observer::machine::online_cpus() as usize - 1;
+    assert_eq!(count("glibc malloc arena"), arenas.min(100));
+    assert_eq!(count("rest of a malloc arena"), arenas.min(100));
+    assert_eq!(count("[heap]"), 1);
+    assert_eq!(count("[stack]"), 1);
+    assert!(count("code (.text) of the program") >= 1);
+    assert!(count("code (.text) of library libc.so.6") == 1);
+}
+
+#[test]
+fn explain_walks_large_malloc_blocks() {
+    let regions = explain_at("heap", 2); // malloc(10 MiB) and malloc(50 MiB), merged into one region
+    let blocks: Vec<&String> = regions
+        .iter()
+        .map(|(e, _)| e)
+        .filter(|e| e.contains("large malloc block"))
+        .collect();
+    assert_eq!(blocks.len(), 1, "{regions:#?}");
+    assert!(
+        blocks[0].starts_with("2 large malloc blocks"),
+        "{}",
+        blocks[0]
+    );
+    assert!(blocks[0].contains("the largest 51204 KiB"), "{}", blocks[0]);
+}
+
+#[test]
+fn explain_of_a_missing_process_is_one_line() {
+    let out = lab(&["explain", "999999999"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(String::from_utf8(out.stderr).unwrap().lines().count(), 1);
+}
+
+#[test]
+fn observe_drives_a_students_program_and_shows_its_allocation() {
+    let dir = std::env::temp_dir().join(format!("pmap-lab-observe-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let prog = dir.join("homework.py");
+    std::fs::write(&prog, "data = []\ninput('ready> ')\ndata.append(bytearray(50 * 1024 * 1024))\ninput('allocated> ')\n").unwrap();
+    let out = lab(&["observe", "--json", "--", "python3", prog.to_str().unwrap()]);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let steps = v["steps"].as_array().unwrap();
+    let prompts: Vec<&str> = steps
+        .iter()
+        .map(|s| s["prompt"].as_str().unwrap())
+        .collect();
+    assert_eq!(prompts, ["ready>", "allocated>"]);
+    // bytearray(50 MiB) is zero-filled by calloc: the pages are resident.
+    let grown = steps[1]["changes"].as_array().unwrap().iter().any(|c| {
+        c["kind"] == "anon"
+            && c["size_delta_kib"].as_i64().unwrap() >= 51200
+            && c["rss_delta_kib"].as_i64().unwrap() >= 51200
+    });
+    assert!(grown, "{}", steps[1]["changes"]);
+}
+
+#[test]
+fn observe_with_a_prompt_pattern_steps_at_each_match() {
+    let out = lab(&[
+        "observe",
+        "--json",
+        "--prompt",
+        "> $",
+        "--",
+        "sh",
+        "-c",
+        "printf 'a> '; read x; printf 'b> '; read y",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let prompts: Vec<&str> = v["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["prompt"].as_str().unwrap())
+        .collect();
+    assert_eq!(prompts, ["a>", "b>"]);
+}
+
+#[test]
+fn observe_reports_a_program_that_crashes() {
+    let out = lab(&[
+        "observe",
+        "--no-pause",
+        "--",
+        "sh",
+        "-c",
+        "printf 'go> '; read x; kill -SEGV $$",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.contains("killed by SIGSEGV") && err.contains("at step 1"),
+        "{err}"
+    );
+}
