@@ -89,6 +89,10 @@ struct CheckArgs {
     /// Report runs whose toolchain (cc, python3) is missing as skipped, not failed.
     #[arg(long)]
     skip_missing: bool,
+    /// Also write every run as one self-contained HTML page: steps, checks,
+    /// charts of virtual size and RSS, residency maps.
+    #[arg(long, value_name = "FILE")]
+    html: Option<std::path::PathBuf>,
     #[command(flatten)]
     run: RunArgs,
 }
@@ -161,6 +165,9 @@ struct LabArgs {
     /// Print the whole run as one JSON document (DESIGN.md's contract) instead of text.
     #[arg(long)]
     json: bool,
+    /// Also write the run as a self-contained HTML page.
+    #[arg(long, value_name = "FILE")]
+    html: Option<std::path::PathBuf>,
     /// Before each step, guess how virtual size and RSS will change (`+10M 0`);
     /// see the truth and a score at the end.
     #[arg(long, conflicts_with = "json")]
@@ -336,6 +343,11 @@ fn check(args: &CheckArgs) -> ExitCode {
         Ok(()) | Err(RunError::Stopped) => {}
         Err(e) => return fail(&e),
     }
+    if let Some(path) = &args.html {
+        if let Err(e) = observer::html::write(path, &observer::html::suite_page(&runs)) {
+            return fail(&e);
+        }
+    }
     if runs.iter().all(suite::SuiteRun::passed) {
         ExitCode::SUCCESS
     } else {
@@ -397,7 +409,10 @@ fn workload(name: &str, args: &[String]) -> ExitCode {
 fn run_one(lab: &'static observer::lab::Lab, args: &LabArgs) -> ExitCode {
     observer::cleanup::install_signal_handlers();
     let interactive = !args.no_pause && !args.json && io::stdin().is_terminal();
-    let style = Style { color: use_color() };
+    let style = Style {
+        color: use_color(),
+        width: render::terminal_width().unwrap_or(80),
+    };
     let opts = args.run.options();
     let steps = lab.spec.steps.len();
     let mut guess: Option<observer::predict::Guess> = None;
@@ -447,12 +462,21 @@ fn run_one(lab: &'static observer::lab::Lab, args: &LabArgs) -> ExitCode {
     match result {
         Ok(report) => {
             observer::progress::record(&report.lab, report.imp.as_str());
+            if let Some(path) = &args.html {
+                if let Err(e) = observer::html::write(path, &observer::html::run_page(&report)) {
+                    return fail(&e);
+                }
+            }
             let shown = if args.json {
                 serde_json::to_string_pretty(&report.to_json())
                     .map(|j| j + "\n")
                     .unwrap_or_default()
             } else {
-                format!("\n{}\n", render::summary(&report, style))
+                format!(
+                    "{}\n{}\n",
+                    render::timeline(&report, style),
+                    render::summary(&report, style)
+                )
             };
             match print(&shown) {
                 Ok(()) | Err(RunError::Stopped) => {}

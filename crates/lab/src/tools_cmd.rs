@@ -129,6 +129,7 @@ pub fn observe(args: &ObserveArgs) -> ExitCode {
     let interactive = !args.no_pause && !args.json && std::io::stdin().is_terminal();
     let style = Style {
         color: crate::use_color(),
+        width: render::terminal_width().unwrap_or(80),
     };
     let timeout = std::time::Duration::from_secs_f64(args.step_timeout);
     let result = observe(&args.command, &rule, timeout, |report| {

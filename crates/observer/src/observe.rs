@@ -81,6 +81,12 @@ pub fn observe(
             step: index,
             source,
         })?;
+        // Which pages of the regions that changed are resident, as the labs show.
+        let residency = crate::residency::capture(
+            demo.pid(),
+            report.steps.last().map(|s| &s.snapshot),
+            &snapshot,
+        );
         let prompt = output
             .lines()
             .rev()
@@ -101,6 +107,7 @@ pub fn observe(
             annotation: String::new(),
             note: None,
             snapshot,
+            residency,
             children: Vec::new(),
             cache: None,
             checks: Vec::new(),

@@ -14,15 +14,47 @@ use pmap_view::{diff, Change, Kind, RegionChange};
 use crate::check::CheckResult;
 use crate::lab::Lab;
 use crate::report::{Report, StepReport};
+use crate::residency::{self, Detail, RegionResidency};
 
 const LEGEND: &str =
     "In the tables: + appeared, - vanished, > grew, < shrank, ~ changed (RSS, Dirty…).";
 
+/// The cells of a residency map in the normalised view: fixed, so that the
+/// map reads the same whatever the terminal.
+const NORMALISED_MAP_CELLS: usize = 32;
+
+/// How many residency maps a step shows at most in the live view (the
+/// threads lab changes a hundred stacks at once; the JSON has them all).
+const LIVE_MAPS: usize = 8;
+
 /// How to render.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug)]
 pub struct Style {
     /// ANSI colours (only when writing to a terminal).
     pub color: bool,
+    /// The terminal's width in columns: residency maps and the timeline fit in it.
+    pub width: usize,
+}
+
+impl Default for Style {
+    fn default() -> Self {
+        Style {
+            color: false,
+            width: 80,
+        }
+    }
+}
+
+/// The width of the terminal on stdout (`COLUMNS` when it says, else the
+/// terminal's own size), None when stdout is not a terminal.
+pub fn terminal_width() -> Option<usize> {
+    if let Some(n) = std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok()) {
+        return Some(n);
+    }
+    // SAFETY: TIOCGWINSZ writes a winsize into the struct we pass.
+    let mut size: libc::winsize = unsafe { std::mem::zeroed() };
+    let ok = unsafe { libc::ioctl(libc::STDOUT_FILENO, libc::TIOCGWINSZ, &mut size) } == 0;
+    (ok && size.ws_col > 0).then_some(size.ws_col as usize)
 }
 
 impl Style {
@@ -70,6 +102,14 @@ pub fn intro(lab: &Lab, report: &Report, style: Style) -> String {
     }
     let _ = writeln!(out, "\n{}", wrap(lab.spec.intro.trim(), ""));
     let _ = writeln!(out, "\n{}", style.dim(LEGEND));
+    let _ = writeln!(
+        out,
+        "{}",
+        style.dim(&format!(
+            "Under a region that changed, its pages from low to high addresses: {}.",
+            residency::legend(Detail::Exact)
+        ))
+    );
     out
 }
 
@@ -94,6 +134,7 @@ pub fn step(report: &Report, index: usize, style: Style) -> String {
         }
         Some(prev) => {
             let d = diff(prev, &s.snapshot);
+            let mapped = live_maps(s, &d);
             let mut hidden = 0;
             for c in &d.changes {
                 let r = c.region();
@@ -110,6 +151,23 @@ pub fn step(report: &Report, index: usize, style: Style) -> String {
                     Change::Changed => style.bold(&row),
                 };
                 let _ = writeln!(out, "{}", row.trim_end());
+                if let Some(map) = mapped.iter().find(|m| m.start == r.start && m.end == r.end) {
+                    live_map(&mut out, &map.map, style);
+                }
+            }
+            let unmapped = d
+                .changed()
+                .filter(|c| residency::of(&s.residency, c.region()).is_some())
+                .count()
+                - mapped.len();
+            if unmapped > 0 {
+                let _ = writeln!(
+                    out,
+                    "  {}",
+                    style.dim(&format!(
+                        "… and the residency maps of {unmapped} more changed regions (--json has them all)"
+                    ))
+                );
             }
             if hidden > 0 {
                 let _ = writeln!(
@@ -185,6 +243,18 @@ pub fn annotated(lab: &Lab, report: &Report) -> String {
         );
     }
     let _ = writeln!(out, "\n{}", wrap(lab.spec.intro.trim(), ""));
+    let _ = writeln!(
+        out,
+        "\n{}",
+        wrap(
+            &format!(
+                "Under each region that changed, its pages from low to high addresses in \
+                 at most {NORMALISED_MAP_CELLS} cells: {}.",
+                residency::legend(Detail::Majority)
+            ),
+            ""
+        )
+    );
     for (index, s) in report.steps.iter().enumerate() {
         let _ = writeln!(out);
         title(&mut out, report, s, style);
@@ -202,7 +272,8 @@ pub fn annotated(lab: &Lab, report: &Report) -> String {
                 "\n  {:<10} {:<5} {:>10} {:>10} {:>10}  Change",
                 "Mapping", "Mode", "Kbytes", "RSS", "Dirty"
             );
-            let mut rows: Vec<String> = Vec::new();
+            // A row, and the residency map drawn under it.
+            let mut rows: Vec<(String, Option<String>)> = Vec::new();
             let threshold = resolution.unwrap_or(1024) / 2;
             for c in d.changed().filter(|c| significant(c, threshold)) {
                 let r = c.region();
@@ -227,7 +298,10 @@ pub fn annotated(lab: &Lab, report: &Report) -> String {
                         mib(r.fields.anon_huge_pages as i64, false)
                     );
                 }
-                rows.push(row);
+                let map = residency::of(&s.residency, r)
+                    .filter(|_| c.change != Change::Vanished)
+                    .map(|m| residency::bar(m, NORMALISED_MAP_CELLS, Detail::Majority));
+                rows.push((row, map));
             }
             if rows.is_empty() {
                 let _ = writeln!(out, "  (no region changed by {threshold} KiB or more)");
@@ -241,7 +315,11 @@ pub fn annotated(lab: &Lab, report: &Report) -> String {
                 } else {
                     String::new()
                 };
-                let _ = writeln!(out, "{}{times}", rows[i]);
+                let (row, map) = &rows[i];
+                let _ = writeln!(out, "{row}{times}");
+                if let Some(map) = map {
+                    let _ = writeln!(out, "    {map}");
+                }
                 i += run;
             }
             let (a, b) = (&prev.totals, &s.snapshot.totals);
@@ -269,6 +347,96 @@ pub fn annotated(lab: &Lab, report: &Report) -> String {
     }
     let (passed, total) = report.checks_passed();
     let _ = writeln!(out, "\n{passed} of {total} checks held.");
+    out
+}
+
+/// The maps the live view draws: those of the regions whose RSS (then size)
+/// moved most, at most [`LIVE_MAPS`].
+fn live_maps<'a>(s: &'a StepReport, d: &pmap_view::Diff) -> Vec<&'a RegionResidency> {
+    let mut ranked: Vec<(&RegionResidency, i64, i64)> = d
+        .changed()
+        .filter_map(|c| {
+            let r = c.region();
+            let m = s
+                .residency
+                .iter()
+                .find(|m| m.start == r.start && m.end == r.end)?;
+            Some((m, c.rss_delta().abs(), c.size_delta().abs()))
+        })
+        .collect();
+    ranked.sort_by_key(|&(_, rss, size)| std::cmp::Reverse((rss, size)));
+    ranked
+        .into_iter()
+        .take(LIVE_MAPS)
+        .map(|(m, ..)| m)
+        .collect()
+}
+
+/// A residency map under its row: the bar, and its caption beside it when
+/// both fit in the terminal, else below.
+fn live_map(out: &mut String, map: &pmap_view::PageMap, style: Style) {
+    const INDENT: &str = "    ";
+    let width = style.width.clamp(40, 200) - INDENT.len();
+    let bar = residency::bar(map, width, Detail::Exact);
+    let caption = style.dim(&residency::caption(map, width));
+    let plain_len = residency::caption(map, width).chars().count();
+    if bar.chars().count() + 2 + plain_len <= width {
+        let _ = writeln!(out, "{INDENT}{bar}  {caption}");
+    } else {
+        let _ = writeln!(out, "{INDENT}{bar}\n{INDENT}{caption}");
+    }
+}
+
+/// Virtual size and RSS at every step of a run, as a text bar chart: one
+/// line per step, RSS drawn inside the virtual size, to one linear scale.
+pub fn timeline(report: &Report, style: Style) -> String {
+    let totals: Vec<(u64, u64)> = report
+        .steps
+        .iter()
+        .map(|s| (s.snapshot.totals.size_kib, s.snapshot.totals.rss_kib))
+        .collect();
+    let max = totals
+        .iter()
+        .map(|&(v, r)| v.max(r))
+        .max()
+        .unwrap_or(0)
+        .max(1);
+    // "  12 " + bar + "  virt 1234.5 MiB  RSS 1234.5 MiB"
+    let numbers = 34;
+    let cells = style
+        .width
+        .clamp(40, 200)
+        .saturating_sub(5 + numbers)
+        .min(72);
+    let per_cell = max as f64 / cells as f64;
+    let scaled = |kib: u64| -> usize {
+        let n = (kib as f64 / per_cell).round() as usize;
+        if kib > 0 {
+            n.max(1) // a nonzero amount stays visible
+        } else {
+            0
+        }
+    };
+    let mut out = format!(
+        "\n{}\n",
+        style.bold(&format!(
+            "Timeline: virtual size (░) and RSS (█) at each step, 1 cell = {}",
+            pmap_view::render::size(per_cell.round() as u64)
+        ))
+    );
+    for (s, &(virt, rss)) in report.steps.iter().zip(&totals) {
+        let (v, r) = (scaled(virt), scaled(rss).min(scaled(virt).max(1)));
+        let bar = format!("{}{}", "█".repeat(r), "░".repeat(v.saturating_sub(r)));
+        let _ = writeln!(
+            out,
+            "  {:>2} {}{}  virt {:>10}  RSS {:>10}",
+            s.index,
+            style.good(&bar),
+            " ".repeat(cells.saturating_sub(v.max(r))),
+            pmap_view::render::size(virt),
+            pmap_view::render::size(rss)
+        );
+    }
     out
 }
 
@@ -303,7 +471,7 @@ fn title(out: &mut String, report: &Report, s: &StepReport, style: Style) {
 }
 
 /// The number of the last step, from the lab data.
-fn total_steps(report: &Report) -> Option<usize> {
+pub(crate) fn total_steps(report: &Report) -> Option<usize> {
     crate::catalog::find(&report.lab).map(|l| l.spec.steps.len().saturating_sub(1))
 }
 
@@ -388,7 +556,7 @@ fn processes(out: &mut String, s: &StepReport, resolution: Option<i64>) {
 }
 
 /// Replace `{heap.rss}`-style placeholders with values from the step's snapshot.
-fn fill(text: &str, s: &StepReport, resolution: Option<i64>) -> String {
+pub(crate) fn fill(text: &str, s: &StepReport, resolution: Option<i64>) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(open) = rest.find('{') {
@@ -423,7 +591,7 @@ fn significant(c: &RegionChange, threshold: i64) -> bool {
     .any(|d| d.abs() >= threshold)
 }
 
-fn change_words(c: &RegionChange) -> String {
+pub(crate) fn change_words(c: &RegionChange) -> String {
     let words = match c.change {
         Change::Unchanged => String::new(),
         _ => format!(

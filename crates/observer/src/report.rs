@@ -36,6 +36,9 @@ pub struct StepReport {
     /// A note for this implementation only.
     pub note: Option<String>,
     pub snapshot: Snapshot,
+    /// Which pages are resident, for each region new or changed since the
+    /// previous step (none at step 0).
+    pub residency: Vec<crate::residency::RegionResidency>,
     /// The demo's child processes at this step (a demo that forks).
     pub children: Vec<Snapshot>,
     /// Page-cache residency of the lab's `cache_file` at this step.
@@ -51,6 +54,12 @@ impl Report {
     pub fn checks_passed(&self) -> (usize, usize) {
         let all = self.steps.iter().flat_map(|s| &s.checks);
         (all.clone().filter(|c| c.passed).count(), all.count())
+    }
+
+    /// The base page size the residency maps count in, in KiB.
+    pub fn page_kib(&self) -> u64 {
+        // SAFETY: sysconf has no preconditions.
+        (unsafe { libc::sysconf(libc::_SC_PAGESIZE) } as u64 / 1024).max(1)
     }
 
     /// The JSON document of `lab LAB --json`.
@@ -76,6 +85,7 @@ impl Report {
             "pid": self.pid,
             "passed": self.passed(),
             "machine": crate::machine::facts(),
+            "page_size_kib": self.page_kib(),
             "steps": steps,
         })
     }
@@ -88,7 +98,7 @@ fn step_json(s: &StepReport, previous: Option<&Snapshot>) -> Value {
                 .changed()
                 .map(|c| {
                     let r = c.region();
-                    json!({
+                    let mut change = json!({
                         "change": c.change,
                         "start": hex(r.start),
                         "end": hex(r.end),
@@ -98,7 +108,12 @@ fn step_json(s: &StepReport, previous: Option<&Snapshot>) -> Value {
                         "rss_delta_kib": c.rss_delta(),
                         "dirty_delta_kib": c.dirty_delta(),
                         "pss_delta_kib": c.pss_delta(),
-                    })
+                    });
+                    if let Some(map) = crate::residency::of(&s.residency, r) {
+                        // Run-length pages, low addresses first.
+                        change["residency"] = json!(map.runs);
+                    }
+                    change
                 })
                 .collect()
         })

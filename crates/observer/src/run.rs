@@ -193,6 +193,11 @@ pub fn run_lab(
             source,
         })?;
         let children = capture_children(demo.pid());
+        let page_maps = crate::residency::capture(
+            demo.pid(),
+            report.steps.last().map(|s| &s.snapshot),
+            &snapshot,
+        );
         let cache = cache_file.as_deref().and_then(residency);
         let results = {
             // The demo's series of snapshots, and its (first) child's, with an
@@ -254,6 +259,7 @@ pub fn run_lab(
                 .get(imp.as_str())
                 .map(|n| n.trim().to_string()),
             snapshot,
+            residency: page_maps,
             children,
             cache,
             checks: results,

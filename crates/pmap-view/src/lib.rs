@@ -6,10 +6,11 @@
 //! procps-ng `pmap`, for `lab pmap`). Parsing ([`smaps::parse`]) is separate
 //! from I/O ([`Snapshot::capture`]) so that recorded captures are ordinary
 //! test fixtures. [`resident`] is the fast path of `pmap -x`, which needs only
-//! Rss and Dirty.
+//! Rss and Dirty; [`pagemap`] says which pages of a region are resident.
 
 pub mod diff;
 pub mod json;
+pub mod pagemap;
 pub mod pmap;
 pub mod region;
 pub mod render;
@@ -18,5 +19,6 @@ pub mod smaps;
 pub mod snapshot;
 
 pub use diff::{diff, Change, Diff, RegionChange};
+pub use pagemap::{PageMap, PageState};
 pub use region::{Field, Fields, Key, Kind, Region};
 pub use snapshot::{CaptureError, Snapshot, Totals};

@@ -138,7 +138,7 @@ fn present_kib(pid: i32, start: u64, end: u64) -> Option<u64> {
 /// The base page size, what pagemap counts in: `AT_PAGESZ` of the auxiliary
 /// vector (numa_maps gives no page size for a mapping with no pages counted,
 /// as the vdso's always is).
-fn base_page_size() -> Option<u64> {
+pub(crate) fn base_page_size() -> Option<u64> {
     static PAGE: std::sync::OnceLock<Option<u64>> = std::sync::OnceLock::new();
     *PAGE.get_or_init(|| {
         const AT_PAGESZ: u64 = 6;
