@@ -98,13 +98,14 @@ pub fn run_suite(
 
 /// The summary table, then the details of every failed check and error.
 pub fn table(runs: &[SuiteRun]) -> String {
+    let w = runs.iter().map(|r| r.lab.len()).max().unwrap_or(0).max(10);
     let mut out = format!(
-        "{:<10} {:<8} {:>7}  {:<6} {:>8}\n",
+        "{:<w$} {:<8} {:>7}  {:<6} {:>8}\n",
         "lab", "impl", "checks", "result", "time"
     );
     for r in runs {
         out += &format!(
-            "{:<10} {:<8} {:>7}  {:<6} {:>6.2} s\n",
+            "{:<w$} {:<8} {:>7}  {:<6} {:>6.2} s\n",
             r.lab,
             r.imp.as_str(),
             r.checks(),
