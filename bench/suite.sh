@@ -18,6 +18,6 @@ for i in $(seq 1 "$runs"); do
   printf 'run %d: %.3f s\n' "$i" "$t"
 done
 median=$(printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}')
-printf 'median of %d runs of `lab check` (6 runs of 3 labs): %.3f s (target: under 10 s)\n' "$runs" "$median"
+printf 'median of %d runs of `lab check` (every lab x implementation): %.3f s (the 6 runs of the 3 core labs: target under 10 s)\n' "$runs" "$median"
 echo "per run (last):"
-$lab check 2>/dev/null | sed -n '2,8p'
+$lab check 2>/dev/null | sed -n '2,$p'
