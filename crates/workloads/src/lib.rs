@@ -29,62 +29,29 @@ pub struct Workload {
     pub run: fn(&mut Prompter, &[String]) -> Result<(), Error>,
 }
 
+/// A port's entry: its name is its module's and its file's.
+macro_rules! workload {
+    ($name:ident) => {
+        Workload {
+            name: stringify!($name),
+            source_file: concat!("crates/workloads/src/", stringify!($name), ".rs"),
+            source: include_str!(concat!(stringify!($name), ".rs")),
+            run: $name::run,
+        }
+    };
+}
+
 /// The ports, by lab name.
 pub const ALL: &[Workload] = &[
-    Workload {
-        name: "heap",
-        source_file: "crates/workloads/src/heap.rs",
-        source: include_str!("heap.rs"),
-        run: heap::run,
-    },
-    Workload {
-        name: "leak",
-        source_file: "crates/workloads/src/leak.rs",
-        source: include_str!("leak.rs"),
-        run: leak::run,
-    },
-    Workload {
-        name: "mmap",
-        source_file: "crates/workloads/src/mmap.rs",
-        source: include_str!("mmap.rs"),
-        run: mmap::run,
-    },
-    Workload {
-        name: "pylist",
-        source_file: "crates/workloads/src/pylist.rs",
-        source: include_str!("pylist.rs"),
-        run: pylist::run,
-    },
-    Workload {
-        name: "filemap",
-        source_file: "crates/workloads/src/filemap.rs",
-        source: include_str!("filemap.rs"),
-        run: filemap::run,
-    },
-    Workload {
-        name: "fragmentation",
-        source_file: "crates/workloads/src/fragmentation.rs",
-        source: include_str!("fragmentation.rs"),
-        run: fragmentation::run,
-    },
-    Workload {
-        name: "shared",
-        source_file: "crates/workloads/src/shared.rs",
-        source: include_str!("shared.rs"),
-        run: shared::run,
-    },
-    Workload {
-        name: "threads",
-        source_file: "crates/workloads/src/threads.rs",
-        source: include_str!("threads.rs"),
-        run: threads::run,
-    },
-    Workload {
-        name: "zeropage",
-        source_file: "crates/workloads/src/zeropage.rs",
-        source: include_str!("zeropage.rs"),
-        run: zeropage::run,
-    },
+    workload!(heap),
+    workload!(mmap),
+    workload!(pylist),
+    workload!(zeropage),
+    workload!(threads),
+    workload!(fragmentation),
+    workload!(leak),
+    workload!(shared),
+    workload!(filemap),
 ];
 
 pub fn find(name: &str) -> Option<&'static Workload> {
