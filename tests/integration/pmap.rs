@@ -671,6 +671,15 @@ fn a_process_it_may_not_read_is_its_line_then_why_and_exit_1() {
             err.starts_with("lab pmap: permission denied reading /proc/"),
             "{err}"
         );
+        // It says what to check: the user, ptrace rights and their settings.
+        for words in [
+            "its own user",
+            "ptrace rights",
+            "kernel.yama.ptrace_scope",
+            "hidepid",
+        ] {
+            assert!(err.contains(words), "{words}: {err}");
+        }
         assert_eq!(err.lines().count(), 1, "{err}");
     }
 }
