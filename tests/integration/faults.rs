@@ -64,7 +64,7 @@ fn a_demo_that_crashes_is_reported_with_its_signal() {
     );
     let msg = err.to_string();
     assert!(
-        msg.starts_with("the demo killed by SIGSEGV (segmentation fault) at step 2"),
+        msg.starts_with("the demo was killed by SIGSEGV (segmentation fault) at step 2"),
         "{msg}"
     );
 }
@@ -119,6 +119,72 @@ impl RlimitAs for std::process::Command {
                     return Err(std::io::Error::last_os_error());
                 }
                 Ok(())
+            })
+        }
+    }
+}
+
+/// A demo OOM-killed in a memory cgroup of 40 MiB (it writes 100 MiB): the
+/// message says, in words, that it ran out of memory. Needs root and a cgroup
+/// v1 memory controller (this machine, CI); elsewhere it says why it skips.
+#[test]
+fn a_demo_killed_by_the_oom_killer_is_explained() {
+    let base = std::path::Path::new("/sys/fs/cgroup/memory");
+    // SAFETY: getuid has no preconditions.
+    if unsafe { libc::getuid() } != 0 || !base.join("cgroup.procs").exists() {
+        eprintln!("skipped: needs root and a cgroup v1 memory controller");
+        return;
+    }
+    let group = base.join(format!("pmap-lab-oom-{}", std::process::id()));
+    std::fs::create_dir_all(&group).unwrap();
+    std::fs::write(
+        group.join("memory.limit_in_bytes"),
+        (40u64 << 20).to_string(),
+    )
+    .unwrap();
+    let procs = group.join("cgroup.procs");
+    let out = std::process::Command::new(crate::util::lab_exe())
+        .args(["mmap", "--impl", "c", "--no-pause"])
+        .stdin(std::process::Stdio::null())
+        .pre_exec_join(procs.clone())
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_dir(&group);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("the demo was killed by SIGKILL (SIGKILL usually means"),
+        "{err}"
+    );
+    assert!(
+        err.contains("out-of-memory killer or a memory cgroup limit"),
+        "{err}"
+    );
+    assert!(err.contains("at step 2"), "{err}");
+}
+
+trait JoinCgroup {
+    fn pre_exec_join(&mut self, procs: std::path::PathBuf) -> &mut Self;
+}
+
+impl JoinCgroup for std::process::Command {
+    fn pre_exec_join(&mut self, procs: std::path::PathBuf) -> &mut Self {
+        // SAFETY: open/write/close of a small file before exec; the path is
+        // prepared before the fork.
+        let path = std::ffi::CString::new(procs.into_os_string().into_encoded_bytes()).unwrap();
+        unsafe {
+            self.pre_exec(move || {
+                let fd = libc::open(path.as_ptr(), libc::O_WRONLY);
+                if fd < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                let ok = libc::write(fd, b"0".as_ptr().cast(), 1) == 1;
+                libc::close(fd);
+                if ok {
+                    Ok(())
+                } else {
+                    Err(std::io::Error::last_os_error())
+                }
             })
         }
     }

@@ -295,7 +295,8 @@ impl Drop for Demo {
     }
 }
 
-/// Words for an exit status: "exited with status 1", "killed by SIGSEGV (segmentation fault)".
+/// Words for an exit status, to follow "the demo": "exited with status 1",
+/// "was killed by SIGSEGV (segmentation fault)".
 pub fn describe_status(status: ExitStatus) -> String {
     if let Some(code) = status.code() {
         return format!("exited with status {code}");
@@ -313,7 +314,10 @@ pub fn describe_status(status: ExitStatus) -> String {
     } else {
         ""
     };
-    format!("killed by {name} ({words}{core})")
+    if words == "killed" && core.is_empty() {
+        return format!("was killed by {name}");
+    }
+    format!("was killed by {name} ({words}{core})")
 }
 
 /// The read-syscall counter of a process, from /proc/PID/io.
@@ -390,7 +394,7 @@ mod tests {
             Err(WaitError::Exited { status, output }) => {
                 assert_eq!(output, "bye\n");
                 assert!(
-                    describe_status(status).starts_with("killed by SIGSEGV"),
+                    describe_status(status).starts_with("was killed by SIGSEGV"),
                     "{}",
                     describe_status(status)
                 );
