@@ -139,7 +139,7 @@ pub fn step(report: &Report, index: usize, style: Style) -> String {
             for c in &d.changes {
                 let r = c.region();
                 let context = matches!(r.kind, Kind::Heap | Kind::Stack);
-                if c.change == Change::Unchanged && !context {
+                if (c.change == Change::Unchanged || pss_noise(c)) && !context {
                     hidden += 1;
                     continue;
                 }
@@ -173,7 +173,9 @@ pub fn step(report: &Report, index: usize, style: Style) -> String {
                 let _ = writeln!(
                     out,
                     "  {}",
-                    style.dim(&format!("… {hidden} other regions unchanged"))
+                    style.dim(&format!(
+                        "… {hidden} other regions unchanged (or with PSS moves under 1 MiB)"
+                    ))
                 );
             }
         }
@@ -589,6 +591,21 @@ fn significant(c: &RegionChange, threshold: i64) -> bool {
     ]
     .iter()
     .any(|d| d.abs() >= threshold)
+}
+
+/// A change of PSS alone, under 1 MiB: other processes mapping or unmapping
+/// the same library pages, not something this step did.
+fn pss_noise(c: &RegionChange) -> bool {
+    c.change == Change::Changed
+        && [
+            c.size_delta(),
+            c.rss_delta(),
+            c.dirty_delta(),
+            c.swap_delta(),
+        ]
+        .iter()
+        .all(|d| *d == 0)
+        && c.pss_delta().abs() < 1024
 }
 
 pub(crate) fn change_words(c: &RegionChange) -> String {
