@@ -160,8 +160,13 @@ pub fn observe(args: &ObserveArgs) -> ExitCode {
             let text = if args.json {
                 serde_json::to_string_pretty(&report.to_json()).unwrap_or_default() + "\n"
             } else {
+                let timeline = if report.steps.is_empty() {
+                    String::new()
+                } else {
+                    render::timeline(&report, style)
+                };
                 format!(
-                    "\n{} exited after {} prompts.\n",
+                    "{timeline}\n{} exited after {} prompts.\n",
                     args.command[0],
                     report.steps.len()
                 )
