@@ -198,7 +198,7 @@ pub fn run_lab(
             report.steps.last().map(|s| &s.snapshot),
             &snapshot,
         );
-        let cache = cache_file.as_deref().and_then(residency);
+        let cache = cache_file.and_then(residency);
         let results = {
             // The demo's series of snapshots, and its (first) child's, with an
             // empty map for the steps where there was no child.
