@@ -94,3 +94,15 @@ fn workload_prints_its_pid_and_waits_at_each_prompt() {
     assert_eq!(lines.len(), 6, "{text}");
     assert!(lines[1].starts_with("start: press Enter"));
 }
+
+#[test]
+fn help_lists_every_lab_with_its_summary() {
+    let help = String::from_utf8(lab(&["--help"]).stdout).unwrap();
+    for l in observer::catalog::all() {
+        let line = help
+            .lines()
+            .find(|x| x.trim_start().starts_with(&format!("{} ", l.name())))
+            .unwrap_or_else(|| panic!("{help}"));
+        assert!(line.contains(&l.spec.summary[..20]), "{line}");
+    }
+}

@@ -196,8 +196,10 @@ fn parse_seconds(s: &str) -> Result<f64, String> {
 fn full_command() -> clap::Command {
     let mut command = Cli::command();
     for lab in catalog::all() {
-        let sub = clap::Command::new(lab.name()).about(lab.spec.summary.clone());
-        command = command.subcommand(LabArgs::augment_args(sub));
+        let sub = clap::Command::new(lab.name());
+        // The lab's summary, not LabArgs's doc comment, is its help line.
+        let sub = LabArgs::augment_args(sub).about(lab.spec.summary.clone());
+        command = command.subcommand(sub);
     }
     command
 }
