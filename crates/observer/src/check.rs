@@ -13,6 +13,8 @@
 //! `anon_huge_pages`, `count` (number of regions); for `largest` also the text
 //! fields `kind` and `change`.
 
+use std::cell::OnceCell;
+
 use pmap_view::{diff, Change, Kind, Region, RegionChange, Snapshot, Totals};
 use serde::Serialize;
 
@@ -115,6 +117,10 @@ pub struct StepSnapshots<'a> {
     pub all: &'a [&'a Snapshot],
     /// The lab file's page-cache residency at every step so far (if it has one).
     pub caches: &'a [Option<&'a crate::pagecache::Residency>],
+    /// This step's largest change and the leak analysis, worked out once for
+    /// all the step's checks that need them.
+    largest: OnceCell<Option<RegionChange<'a>>>,
+    leak: OnceCell<Option<crate::growth::Growth>>,
 }
 
 impl<'a> StepSnapshots<'a> {
@@ -130,7 +136,26 @@ impl<'a> StepSnapshots<'a> {
             current: all[n - 1],
             all,
             caches,
+            largest: OnceCell::new(),
+            leak: OnceCell::new(),
         }
+    }
+
+    /// The region that changed most from the previous step to this one.
+    fn largest(&self) -> Option<&RegionChange<'a>> {
+        self.largest
+            .get_or_init(|| largest_change(&diff(self.previous, self.current).changes).copied())
+            .as_ref()
+    }
+
+    /// The steadily growing region over every step so far, with rates per step.
+    fn leak(&self) -> Option<&crate::growth::Growth> {
+        self.leak
+            .get_or_init(|| {
+                let steps: Vec<f64> = (0..self.all.len()).map(|i| i as f64).collect();
+                crate::growth::likely_leak(&crate::growth::analyse(self.all, &steps)).cloned()
+            })
+            .as_ref()
     }
 }
 
@@ -265,7 +290,7 @@ impl Check {
             };
         }
         if self.scope == Scope::Steady {
-            return steady(s).map_or(0, |g| {
+            return s.leak().map_or(0, |g| {
                 let rate = if self.field == Field::Size {
                     g.size_rate
                 } else {
@@ -275,8 +300,7 @@ impl Check {
             });
         }
         if self.scope == Scope::Largest {
-            let d = diff(s.previous, s.current);
-            return largest_change(&d.changes).map_or(0, |c| match self.field {
+            return s.largest().map_or(0, |c| match self.field {
                 Field::Size => c.size_delta(),
                 Field::Rss => c.rss_delta(),
                 Field::Dirty => c.dirty_delta(),
@@ -339,10 +363,9 @@ impl Check {
 
     fn text_value(&self, s: &StepSnapshots) -> Option<String> {
         if self.scope == Scope::Steady {
-            return steady(s).map(|g| g.track.kind.as_str().to_string());
+            return s.leak().map(|g| g.track.kind.as_str().to_string());
         }
-        let d = diff(s.previous, s.current);
-        let c = largest_change(&d.changes)?;
+        let c = s.largest()?;
         Some(match self.field {
             Field::KindName => c.region().kind.as_str().to_string(),
             _ => c.change.as_str().to_string(),
@@ -414,12 +437,6 @@ pub fn value_on(measure: &str, snap: &Snapshot) -> Option<i64> {
     };
     let check = Check::compile(&spec).ok()?;
     matches!(check.scope, Scope::Total | Scope::Kind(_)).then(|| check.measure(snap))
-}
-
-/// The steadily growing region over every step so far, with rates per step.
-fn steady(s: &StepSnapshots) -> Option<crate::growth::Growth> {
-    let steps: Vec<f64> = (0..s.all.len()).map(|i| i as f64).collect();
-    crate::growth::likely_leak(&crate::growth::analyse(s.all, &steps)).cloned()
 }
 
 /// The region that changed most in a step: the largest move of its size, RSS,
@@ -573,13 +590,8 @@ mod tests {
             "1000-2000 rw-p 0 00:00 0 [heap]\nSize: 4 kB\nRss: 4 kB\n\
              7000000-7a01000 rw-p 0 00:00 0 \nSize: 10244 kB\nRss: 4 kB\n",
         );
-        let s = StepSnapshots {
-            start: &before,
-            previous: &before,
-            current: &after,
-            all: &[&before, &after],
-            caches: &[None, None],
-        };
+        let (all, caches) = ([&before, &after], [None, None]);
+        let s = StepSnapshots::of(&all, &caches);
         let grow =
             Check::compile(&spec("total.size", Some("10 MiB"), Some("10 MiB + 1 page"))).unwrap();
         let r = grow.evaluate(&s);
