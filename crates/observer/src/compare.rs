@@ -7,6 +7,8 @@ use std::fmt::Write as _;
 use pmap_view::render::{x_row, X_HEADER};
 use pmap_view::{diff, Change, Snapshot};
 
+use crate::render::change_words;
+
 /// Read the first JSON document of `text` as a snapshot.
 pub fn load(text: &str) -> Result<Snapshot, String> {
     let mut docs = serde_json::Deserializer::from_str(text).into_iter::<serde_json::Value>();
@@ -27,16 +29,13 @@ pub fn render(before: &Snapshot, after: &Snapshot) -> String {
             unchanged += 1;
             continue;
         }
+        // The same row as a lab step's view.
         let _ = writeln!(
             out,
-            "{} {:<66} {} virt {:+} K, RSS {:+} K, Dirty {:+} K, PSS {:+} K",
+            "{} {:<66} {}",
             c.change.mark(),
             x_row(c.region()),
-            c.change.as_str(),
-            c.size_delta(),
-            c.rss_delta(),
-            c.dirty_delta(),
-            c.pss_delta()
+            change_words(c)
         );
     }
     let (a, b) = (&before.totals, &after.totals);
