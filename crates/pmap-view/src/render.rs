@@ -14,9 +14,8 @@ pub const X_RULE: &str = "---------------- ------- ------- ------- ";
 
 /// pmap's five-character mode: `rwx`, then `s` for a shared mapping, then `-`.
 pub fn mode(region: &Region) -> String {
-    let p = &region.perms;
-    let shared = if region.is_shared() { 's' } else { '-' };
-    format!("{}{}{}{shared}-", p[0] as char, p[1] as char, p[2] as char)
+    // procps's rule lives in one place: the `lab pmap` writer's.
+    String::from_utf8_lossy(&crate::pmap::mode(region.perms)).into_owned()
 }
 
 /// One `pmap -x` row: address, Kbytes, RSS, Dirty, mode, mapping.
