@@ -138,6 +138,16 @@ struct RunArgs {
     /// that depend on alignment) repeat exactly from run to run.
     #[arg(long)]
     no_aslr: bool,
+    /// Where compiled demos are kept and demos run (default:
+    /// $PMAP_LAB_CACHE_DIR, else ~/.cache/pmap-lab). It must be yours and
+    /// writable by nobody else.
+    #[arg(long, value_name = "DIR")]
+    cache_dir: Option<std::path::PathBuf>,
+    /// Keep the allocator variables (MALLOC_*, GLIBC_TUNABLES, LD_PRELOAD) in
+    /// the demos' environment; checks that depend on them then follow them or
+    /// say they do not apply.
+    #[arg(long)]
+    keep_alloc_env: bool,
 }
 
 impl RunArgs {
@@ -147,6 +157,8 @@ impl RunArgs {
             tools: Toolchain {
                 python: self.python.clone(),
                 no_aslr: self.no_aslr,
+                cache_dir: self.cache_dir.clone(),
+                keep_alloc_env: self.keep_alloc_env,
                 ..Toolchain::default()
             },
         }
