@@ -209,8 +209,13 @@ fn prepare_command(lab: &Lab, imp: Impl, tools: &Toolchain) -> Result<Launch, Ru
             else {
                 return Err(missing(" (it did not run a Python program)"));
             };
-            if !out.status.success() || !version.starts_with('3') {
-                return Err(missing(&format!(" ({shown} is {implementation} {version})")));
+            if !out.status.success() {
+                return Err(missing(" (it did not run a Python program)"));
+            }
+            if !version.starts_with('3') {
+                return Err(RunError::Usage(format!(
+                    "{shown} is {implementation} {version}, not Python 3: name a Python 3 with --python PATH"
+                )));
             }
             let cache = cache_dir(tools)?;
             let script = cache.join(Path::new(source.file).file_name().unwrap_or_default());

@@ -307,7 +307,11 @@ fn matches(value: &str, alternative: &str) -> bool {
         return value == alt;
     };
     let want = alt[op.len()..].trim();
-    let order = if want.chars().next().is_some_and(|c| c.is_ascii_digit()) && want.contains(' ') {
+    let numeric = |s: &str| s.chars().next().is_some_and(|c| c.is_ascii_digit());
+    let order = if !numeric(want) {
+        // Words (`!= tmpfs`) compare as words.
+        value.cmp(want)
+    } else if want.contains(' ') {
         // A size: compare in KiB; `none`/`unlimited` is above every size.
         let facts = Facts::default();
         let w = crate::check::size_expr(want, &facts).ok();
@@ -525,6 +529,8 @@ mod tests {
         let why = f.unmet(&req("thp", &["always", "madvise"])).unwrap();
         assert!(why.contains("transparent huge pages (2 MiB) is never"), "{why}");
         assert_eq!(f.unmet(&req("kernel", &["< 6.7"])), None);
+        assert_eq!(f.unmet(&req("thp", &["!= always"])), None);
+        assert!(f.unmet(&req("thp", &["!= never"])).is_some());
         assert!(f.unmet(&req("kernel", &[">= 6.7"])).is_some());
         let m = Facts::from_pairs([("memory_limit", "307200 KiB")]);
         assert!(m.unmet(&req("memory_limit", &[">= 1 GiB"])).is_some());

@@ -189,25 +189,29 @@ pub fn table(runs: &[SuiteRun]) -> String {
         match &r.outcome {
             Outcome::Ran(report) => {
                 for s in &report.steps {
-                    for c in &s.checks {
-                        match c.status {
-                            Status::Pass => {}
-                            Status::Fail => {
-                                out += &format!(
-                                    "\n{name}, step {} ({}): {}\n  expected {}; observed {}\n",
-                                    s.index, s.title, c.description, c.expected, c.observed
-                                )
-                            }
-                            Status::NotApplicable => {
-                                out += &format!(
-                                    "\n{name}, step {}: n/a: {}\n  {}\n",
-                                    s.index,
-                                    c.description,
-                                    c.not_applicable.as_deref().unwrap_or("")
-                                )
-                            }
-                        }
+                    for c in s.checks.iter().filter(|c| c.status == Status::Fail) {
+                        out += &format!(
+                            "\n{name}, step {} ({}): {}\n  expected {}; observed {}\n",
+                            s.index, s.title, c.description, c.expected, c.observed
+                        );
                     }
+                }
+                // Checks that do not apply, counted by the fact that decides.
+                let mut reasons: Vec<(&str, usize)> = Vec::new();
+                for why in report
+                    .steps
+                    .iter()
+                    .flat_map(|s| &s.checks)
+                    .filter_map(|c| c.not_applicable.as_deref())
+                {
+                    match reasons.iter_mut().find(|(w, _)| *w == why) {
+                        Some((_, n)) => *n += 1,
+                        None => reasons.push((why, 1)),
+                    }
+                }
+                for (why, n) in reasons {
+                    let checks = if n == 1 { "check" } else { "checks" };
+                    out += &format!("\n{name}: {n} {checks} not applicable: {why}\n");
                 }
             }
             Outcome::Skipped(why) => out += &format!("\n{name} skipped: {why}\n"),
