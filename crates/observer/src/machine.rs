@@ -221,6 +221,7 @@ impl Facts {
                 ((cache / (stack + page)).min(100), false)
             }
             "new_arenas" => (self.new_arenas(100), false),
+            "fault" | "faults" => (self.fault_kib(), true),
             _ => return None,
         })
     }
@@ -250,6 +251,21 @@ impl Facts {
             Some(kib) => (kib.max(16) + page - 1) / page * page,
             None => 2048,
         }
+    }
+
+    /// The unit the kernel faults anonymous memory in where nothing was
+    /// madvised: the largest small huge page size (mTHP) set to `always`,
+    /// else a page.
+    pub fn fault_kib(&self) -> i64 {
+        self.get("mthp")
+            .unwrap_or("none")
+            .split(", ")
+            .filter_map(|s| {
+                let (size, mode) = s.split_once(' ')?;
+                (mode == "always").then(|| size.strip_suffix("kB")?.parse::<i64>().ok())?
+            })
+            .max()
+            .unwrap_or_else(page_kib)
     }
 
     fn count(&self, name: &str) -> Option<i64> {
@@ -576,6 +592,14 @@ mod tests {
         let cached = |s: &str| Facts::from_pairs([("stack", s)]).number("cached_stacks");
         assert_eq!(cached("8192 KiB"), Some((40 * 1024 / (8192 + page), false)));
         assert_eq!(cached("256 KiB"), Some((100, false)));
+    }
+
+    #[test]
+    fn faults_follow_small_huge_pages() {
+        let f = |m: &str| Facts::from_pairs([("mthp", m)]).fault_kib();
+        assert_eq!(f("none"), page_kib());
+        assert_eq!(f("16kB madvise, 64kB always"), 64);
+        assert_eq!(f("64kB madvise"), page_kib());
     }
 
     #[test]
