@@ -23,7 +23,13 @@ fn fact_suffix(names: &[String], facts: &observer::machine::Facts) -> String {
                 .get(n)
                 .unwrap_or("unknown")
                 .chars()
-                .map(|c| if c.is_ascii_alphanumeric() || c == '.' { c } else { '-' })
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() || c == '.' {
+                        c
+                    } else {
+                        '-'
+                    }
+                })
                 .collect();
             format!(".{n}-{v}")
         })

@@ -174,7 +174,7 @@ struct LabArgs {
     /// Do not wait for Enter between steps (never waits when stdin is not a terminal).
     #[arg(long)]
     no_pause: bool,
-    /// Print the whole run as one JSON document (DESIGN.md's contract) instead of text.
+    /// Print the whole run as one JSON document (see README's JSON section) instead of text.
     #[arg(long)]
     json: bool,
     /// Also write the run as a self-contained HTML page.

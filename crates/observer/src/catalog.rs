@@ -172,7 +172,11 @@ mod tests {
                 .machine
                 .iter()
                 .chain(lab.spec.requires.keys())
-                .chain(checks.clone().flat_map(|c| c.when.keys().chain(c.requires.keys())))
+                .chain(
+                    checks
+                        .clone()
+                        .flat_map(|c| c.when.keys().chain(c.requires.keys())),
+                )
             {
                 assert!(
                     crate::machine::NAMES.iter().any(|(n, _)| n == fact),

@@ -642,18 +642,24 @@ mod tests {
         );
         let (all, caches) = ([&before, &after], [None, None]);
         let s = StepSnapshots::of(&all, &caches);
-        let grow =
-            Check::compile(&spec("total.size", Some("10 MiB"), Some("10 MiB + 1 page"), &Facts::default())).unwrap();
+        let grow = Check::compile(
+            &spec("total.size", Some("10 MiB"), Some("10 MiB + 1 page")),
+            &Facts::default(),
+        )
+        .unwrap();
         let r = grow.evaluate(&s);
         assert!(r.passed, "{r:?}");
         assert_eq!(r.observed, "+10244 KiB");
-        let heap = Check::compile(&spec("heap.size", None, Some("0"), &Facts::default())).unwrap();
+        let heap = Check::compile(&spec("heap.size", None, Some("0")), &Facts::default()).unwrap();
         assert!(heap.evaluate(&s).passed);
-        let rss = Check::compile(&spec("total.rss", Some("1 MiB"), None), &Facts::default()).unwrap();
+        let rss =
+            Check::compile(&spec("total.rss", Some("1 MiB"), None), &Facts::default()).unwrap();
         assert!(!rss.evaluate(&s).passed);
         let mut kind = spec("largest.kind", None, None);
         kind.equals = Some("anon".into());
-        let kind = Check::compile(&kind, &Facts::default()).unwrap().evaluate(&s);
+        let kind = Check::compile(&kind, &Facts::default())
+            .unwrap()
+            .evaluate(&s);
         assert!(kind.passed && kind.observed == "anon", "{kind:?}");
     }
 }

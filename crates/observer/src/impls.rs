@@ -185,11 +185,13 @@ fn prepare_command(lab: &Lab, imp: Impl, tools: &Toolchain) -> Result<Launch, Ru
                 .clone()
                 .unwrap_or_else(|| PathBuf::from("python3"));
             let shown = python.display().to_string();
-            let missing = |why: &str| RunError::MissingTool {
+            let missing = |why: &str| {
+                RunError::MissingTool {
                 tool: shown.clone(),
                 install: format!(
                     "Python 3 (Debian/Ubuntu: sudo apt install python3), or name a Python 3 with --python PATH{why}"
                 ),
+            }
             };
             // One probe for the version line and the facts the pylist lab
             // depends on (implementation, version, debug build). Written to
@@ -197,11 +199,12 @@ fn prepare_command(lab: &Lab, imp: Impl, tools: &Toolchain) -> Result<Launch, Ru
             let probe = "import platform, sys\n\
                          sys.stdout.write('%s %s %s' % (platform.python_implementation(), \
                          platform.python_version(), hasattr(sys, 'gettotalrefcount')))";
-            let out = run_tool(Command::new(&python).args(["-c", probe]))
-                .map_err(|e| match e.kind() {
+            let out = run_tool(Command::new(&python).args(["-c", probe])).map_err(|e| {
+                match e.kind() {
                     std::io::ErrorKind::NotFound => missing(""),
                     _ => RunError::Io(format!("running {shown}"), e),
-                })?;
+                }
+            })?;
             let text = String::from_utf8_lossy(&out.stdout).trim().to_string();
             let mut words = text.split_whitespace();
             let (Some(implementation), Some(version), Some(debug)) =
@@ -277,9 +280,13 @@ struct Compiler {
 
 impl Compiler {
     fn from_setting(setting: &str) -> Result<Compiler, RunError> {
-        let words = shlex::split(setting).filter(|w| !w.is_empty()).ok_or_else(|| {
-            RunError::Usage(format!("the C compiler setting `{setting}` is not a command line"))
-        })?;
+        let words = shlex::split(setting)
+            .filter(|w| !w.is_empty())
+            .ok_or_else(|| {
+                RunError::Usage(format!(
+                    "the C compiler setting `{setting}` is not a command line"
+                ))
+            })?;
         let (program, flags) = (words[0].clone(), words[1..].to_vec());
         let not_found = || RunError::MissingTool {
             tool: program.clone(),
@@ -287,12 +294,11 @@ impl Compiler {
                 "a C compiler (Debian/Ubuntu: sudo apt install gcc; Fedora: sudo dnf install gcc)"
                     .into(),
         };
-        let out = run_tool(Command::new(&program).arg("--version")).map_err(|e| {
-            match e.kind() {
+        let out =
+            run_tool(Command::new(&program).arg("--version")).map_err(|e| match e.kind() {
                 std::io::ErrorKind::NotFound | std::io::ErrorKind::PermissionDenied => not_found(),
                 _ => RunError::Io(format!("running `{program} --version`"), e),
-            }
-        })?;
+            })?;
         if !out.status.success() {
             return Err(not_found());
         }
@@ -314,7 +320,9 @@ impl Compiler {
             .unwrap_or_default();
         let identity = format!(
             "{}\0{stamp}\0{text}\0{}",
-            resolved.map(|p| p.display().to_string()).unwrap_or_default(),
+            resolved
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
             flags.join("\0")
         );
         Ok(Compiler {
@@ -429,7 +437,10 @@ fn ensure_private_dir(dir: &Path) -> Result<(), RunError> {
         return refuse("it is not a directory (a symbolic link?)".into());
     }
     if meta.uid() != me {
-        return refuse(format!("it belongs to uid {}, not to you (uid {me})", meta.uid()));
+        return refuse(format!(
+            "it belongs to uid {}, not to you (uid {me})",
+            meta.uid()
+        ));
     }
     if meta.mode() & 0o022 != 0 {
         return refuse(format!(
@@ -437,8 +448,11 @@ fn ensure_private_dir(dir: &Path) -> Result<(), RunError> {
             meta.mode() & 0o7777
         ));
     }
-    if nix::unistd::access(dir, nix::unistd::AccessFlags::W_OK | nix::unistd::AccessFlags::X_OK)
-        .is_err()
+    if nix::unistd::access(
+        dir,
+        nix::unistd::AccessFlags::W_OK | nix::unistd::AccessFlags::X_OK,
+    )
+    .is_err()
     {
         return Err(RunError::Usage(format!(
             "the cache directory {} is not writable (a read-only filesystem?); {choose}",

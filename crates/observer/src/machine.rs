@@ -136,9 +136,11 @@ impl Facts {
         let preloaded: Vec<String> = libraries
             .iter()
             .map(|l| base(l))
-            .filter(|b| ["jemalloc", "tcmalloc", "mimalloc", "hoard"]
-                .iter()
-                .any(|a| b.contains(a)))
+            .filter(|b| {
+                ["jemalloc", "tcmalloc", "mimalloc", "hoard"]
+                    .iter()
+                    .any(|a| b.contains(a))
+            })
             .collect::<std::collections::BTreeSet<_>>()
             .into_iter()
             .collect();
@@ -192,7 +194,10 @@ impl Facts {
             .iter()
             .filter(|(k, _)| {
                 k.starts_with("glibc.malloc.")
-                    && !matches!(k.as_str(), "glibc.malloc.arena_max" | "glibc.malloc.arena_test")
+                    && !matches!(
+                        k.as_str(),
+                        "glibc.malloc.arena_max" | "glibc.malloc.arena_test"
+                    )
             })
             .map(|(k, v)| format!("{}={v}", k.trim_start_matches("glibc.malloc.")))
             .collect();
@@ -391,7 +396,11 @@ fn thp_modes() -> (String, String) {
         .flatten()
         .filter_map(|e| {
             let name = e.file_name().to_string_lossy().into_owned();
-            let kb: u64 = name.strip_prefix("hugepages-")?.strip_suffix("kB")?.parse().ok()?;
+            let kb: u64 = name
+                .strip_prefix("hugepages-")?
+                .strip_suffix("kB")?
+                .parse()
+                .ok()?;
             let m = effective(mode(&e.path().join("enabled"))?);
             (kb < 2048 && m != "never").then_some((kb, m))
         })
@@ -535,7 +544,10 @@ mod tests {
     use super::*;
 
     fn req(fact: &str, alts: &[&str]) -> BTreeMap<String, Vec<String>> {
-        BTreeMap::from([(fact.to_string(), alts.iter().map(|s| s.to_string()).collect())])
+        BTreeMap::from([(
+            fact.to_string(),
+            alts.iter().map(|s| s.to_string()).collect(),
+        )])
     }
 
     #[test]
@@ -543,7 +555,10 @@ mod tests {
         let f = Facts::from_pairs([("thp", "never"), ("kernel", "6.1.0-40-cloud-amd64")]);
         assert_eq!(f.unmet(&req("thp", &["never"])), None);
         let why = f.unmet(&req("thp", &["always", "madvise"])).unwrap();
-        assert!(why.contains("transparent huge pages (2 MiB) is never"), "{why}");
+        assert!(
+            why.contains("transparent huge pages (2 MiB) is never"),
+            "{why}"
+        );
         assert_eq!(f.unmet(&req("kernel", &["< 6.7"])), None);
         assert_eq!(f.unmet(&req("thp", &["!= always"])), None);
         assert!(f.unmet(&req("thp", &["!= never"])).is_some());
@@ -572,8 +587,14 @@ mod tests {
         assert_eq!(with(&[("cpus", "1")]).new_arenas(100), 8);
         assert_eq!(with(&[("cpus", "2")]).new_arenas(100), 15);
         assert_eq!(with(&[("cpus", "64")]).new_arenas(100), 100);
-        assert_eq!(with(&[("cpus", "2"), ("MALLOC_ARENA_MAX", "2")]).new_arenas(100), 1);
-        let one = with(&[("cpus", "2"), ("GLIBC_TUNABLES", "glibc.malloc.arena_max=1")]);
+        assert_eq!(
+            with(&[("cpus", "2"), ("MALLOC_ARENA_MAX", "2")]).new_arenas(100),
+            1
+        );
+        let one = with(&[
+            ("cpus", "2"),
+            ("GLIBC_TUNABLES", "glibc.malloc.arena_max=1"),
+        ]);
         assert_eq!(one.new_arenas(100), 0);
         assert_eq!(one.get("malloc_settings"), Some("default"));
         let perturb = with(&[("MALLOC_PERTURB_", "165")]);
@@ -612,7 +633,15 @@ mod tests {
     #[test]
     fn this_machine_has_its_facts() {
         let f = Facts::of_machine(Some(Path::new("/")));
-        for name in ["kernel", "thp", "mthp", "cpus", "stack", "memory_limit", "cache_fs"] {
+        for name in [
+            "kernel",
+            "thp",
+            "mthp",
+            "cpus",
+            "stack",
+            "memory_limit",
+            "cache_fs",
+        ] {
             assert!(f.get(name).is_some(), "{name} missing: {f:?}");
         }
         assert!(["always", "madvise", "never", "unavailable"].contains(&f.get("thp").unwrap()));

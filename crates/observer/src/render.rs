@@ -513,7 +513,11 @@ fn checks(out: &mut String, checks: &[CheckResult], style: Style, normalised: Op
         };
         let _ = writeln!(out, "  {mark}  {}", c.description);
         if let Some(why) = &c.not_applicable {
-            let _ = writeln!(out, "{}", wrap(&format!("not applicable: {why}"), "          "));
+            let _ = writeln!(
+                out,
+                "{}",
+                wrap(&format!("not applicable: {why}"), "          ")
+            );
             continue;
         }
         // The annotated outputs pin the rule and, for a check that held, no

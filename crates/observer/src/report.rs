@@ -1,5 +1,5 @@
 //! The report of one lab run: every step's snapshot, checks and annotation,
-//! and its JSON form (the contract in DESIGN.md; fields may be added, never
+//! and its JSON form (the contract in README.md; fields may be added, never
 //! renamed).
 
 use pmap_view::{diff, Snapshot};

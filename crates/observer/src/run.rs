@@ -7,11 +7,11 @@ use std::time::Duration;
 use pmap_view::{CaptureError, Snapshot};
 
 use crate::check::{Check, CheckResult, StepSnapshots};
-use crate::lab::Applies;
-use crate::machine::Facts;
 use crate::demo::{describe_status, Demo, WaitError};
 use crate::impls::{prepare, Impl, Toolchain};
+use crate::lab::Applies;
 use crate::lab::{step_source, Lab};
+use crate::machine::Facts;
 use crate::pagecache::{residency, Residency};
 use crate::report::{Report, StepReport};
 

@@ -7,8 +7,8 @@ use serde_json::{json, Value};
 
 use crate::check::Status;
 use crate::impls::Impl;
-use crate::machine::Facts;
 use crate::lab::Lab;
+use crate::machine::Facts;
 use crate::report::Report;
 use crate::run::{run_lab, RunError, RunOptions};
 
@@ -129,8 +129,7 @@ pub fn table(runs: &[SuiteRun]) -> String {
     let w = runs.iter().map(|r| r.lab.len()).max().unwrap_or(0).max(10);
     let mut out = format!(
         "{}\n\n",
-        crate::render::wrap(&format!("machine: {}", facts(runs).summary()), "  ")
-            .trim_start()
+        crate::render::wrap(&format!("machine: {}", facts(runs).summary()), "  ").trim_start()
     );
     out += &format!(
         "{:<w$} {:<8} {:>7} {:>4}  {:<6} {:>8}\n",

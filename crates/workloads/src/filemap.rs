@@ -5,9 +5,9 @@
 //! synced and dropped from the cache with posix_fadvise, mapped with mmap, read
 //! and written with volatile accesses, unmapped with munmap.
 
-use std::os::unix::fs::OpenOptionsExt;
 use std::io::Write;
 use std::os::fd::AsRawFd;
+use std::os::unix::fs::OpenOptionsExt;
 
 use crate::{Error, Prompter};
 
