@@ -1270,6 +1270,84 @@ mod tests {
         }
     }
 
+    /// Each release's escaping, as builds of procps-ng 4.0.2, 4.0.4, 4.0.5
+    /// and 4.0.6 print these command lines in a UTF-8 locale (bytes they
+    /// print raw though not UTF-8 are `?` here, the one difference).
+    #[test]
+    fn command_lines_are_escaped_as_each_release_does() {
+        use Release::*;
+        let cases: &[(&[u8], [&str; 3])] = &[
+            // input, then 4.0.2, 4.0.4, 4.0.5 and 4.0.6
+            (b"a\x01b\x7fc", ["a?b?c", "a?b?c", "a?b?c"]),
+            (b"c1\xc2\x85x", ["c1\u{85}x", "c1??x", "c1??x"]),
+            (
+                b"bad\xffbyte\x01\xc3\xa9",
+                ["bad?byte.??", "bad?byte?\u{e9}", "bad?byte?\u{e9}"],
+            ),
+            (b"trunc\xe2\x82", ["trunc??", "trunc??", "trunc??"]),
+            (b"pua\xee\x80\x80x", ["pua\u{e000}x", "pua\u{e000}x", "pua???x"]),
+            (b"\xf3\xb0\x80\x80a", ["\u{f0000}a", "\u{f0000}a", "????a"]),
+            (b"\xf3\xbf\xbf\xbek", ["\u{ffffe}k", "\u{ffffe}k", "\u{ffffe}k"]),
+            (b"tab\there", ["tab?here", "tab?here", "tab?here"]),
+            (
+                b"late\x01\xc3\xa9\x80\x01\xe9z",
+                ["late?\u{e9}?.?z", "late?\u{e9}???z", "late?\u{e9}???z"],
+            ),
+        ];
+        for (input, [v2, v4, v5]) in cases {
+            for (release, want) in [(V4_0_2, v2), (V4_0_4, v4), (V4_0_5, v5), (V4_0_6, v5)] {
+                assert_eq!(escape(input, release), *want, "{release:?} {input:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn names_keep_utf8_from_4_0_5() {
+        let name = || Cow::Borrowed("h\u{e4}llo\tx");
+        assert_eq!(name_as(name(), Release::V4_0_2), "h??llo?x");
+        assert_eq!(name_as(name(), Release::V4_0_4), "h??llo?x");
+        assert_eq!(name_as(name(), Release::V4_0_5), "h\u{e4}llo\tx");
+    }
+
+    #[test]
+    fn releases_are_named_by_their_version() {
+        assert_eq!(Release::parse("4.0.3"), Some(Release::V4_0_2));
+        assert_eq!(Release::parse("4.0.4"), Some(Release::V4_0_4));
+        assert_eq!(Release::parse("3.3.17"), None);
+        assert_eq!(Release::parse("4.0.7"), None);
+        assert_eq!(
+            Release::version_in("pmap from procps-ng 4.0.2\n"),
+            Some("4.0.2")
+        );
+        assert_eq!(Release::version_in("pmap (procps) 3.2.8"), None);
+        for r in Release::ALL {
+            assert_eq!(Release::parse(r.version()), Some(r));
+        }
+        assert!(Release::V4_0_6.has_kernel_names() && !Release::V4_0_5.has_kernel_names());
+    }
+
+    #[test]
+    fn the_kernel_rule_of_procps_k_takes_a_slash_first() {
+        let p = Process {
+            pid: 1,
+            command: String::new(),
+            start_stack: 0,
+        };
+        let k = Options {
+            labels: Labels::ProcpsKernel,
+            ..Options::default()
+        };
+        for (line, want) in [
+            ("1000-2000 rw-p 0 00:00 0 [heap]", "[heap]"),
+            ("1000-2000 rw-p 0 00:00 0 [anon:a/b]", "b]"),
+            ("1000-2000 rw-p 0 00:00 0 ", "  [ anon ]"),
+            ("0-2000 rw-p 0 00:00 0 ", "  [ stack ]"),
+        ] {
+            let r = Mapping::of(&region(line));
+            assert_eq!(mapping_label(&r, &p, &k), want, "{line}");
+        }
+    }
+
     #[test]
     fn commands_are_escaped_as_procps_does() {
         assert_eq!(
