@@ -221,6 +221,10 @@ fn main() -> ExitCode {
     // the command line and parsing every lab's data, so that the port starts
     // with a heap as fresh as the C demo's (start-up allocations that are freed
     // again would leave free space in [heap] for the port's first mallocs).
+    // Installed as `pmap` (a link to lab), lab is procps's pmap.
+    if pmap_cmd::invoked_as_pmap() {
+        return pmap_cmd::run_as_pmap();
+    }
     let argv: Vec<String> = std::env::args().collect();
     if argv.len() >= 3 && argv[1] == "workload" && !argv[2].starts_with('-') {
         return workload(&argv[2], &argv[3..]);
