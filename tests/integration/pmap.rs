@@ -188,7 +188,7 @@ fn sync(path: &Path) {
 }
 
 /// `tests/helpers/shapes.c`, compiled once per test run, statically.
-fn shapes_exe() -> &'static Path {
+pub(crate) fn shapes_exe() -> &'static Path {
     static EXE: OnceLock<PathBuf> = OnceLock::new();
     EXE.get_or_init(|| {
         let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/helpers/shapes.c");

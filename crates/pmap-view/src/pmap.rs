@@ -225,17 +225,28 @@ pub fn command_text(cmdline: &[u8], comm: &[u8], zombie: bool) -> String {
 /// procps's escaping for a UTF-8 locale: control characters (C0, DEL and the
 /// two bytes of a C1 control) and every byte of invalid UTF-8 become `?`.
 fn escape(bytes: &[u8]) -> String {
-    let text = crate::smaps::name_text(bytes);
-    text.chars()
-        .flat_map(|c| {
-            let q = ['?', '?'];
-            match c {
-                c if (c as u32) < 0x20 || c == '\u{7f}' => q[..1].to_vec(),
-                c if (0x80..0xa0).contains(&(c as u32)) => q.to_vec(),
-                c => vec![c],
-            }
-        })
-        .collect()
+    printable(&crate::smaps::name_text(bytes)).into_owned()
+}
+
+/// A mapping's name as the pmap formats print it: procps's `?` for each byte
+/// of a control character (C0, DEL, C1), so that a mapping named
+/// `\e]0;title\a` cannot drive the terminal. Borrowed when there is none
+/// (every name but a hostile one: the hot path stays a scan).
+pub fn printable(name: &str) -> Cow<'_, str> {
+    // C1 controls are U+0080..U+009F: 0xC2 then 0x80..0x9F in UTF-8.
+    let is_control = |b: u8| b < 0x20 || b == 0x7f || b == 0xc2;
+    if !name.bytes().any(is_control) {
+        return Cow::Borrowed(name);
+    }
+    let mut out = String::with_capacity(name.len());
+    for c in name.chars() {
+        match c as u32 {
+            0..=0x1f | 0x7f => out.push('?'),
+            0x80..=0x9f => out.push_str("??"),
+            _ => out.push(c),
+        }
+    }
+    Cow::Owned(out)
 }
 
 /// A mapping as the default, `-x` and `-d` formats show it: a [`Region`]
@@ -501,7 +512,7 @@ pub fn write_default(
         b.push(b"K ");
         b.push(&mode(r.perms));
         b.push(b" ");
-        b.push(mapping_label(r, process, opts).as_bytes());
+        b.push(printable(&mapping_label(r, process, opts)).as_bytes());
         b.end_row()?;
     }
     if !opts.quiet {
@@ -542,7 +553,7 @@ pub fn write_extended(
         b.push(b" ");
         b.push(&mode(r.perms));
         b.push(b" ");
-        b.push(mapping_label(r, process, opts).as_bytes());
+        b.push(printable(&mapping_label(r, process, opts)).as_bytes());
         b.end_row()?;
     }
     if !opts.quiet {
@@ -594,7 +605,7 @@ pub fn write_device(
         b.push(b":");
         b.hex(u64::from(r.dev_minor), 5);
         b.push(b" ");
-        b.push(mapping_label(r, process, opts).as_bytes());
+        b.push(printable(&mapping_label(r, process, opts)).as_bytes());
         b.end_row()?;
     }
     if !opts.quiet {
@@ -744,7 +755,8 @@ impl Table {
         for k in &self.keys {
             self.values.push(k.value(r));
         }
-        let label = extended_label(r, opts);
+        let label = printable(extended_label(r, opts));
+        let label = label.as_ref();
         let flags = if opts.format == Format::Everything {
             r.vm_flags.as_str()
         } else {
