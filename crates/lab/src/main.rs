@@ -260,8 +260,10 @@ fn main() -> ExitCode {
             Err(e) => fail(&RunError::Io("forgetting progress".into(), e)),
         },
         Command::Completions { shell } => {
-            clap_complete::generate(shell, &mut full_command(), "lab", &mut io::stdout());
-            ExitCode::SUCCESS
+            // Into memory first: clap_complete panics on a write error.
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut full_command(), "lab", &mut script);
+            print_or_quit(&String::from_utf8_lossy(&script))
         }
         Command::Man => {
             let mut page = Vec::new();
@@ -323,6 +325,9 @@ fn list() -> ExitCode {
 
 fn check(args: &CheckArgs) -> ExitCode {
     observer::cleanup::install_signal_handlers();
+    if let Some(Err(e)) = args.html.as_deref().map(observer::html::check_writable) {
+        return fail(&e);
+    }
     let mut labs = Vec::new();
     for name in &args.labs {
         match catalog::find(name) {
@@ -351,9 +356,7 @@ fn check(args: &CheckArgs) -> ExitCode {
         },
     );
     let text = if args.json {
-        serde_json::to_string_pretty(&suite::to_json(&runs))
-            .map(|j| j + "\n")
-            .unwrap_or_default()
+        pmap_view::json::pretty(&suite::to_json(&runs))
     } else {
         format!("\n{}", suite::table(&runs))
     };
@@ -394,9 +397,7 @@ fn watch(args: &WatchArgs) -> ExitCode {
     };
     let growth = watch::growth(&samples);
     let text = if json {
-        serde_json::to_string_pretty(&watch::to_json(args.pid, &samples, &growth))
-            .map(|j| j + "\n")
-            .unwrap_or_default()
+        pmap_view::json::pretty(&watch::to_json(args.pid, &samples, &growth))
     } else {
         watch::summary(&samples, &growth)
     };
@@ -426,6 +427,9 @@ fn workload(name: &str, args: &[String]) -> ExitCode {
 
 fn run_one(lab: &'static observer::lab::Lab, args: &LabArgs) -> ExitCode {
     observer::cleanup::install_signal_handlers();
+    if let Some(Err(e)) = args.html.as_deref().map(observer::html::check_writable) {
+        return fail(&e);
+    }
     let interactive = !args.no_pause && !args.json && io::stdin().is_terminal();
     let style = Style {
         color: use_color(),
@@ -486,9 +490,7 @@ fn run_one(lab: &'static observer::lab::Lab, args: &LabArgs) -> ExitCode {
                 }
             }
             let shown = if args.json {
-                serde_json::to_string_pretty(&report.to_json())
-                    .map(|j| j + "\n")
-                    .unwrap_or_default()
+                pmap_view::json::pretty(&report.to_json())
             } else {
                 format!(
                     "{}\n{}\n",

@@ -32,7 +32,7 @@ use pmap_view::pmap::{
     self, Carried, Format, Labels, Mapping, Options, Process, Range, Release, Table,
 };
 use pmap_view::resident;
-use pmap_view::{json, CaptureError, Snapshot, Totals};
+use pmap_view::{json, CaptureError, Snapshot};
 
 /// Options of `lab pmap`, spelled as procps spells them.
 #[derive(Args, Debug)]
@@ -91,6 +91,8 @@ enum Outcome {
     Failed,
     /// stdout was closed (`lab pmap -x PID | head -1`).
     Stopped,
+    /// stdout could not be written (a full disk, /dev/full).
+    WriteFailed(io::Error),
 }
 
 pub fn run(args: &PmapArgs) -> ExitCode {
@@ -214,9 +216,14 @@ fn show_all(pids: &[i32], opts: &Options, as_json: bool, voice: Voice) -> ExitCo
             Outcome::NotFound => missing = true,
             Outcome::Failed => failed = true,
             Outcome::Stopped => break,
+            Outcome::WriteFailed(e) => return write_error(&e),
         }
     }
-    let _ = out.flush();
+    // The last rows are still in the buffer: a full disk shows only here.
+    match out.flush() {
+        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => return write_error(&e),
+        _ => {}
+    }
     // procps ORs 1 (a process it could not read) with 42 (not all found).
     ExitCode::from(u8::from(failed) | if missing { 42 } else { 0 })
 }
@@ -228,6 +235,14 @@ fn parse_pid(arg: &str) -> Option<i32> {
         return None;
     }
     digits.parse::<i32>().ok().filter(|&pid| pid > 0)
+}
+
+/// As procps: `write error: No space left on device`, exit 1.
+fn write_error(e: &io::Error) -> ExitCode {
+    let text = e.to_string();
+    let text = text.split(" (os error ").next().unwrap_or(&text);
+    eprintln!("lab pmap: write error: {text}");
+    ExitCode::FAILURE
 }
 
 fn usage(message: &str) -> ExitCode {
@@ -268,12 +283,7 @@ fn show(
             Outcome::Shown
         }
         Ok(Err(e)) if e.kind() == io::ErrorKind::BrokenPipe => Outcome::Stopped,
-        Ok(Err(e)) => {
-            if lab {
-                eprintln!("lab pmap: writing the output: {e}");
-            }
-            Outcome::Stopped
-        }
+        Ok(Err(e)) => Outcome::WriteFailed(e),
         Err(e) => {
             // As procps: the process's line, then the failure (exit 1, even
             // if it has just exited: it was found).
@@ -291,7 +301,7 @@ fn show(
 
 /// Why a process has no memory map, if it has none: it has exited and waits
 /// to be reaped (a zombie), or it is a kernel thread (no user address space).
-fn no_map_reason(pid: i32) -> Option<&'static str> {
+pub(crate) fn no_map_reason(pid: i32) -> Option<&'static str> {
     const PF_KTHREAD: u64 = 0x0020_0000;
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     let rest = stat.rsplit_once(')')?.1;
@@ -347,19 +357,8 @@ fn write_json(
     snapshot: &Snapshot,
     opts: &Options,
 ) -> io::Result<()> {
-    let shown: Vec<&pmap_view::Region> = snapshot
-        .regions
-        .iter()
-        .filter(|r| opts.range.contains(r))
-        .collect();
-    let document = serde_json::json!({
-        "pid": process.pid,
-        "command": process.command,
-        "totals": json::totals_json(&Totals::of(shown.iter().copied())),
-        "regions": shown.iter().map(|r| json::region_json(r)).collect::<Vec<_>>(),
-    });
-    serde_json::to_writer_pretty(&mut *out, &document)?;
-    out.write_all(b"\n")
+    let shown = snapshot.regions.iter().filter(|r| opts.range.contains(r));
+    json::write_process_document(out, process.pid, &process.command, shown)
 }
 
 // ------------------------------------------------------------ run as `pmap`
@@ -424,7 +423,10 @@ enum Got {
 /// else the newest lab knows), options, messages, exit codes and output.
 pub fn run_as_pmap() -> ExitCode {
     let argv: Vec<OsString> = std::env::args_os().collect();
-    let arg0 = argv.first().map(|a| a.to_string_lossy().into_owned()).unwrap_or_default();
+    let arg0 = argv
+        .first()
+        .map(|a| a.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let name = Path::new(&arg0)
         .file_name()
         .map_or("pmap".into(), |n| n.to_string_lossy().into_owned());
@@ -607,8 +609,10 @@ fn getopt(arg0: &str, args: &[Vec<u8>], release: Release) -> (Vec<Got>, Vec<Vec<
                     return (steps, operands);
                 }
                 (None, _) => {
-                    let names: Vec<String> =
-                        candidates.iter().map(|(n, _, _)| format!(" '--{n}'")).collect();
+                    let names: Vec<String> = candidates
+                        .iter()
+                        .map(|(n, _, _)| format!(" '--{n}'"))
+                        .collect();
                     eprintln!(
                         "{arg0}: option '--{typed}' is ambiguous; possibilities:{}",
                         names.concat()
@@ -694,7 +698,10 @@ fn strtoul_base0(s: &[u8]) -> Option<u64> {
 /// minus negates, as strtoul does; too large saturates).
 fn strtoul_16(s: &[u8]) -> Option<u64> {
     let mut i = 0;
-    while s.get(i).is_some_and(|&b| b == b' ' || (b'\t'..=b'\r').contains(&b)) {
+    while s
+        .get(i)
+        .is_some_and(|&b| b == b' ' || (b'\t'..=b'\r').contains(&b))
+    {
         i += 1;
     }
     let negative = s.get(i) == Some(&b'-');

@@ -54,6 +54,27 @@ pub fn run_page(report: &Report) -> String {
     page(&format!("pmap lab: {} ({})", report.lab, report.imp), &body)
 }
 
+/// Check, before a run, that the page can be written to `path`: a run of
+/// every step that then fails at the end would lose its timeline and summary.
+/// An existing file is opened for writing (not truncated); a new one is
+/// created and removed again.
+pub fn check_writable(path: &std::path::Path) -> Result<(), crate::RunError> {
+    let error = |e| crate::RunError::Io(format!("cannot write the page {}", path.display()), e);
+    match std::fs::OpenOptions::new().write(true).open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(path)
+                .map_err(error)?;
+            let _ = std::fs::remove_file(path);
+            Ok(())
+        }
+        Err(e) => Err(error(e)),
+    }
+}
+
 /// Write a page to `path`.
 pub fn write(path: &std::path::Path, page: &str) -> Result<(), crate::RunError> {
     std::fs::write(path, page)

@@ -50,9 +50,18 @@ pub enum RunError {
 /// A file deleted when this goes out of scope.
 struct RemoveOnDrop(std::path::PathBuf);
 
+impl RemoveOnDrop {
+    /// Also removed by the signal handlers (Ctrl-C, SIGHUP…), which do not unwind.
+    fn new(path: std::path::PathBuf) -> RemoveOnDrop {
+        crate::cleanup::register_file(&path);
+        RemoveOnDrop(path)
+    }
+}
+
 impl Drop for RemoveOnDrop {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.0);
+        crate::cleanup::unregister_file(&self.0);
     }
 }
 
@@ -170,7 +179,7 @@ pub fn run_lab(
         Demo::spawn(launch.command).map_err(|e| RunError::Io("starting the demo".into(), e))?;
     // The lab's file, removed when the run ends however it ends.
     let cache_guard = lab.spec.cache_file.as_ref().map(|f| {
-        RemoveOnDrop(
+        RemoveOnDrop::new(
             launch
                 .workdir
                 .join(f.replace("{pid}", &demo.pid().to_string())),

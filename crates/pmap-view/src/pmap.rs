@@ -416,9 +416,8 @@ fn escape_4_0_5(s: &mut [u8]) {
     let mut i = 0;
     while i < s.len() {
         // A well-formed sequence, by Rust's own check.
-        let n = lead_len(s[i]).filter(|&n| {
-            i + n <= s.len() && std::str::from_utf8(&s[i..i + n]).is_ok()
-        });
+        let n = lead_len(s[i])
+            .filter(|&n| i + n <= s.len() && std::str::from_utf8(&s[i..i + n]).is_ok());
         let keep = match n {
             Some(1) => !is_control(s[i]),
             Some(n) => {
@@ -459,6 +458,27 @@ pub fn name_as<'a>(name: Cow<'a, str>, release: Release) -> Cow<'a, str> {
             })
             .collect(),
     )
+}
+
+/// A mapping's name as the pmap formats print it: procps's `?` for each byte
+/// of a control character (C0, DEL, C1), so that a mapping named
+/// `\e]0;title\a` cannot drive the terminal. Borrowed when there is none
+/// (every name but a hostile one: the hot path stays a scan).
+pub fn printable(name: &str) -> Cow<'_, str> {
+    // C1 controls are U+0080..U+009F: 0xC2 then 0x80..0x9F in UTF-8.
+    let is_control = |b: u8| b < 0x20 || b == 0x7f || b == 0xc2;
+    if !name.bytes().any(is_control) {
+        return Cow::Borrowed(name);
+    }
+    let mut out = String::with_capacity(name.len());
+    for c in name.chars() {
+        match c as u32 {
+            0..=0x1f | 0x7f => out.push('?'),
+            0x80..=0x9f => out.push_str("??"),
+            _ => out.push(c),
+        }
+    }
+    Cow::Owned(out)
 }
 
 /// A mapping as the default, `-x` and `-d` formats show it: a [`Region`]
@@ -742,7 +762,7 @@ pub fn write_default(
         b.push(b"K ");
         b.push(&mode(r.perms));
         b.push(b" ");
-        b.push(mapping_label(r, process, opts).as_bytes());
+        b.push(printable(&mapping_label(r, process, opts)).as_bytes());
         b.end_row()?;
     }
     if !opts.quiet {
@@ -783,13 +803,16 @@ pub fn write_extended(
         b.push(b" ");
         b.push(&mode(r.perms));
         b.push(b" ");
-        b.push(mapping_label(r, process, opts).as_bytes());
+        b.push(printable(&mapping_label(r, process, opts)).as_bytes());
         b.end_row()?;
     }
     if opts.exact {
         // procps skips the rows below the range but still adds their
         // counters into its totals.
-        for r in mappings.iter().filter(|m| m.end.saturating_sub(1) < opts.range.low) {
+        for r in mappings
+            .iter()
+            .filter(|m| m.end.saturating_sub(1) < opts.range.low)
+        {
             rss += r.rss_kib;
             dirty += r.dirty_kib;
         }
@@ -843,7 +866,7 @@ pub fn write_device(
         b.push(b":");
         b.hex(u64::from(r.dev_minor), 5);
         b.push(b" ");
-        b.push(mapping_label(r, process, opts).as_bytes());
+        b.push(printable(&mapping_label(r, process, opts)).as_bytes());
         b.end_row()?;
     }
     if !opts.quiet {
@@ -993,7 +1016,8 @@ impl Table {
         for k in &self.keys {
             self.values.push(k.value(r));
         }
-        let label = extended_label(r, opts);
+        let label = printable(extended_label(r, opts));
+        let label = label.as_ref();
         let flags = if opts.format == Format::Everything {
             r.vm_flags.as_str()
         } else {
@@ -1285,9 +1309,15 @@ mod tests {
                 ["bad?byte.??", "bad?byte?\u{e9}", "bad?byte?\u{e9}"],
             ),
             (b"trunc\xe2\x82", ["trunc??", "trunc??", "trunc??"]),
-            (b"pua\xee\x80\x80x", ["pua\u{e000}x", "pua\u{e000}x", "pua???x"]),
+            (
+                b"pua\xee\x80\x80x",
+                ["pua\u{e000}x", "pua\u{e000}x", "pua???x"],
+            ),
             (b"\xf3\xb0\x80\x80a", ["\u{f0000}a", "\u{f0000}a", "????a"]),
-            (b"\xf3\xbf\xbf\xbek", ["\u{ffffe}k", "\u{ffffe}k", "\u{ffffe}k"]),
+            (
+                b"\xf3\xbf\xbf\xbek",
+                ["\u{ffffe}k", "\u{ffffe}k", "\u{ffffe}k"],
+            ),
             (b"tab\there", ["tab?here", "tab?here", "tab?here"]),
             (
                 b"late\x01\xc3\xa9\x80\x01\xe9z",
