@@ -843,9 +843,18 @@ impl AsPmap {
 
 /// Both outputs, exit statuses and first lines of stderr are the same.
 fn assert_same_run(what: &str, ours: &Output, theirs: &Output) {
-    assert_eq!(ours.status.code(), theirs.status.code(), "{what}: exit status");
+    assert_eq!(
+        ours.status.code(),
+        theirs.status.code(),
+        "{what}: exit status"
+    );
     assert_same(what, &text(ours), &text(theirs));
-    let first = |o: &Output| String::from_utf8_lossy(&o.stderr).lines().next().map(str::to_owned);
+    let first = |o: &Output| {
+        String::from_utf8_lossy(&o.stderr)
+            .lines()
+            .next()
+            .map(str::to_owned)
+    };
     assert_eq!(first(ours), first(theirs), "{what}: stderr");
 }
 
@@ -875,7 +884,12 @@ fn as_pmap_it_prints_what_procps_prints_mistakes_included() {
     ];
     let mut formats: Vec<Vec<&str>> = FORMATS.iter().map(|f| f.to_vec()).collect();
     // -k is an option from 4.0.6 (an invalid one before: both must say so).
-    formats.extend([vec!["-k"], vec!["-x", "-k"], vec!["-d", "-k", "-p"], vec!["-X", "-k"]]);
+    formats.extend([
+        vec!["-k"],
+        vec!["-x", "-k"],
+        vec!["-d", "-k", "-p"],
+        vec!["-X", "-k"],
+    ]);
     for format in &formats {
         for pids in &pid_sets {
             for range in &ranges {
@@ -943,20 +957,35 @@ fn as_pmap_its_usage_errors_and_exit_codes_are_procps() {
     for args in &cases {
         assert_same_run(&format!("pmap {args:?}"), &pmap.run(args), &procps(args));
         // procps's usage, where it prints it (the line its own tests match).
-        let usage = |o: &Output| String::from_utf8_lossy(&o.stderr).contains("\nUsage:\n pmap [options] PID [PID ...]\n");
-        assert_eq!(usage(&pmap.run(args)), usage(&procps(args)), "usage of pmap {args:?}");
+        let usage = |o: &Output| {
+            String::from_utf8_lossy(&o.stderr).contains("\nUsage:\n pmap [options] PID [PID ...]\n")
+        };
+        assert_eq!(
+            usage(&pmap.run(args)),
+            usage(&procps(args)),
+            "usage of pmap {args:?}"
+        );
     }
     for help in ["-h", "--help", "--he"] {
         let (ours, theirs) = (pmap.run(&[help]), procps(&[help]));
         assert_eq!(ours.status.code(), Some(0));
         assert_eq!(theirs.status.code(), Some(0));
-        let head = |o: &Output| text(o).lines().take(5).map(str::to_owned).collect::<Vec<_>>();
+        let head = |o: &Output| {
+            text(o)
+                .lines()
+                .take(5)
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        };
         assert_eq!(head(&ours), head(&theirs), "{help}");
         // The same options, described in lab's own words.
         let options = |o: &Output| {
             text(o)
                 .lines()
-                .filter_map(|l| l.strip_prefix(" -").map(|o| o.split("  ").next().unwrap().to_owned()))
+                .filter_map(|l| {
+                    l.strip_prefix(" -")
+                        .map(|o| o.split("  ").next().unwrap().to_owned())
+                })
                 .collect::<Vec<_>>()
         };
         assert_eq!(options(&ours), options(&theirs), "{help}");
@@ -966,7 +995,10 @@ fn as_pmap_its_usage_errors_and_exit_codes_are_procps() {
         assert_eq!(ours.status.code(), Some(0));
         let theirs = text(&theirs);
         let ours = text(&ours);
-        assert!(ours.starts_with(theirs.trim_end()), "{ours:?} vs {theirs:?}");
+        assert!(
+            ours.starts_with(theirs.trim_end()),
+            "{ours:?} vs {theirs:?}"
+        );
         assert!(ours.contains("(pmap lab "), "{ours}");
     }
 }
@@ -984,7 +1016,9 @@ fn names_and_command_lines_are_escaped_as_the_installed_release_does() {
     sync(&exe);
     let mut command = Command::new(&exe);
     command
-        .arg0(std::ffi::OsStr::from_bytes(b"sh\xc3\xa4pes \x01\xc2\x85 \xff-\xc3\xa9"))
+        .arg0(std::ffi::OsStr::from_bytes(
+            b"sh\xc3\xa4pes \x01\xc2\x85 \xff-\xc3\xa9",
+        ))
         .args(["many", "5"]);
     let helper = Helper::start(command, Some(dir));
     let pid = helper.pid();
@@ -993,11 +1027,22 @@ fn names_and_command_lines_are_escaped_as_the_installed_release_does() {
         let theirs = procps(&args);
         assert_same_run(&format!("pmap {args:?}"), &pmap.run(&args), &theirs);
         let exact = lab_pmap(&[&["--procps"], &args[..]].concat());
-        assert_same(&format!("lab pmap --procps {args:?}"), &text(&exact), &text(&theirs));
+        assert_same(
+            &format!("lab pmap --procps {args:?}"),
+            &text(&exact),
+            &text(&theirs),
+        );
     }
     // The default release keeps UTF-8 names (4.0.5 on).
-    let newest = Command::new(lab_exe()).args(["pmap", &pid]).output().unwrap();
-    assert!(text(&newest).contains("sh\u{e4}pes\tdir-\u{e9}"), "{}", text(&newest));
+    let newest = Command::new(lab_exe())
+        .args(["pmap", &pid])
+        .output()
+        .unwrap();
+    assert!(
+        text(&newest).contains("sh\u{e4}pes\tdir-\u{e9}"),
+        "{}",
+        text(&newest)
+    );
 }
 
 // --------------------------------------------------------- the tests themselves

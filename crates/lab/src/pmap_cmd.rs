@@ -424,7 +424,10 @@ enum Got {
 /// else the newest lab knows), options, messages, exit codes and output.
 pub fn run_as_pmap() -> ExitCode {
     let argv: Vec<OsString> = std::env::args_os().collect();
-    let arg0 = argv.first().map(|a| a.to_string_lossy().into_owned()).unwrap_or_default();
+    let arg0 = argv
+        .first()
+        .map(|a| a.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let name = Path::new(&arg0)
         .file_name()
         .map_or("pmap".into(), |n| n.to_string_lossy().into_owned());
@@ -607,8 +610,10 @@ fn getopt(arg0: &str, args: &[Vec<u8>], release: Release) -> (Vec<Got>, Vec<Vec<
                     return (steps, operands);
                 }
                 (None, _) => {
-                    let names: Vec<String> =
-                        candidates.iter().map(|(n, _, _)| format!(" '--{n}'")).collect();
+                    let names: Vec<String> = candidates
+                        .iter()
+                        .map(|(n, _, _)| format!(" '--{n}'"))
+                        .collect();
                     eprintln!(
                         "{arg0}: option '--{typed}' is ambiguous; possibilities:{}",
                         names.concat()
@@ -694,7 +699,10 @@ fn strtoul_base0(s: &[u8]) -> Option<u64> {
 /// minus negates, as strtoul does; too large saturates).
 fn strtoul_16(s: &[u8]) -> Option<u64> {
     let mut i = 0;
-    while s.get(i).is_some_and(|&b| b == b' ' || (b'\t'..=b'\r').contains(&b)) {
+    while s
+        .get(i)
+        .is_some_and(|&b| b == b' ' || (b'\t'..=b'\r').contains(&b))
+    {
         i += 1;
     }
     let negative = s.get(i) == Some(&b'-');

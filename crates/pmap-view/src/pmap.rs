@@ -416,9 +416,8 @@ fn escape_4_0_5(s: &mut [u8]) {
     let mut i = 0;
     while i < s.len() {
         // A well-formed sequence, by Rust's own check.
-        let n = lead_len(s[i]).filter(|&n| {
-            i + n <= s.len() && std::str::from_utf8(&s[i..i + n]).is_ok()
-        });
+        let n = lead_len(s[i])
+            .filter(|&n| i + n <= s.len() && std::str::from_utf8(&s[i..i + n]).is_ok());
         let keep = match n {
             Some(1) => !is_control(s[i]),
             Some(n) => {
@@ -455,7 +454,7 @@ pub fn name_as<'a>(name: Cow<'a, str>, release: Release) -> Cow<'a, str> {
             .flat_map(|c| {
                 let printable = (' '..='~').contains(&c);
                 let n = if printable { 1 } else { c.len_utf8() };
-                std::iter::repeat(if printable { c } else { '?' }).take(n)
+                std::iter::repeat_n(if printable { c } else { '?' }, n)
             })
             .collect(),
     )
@@ -789,7 +788,10 @@ pub fn write_extended(
     if opts.exact {
         // procps skips the rows below the range but still adds their
         // counters into its totals.
-        for r in mappings.iter().filter(|m| m.end.saturating_sub(1) < opts.range.low) {
+        for r in mappings
+            .iter()
+            .filter(|m| m.end.saturating_sub(1) < opts.range.low)
+        {
             rss += r.rss_kib;
             dirty += r.dirty_kib;
         }
@@ -1285,9 +1287,15 @@ mod tests {
                 ["bad?byte.??", "bad?byte?\u{e9}", "bad?byte?\u{e9}"],
             ),
             (b"trunc\xe2\x82", ["trunc??", "trunc??", "trunc??"]),
-            (b"pua\xee\x80\x80x", ["pua\u{e000}x", "pua\u{e000}x", "pua???x"]),
+            (
+                b"pua\xee\x80\x80x",
+                ["pua\u{e000}x", "pua\u{e000}x", "pua???x"],
+            ),
             (b"\xf3\xb0\x80\x80a", ["\u{f0000}a", "\u{f0000}a", "????a"]),
-            (b"\xf3\xbf\xbf\xbek", ["\u{ffffe}k", "\u{ffffe}k", "\u{ffffe}k"]),
+            (
+                b"\xf3\xbf\xbf\xbek",
+                ["\u{ffffe}k", "\u{ffffe}k", "\u{ffffe}k"],
+            ),
             (b"tab\there", ["tab?here", "tab?here", "tab?here"]),
             (
                 b"late\x01\xc3\xa9\x80\x01\xe9z",
