@@ -454,7 +454,7 @@ pub fn name_as<'a>(name: Cow<'a, str>, release: Release) -> Cow<'a, str> {
             .flat_map(|c| {
                 let printable = (' '..='~').contains(&c);
                 let n = if printable { 1 } else { c.len_utf8() };
-                std::iter::repeat(if printable { c } else { '?' }).take(n)
+                std::iter::repeat_n(if printable { c } else { '?' }, n)
             })
             .collect(),
     )
