@@ -1016,7 +1016,13 @@ impl Table {
         for k in &self.keys {
             self.values.push(k.value(r));
         }
-        let label = printable(extended_label(r, opts));
+        // procps prints -X names raw, terminal escapes included: so does
+        // its exact copy; lab's own view shows them as `?`.
+        let label = if opts.exact {
+            Cow::Borrowed(extended_label(r, opts))
+        } else {
+            printable(extended_label(r, opts))
+        };
         let label = label.as_ref();
         let flags = if opts.format == Format::Everything {
             r.vm_flags.as_str()
