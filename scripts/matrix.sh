@@ -20,15 +20,15 @@
 # environments and LD_PRELOADed jemalloc; transparent huge page modes (global
 # and per size; restored afterwards); C compilers (clang, musl-gcc, -O2);
 # Python interpreters (pypy3, python3-dbg, every pyenv CPython 3); a tmpfs
-# cache directory; a memory cgroup limit; a non-root user.
+# cache directory; memory cgroup limits of 300 MiB and 64 MiB; a non-root user.
 #
 # Most legs need root (mounts, /sys knobs, cgroups, useradd, debootstrap).
 # Heavy things (debootstrap folders, kernels, initramfs images) and the logs
 # live in ${MATRIX_CACHE:-<repo>/target/matrix}; a cold debian13 leg spends
 # about 3 minutes in debootstrap, later ones reuse the folder.
 # Environment: MATRIX_CACHE (that directory), CARGO_TARGET_DIR (where cargo
-# builds), MATRIX_CGROUP_LIMIT (default 300M), MATRIX_QEMU_TIMEOUT (seconds,
-# default 1200), MATRIX_NO_BUILD=1 (use the binaries already built).
+# builds), MATRIX_QEMU_TIMEOUT (seconds, default 1200), MATRIX_NO_BUILD=1
+# (use the binaries already built).
 # Exit status: 0 when every leg that ran passed, 1 when one failed, 2 for a
 # usage error or a failed build.
 
@@ -38,7 +38,6 @@ repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cache=${MATRIX_CACHE:-$repo/target/matrix}
 target=${CARGO_TARGET_DIR:-$repo/target}
 lab=$target/release/lab
-cgroup_limit=${MATRIX_CGROUP_LIMIT:-300M}
 qemu_timeout=${MATRIX_QEMU_TIMEOUT:-1200}
 PY=$(command -v /usr/bin/python3 || command -v python3 || true)
 
@@ -76,7 +75,7 @@ all_legs() {
     jemalloc thp-always thp-madvise thp-never thp-2m-never thp-64k-always \
     cc-clang cc-musl cc-gcc-O2 cc-clang-O2 py-pypy3 py-dbg
   pyenv_pythons | cut -d' ' -f1
-  echo cache-tmpfs cgroup-mem nonroot
+  echo cache-tmpfs cgroup-300m cgroup-64m nonroot
 }
 
 # -------------------------------------------------------------- reporting --
@@ -218,7 +217,7 @@ tests_result() {
       name == "" { next }
       /^Snapshot file:/ { print "  " name ": " $0; next }
       /│[-+]/ && n < 8 { print "  " name ":     " $0; n++; next }
-      /panicked at/ { print "  " name ": " substr($0, index($0, "panicked at")); p = 3; next }
+      /panicked at/ { print "  " name ": " substr($0, index($0, "panicked at")); p = 8; next }
       p > 0 && NF { print "  " name ":     " substr($0, 1, 240); p--; next }' "$log")$'\n'
   fi
 }
@@ -231,13 +230,13 @@ lab_env() { # the environment every lab run gets: its own cache directory
   echo "XDG_CACHE_HOME=$dir PMAP_LAB_CACHE_DIR=$dir/pmap-lab"
 }
 
-# run_lab LEG [PREFIX...] -- [LAB ARGS...]: run `lab check --json` (or the
-# given lab command) with a prefix command (env, unshare, runuser...)
+# run_lab LEG [PREFIX...] --lab [LAB ARGS...]: run `lab check --json` (or the
+# given lab command) under a prefix command (env, unshare, runuser...)
 run_lab() {
   local leg=$1
   shift
   local prefix=()
-  while [ $# -gt 0 ] && [ "$1" != -- ]; do prefix+=("$1"); shift; done
+  while [ $# -gt 0 ] && [ "$1" != --lab ]; do prefix+=("$1"); shift; done
   shift
   local args=("$@")
   [ ${#args[@]} -gt 0 ] || args=(check --json)
@@ -261,7 +260,7 @@ skip() { R_status=skipped; R_check="skipped: $1"; }
 # ------------------------------------------------------- the legs' bodies --
 leg_host() {
   R_facts="this machine: kernel $(uname -r), $(getconf GNU_LIBC_VERSION), gcc $(gcc -dumpfullversion 2>/dev/null), $(python3 -V 2>&1), procps $(pmap -V 2>&1 | grep -oE "[0-9]+(\.[0-9]+)+" | head -1), THP $(thp_get "$thp/enabled"), $(nproc) CPUs, ulimit -s $(ulimit -s)"
-  run_lab host env $(lab_env "$cache/labcache/host") --
+  run_lab host env $(lab_env "$cache/labcache/host") --lab
   run_tests_host host
 }
 
@@ -271,14 +270,14 @@ with_env() { # LEG FACTS VAR=VALUE...: lab check under an allocator environment
   shift 2
   local flags=(check --json)
   [ -n "$keep_alloc" ] && flags+=(--keep-alloc-env) && R_facts+=" (with --keep-alloc-env)"
-  run_lab "$leg" env $(lab_env "$cache/labcache/$leg") "$@" -- "${flags[@]}"
+  run_lab "$leg" env $(lab_env "$cache/labcache/$leg") "$@" --lab "${flags[@]}"
 }
 
 leg_stack() { # LEG VALUE
   R_facts="ulimit -s $2"
   local dir
   dir=$(lab_env "$cache/labcache/$1")
-  run_lab "$1" bash -c "ulimit -s $2 && exec env $dir \"\$@\"" _ --
+  run_lab "$1" bash -c "ulimit -s $2 && exec env $dir \"\$@\"" _ --lab
 }
 
 leg_cpus1() {
@@ -289,7 +288,7 @@ leg_cpus1() {
   R_facts="glibc sees 1 online CPU (/sys/devices/system/cpu/online = 0, bind-mounted in a mount namespace)"
   local dir
   dir=$(lab_env "$cache/labcache/cpus1")
-  run_lab cpus1 unshare -m sh -c "mount --bind '$f' /sys/devices/system/cpu/online && exec env $dir \"\$@\"" _ --
+  run_lab cpus1 unshare -m sh -c "mount --bind '$f' /sys/devices/system/cpu/online && exec env $dir \"\$@\"" _ --lab
 }
 
 thp=/sys/kernel/mm/transparent_hugepage
@@ -314,7 +313,7 @@ leg_thp() { # LEG FACTS FILE=VALUE...
     thp_set "$thp/${kv%=*}" "${kv#*=}" || { skip "could not write ${kv%=*}"; return; }
   done
   R_facts=$facts
-  run_lab "$leg" env $(lab_env "$cache/labcache/$leg") --
+  run_lab "$leg" env $(lab_env "$cache/labcache/$leg") --lab
 }
 
 leg_cc() { # LEG CC
@@ -328,7 +327,7 @@ leg_cc() { # LEG CC
     return
   }
   R_facts="CC=\"$cc\" ($("$bin" --version 2>/dev/null | head -1))"
-  run_lab "$leg" env $(lab_env "$cache/labcache/$leg") CC="$cc" --
+  run_lab "$leg" env $(lab_env "$cache/labcache/$leg") CC="$cc" --lab
 }
 
 leg_python() { # LEG PYTHON
@@ -340,7 +339,7 @@ leg_python() { # LEG PYTHON
     return
   fi
   R_facts="lab pylist --impl python --python $py: ${version% }"
-  run_lab "$leg" env $(lab_env "$cache/labcache/$leg") -- pylist --impl python --python "$py" --no-pause --json
+  run_lab "$leg" env $(lab_env "$cache/labcache/$leg") --lab pylist --impl python --python "$py" --no-pause --json
 }
 
 leg_pyenv() {
@@ -362,36 +361,36 @@ leg_cache_tmpfs() {
   mount -t tmpfs -o size=1g matrix-tmpfs "$mnt" || { skip "could not mount a tmpfs"; return; }
   defer "umount '$mnt'"
   R_facts="the lab cache directory on tmpfs (XDG_CACHE_HOME and PMAP_LAB_CACHE_DIR under a tmpfs)"
-  run_lab cache-tmpfs env $(lab_env "$mnt") --
+  run_lab cache-tmpfs env $(lab_env "$mnt") --lab
 }
 
-leg_cgroup() {
+leg_cgroup() { # LEG LIMIT: lab check inside a memory cgroup limited to LIMIT
+  local leg=$1 limit=$2 cg
   is_root || { skip "not root (creates a cgroup)"; return; }
-  local cg
   if [ -f /sys/fs/cgroup/cgroup.controllers ]; then # v2
     grep -qw memory /sys/fs/cgroup/cgroup.subtree_control 2>/dev/null ||
       echo +memory >/sys/fs/cgroup/cgroup.subtree_control 2>/dev/null ||
       { skip "cgroup v2 without the memory controller delegated"; return; }
-    cg=/sys/fs/cgroup/pmap-matrix
+    cg=/sys/fs/cgroup/pmap-matrix-$leg
     mkdir -p "$cg" && defer "rmdir '$cg'"
-    echo "$cgroup_limit" >"$cg/memory.max" || { skip "could not set memory.max"; return; }
-    R_facts="memory cgroup v2, memory.max = $cgroup_limit"
+    echo "$limit" >"$cg/memory.max" || { skip "could not set memory.max"; return; }
+    R_facts="memory cgroup v2, memory.max = $limit"
   elif [ -d /sys/fs/cgroup/memory ]; then # v1
-    cg=/sys/fs/cgroup/memory/pmap-matrix
+    cg=/sys/fs/cgroup/memory/pmap-matrix-$leg
     mkdir -p "$cg" && defer "rmdir '$cg'"
-    echo "$cgroup_limit" >"$cg/memory.limit_in_bytes" || { skip "could not set memory.limit_in_bytes"; return; }
-    R_facts="memory cgroup v1, memory.limit_in_bytes = $cgroup_limit"
+    echo "$limit" >"$cg/memory.limit_in_bytes" || { skip "could not set memory.limit_in_bytes"; return; }
+    R_facts="memory cgroup v1, memory.limit_in_bytes = $limit"
   else
     skip "no memory cgroup controller mounted"
     return
   fi
   local dir
-  dir=$(lab_env "$cache/labcache/cgroup-mem")
-  run_lab cgroup-mem sh -c "echo \$\$ > '$cg/cgroup.procs' && exec env $dir \"\$@\"" _ --
+  dir=$(lab_env "$cache/labcache/$leg")
+  run_lab "$leg" sh -c "echo \$\$ > '$cg/cgroup.procs' && exec env $dir \"\$@\"" _ --lab
 }
 
 leg_nonroot() {
-  is_root || { R_facts="already not root: $(id -un)"; run_lab nonroot env $(lab_env "$cache/labcache/nonroot") --; return; }
+  is_root || { R_facts="already not root: $(id -un)"; run_lab nonroot env $(lab_env "$cache/labcache/nonroot") --lab; return; }
   local user=pmap-matrix home=$cache/nonroot-home
   if ! id "$user" >/dev/null 2>&1; then
     useradd --system --no-create-home --home-dir "$home" --shell /usr/sbin/nologin "$user" ||
@@ -406,7 +405,7 @@ leg_nonroot() {
   fi
   R_facts="user $user (uid $(id -u "$user")), no capabilities, HOME=$home"
   run_lab nonroot runuser -u "$user" -- env -i PATH=/usr/local/bin:/usr/bin:/bin HOME="$home" \
-    XDG_CACHE_HOME="$home/.cache" PMAP_LAB_CACHE_DIR="$home/.cache/pmap-lab" --
+    XDG_CACHE_HOME="$home/.cache" PMAP_LAB_CACHE_DIR="$home/.cache/pmap-lab" --lab
 }
 
 # ------------------------------------------------------ debootstrap roots --
@@ -459,7 +458,7 @@ leg_debian13() {
   R_facts="Debian 13 userland (debootstrap trixie, chroot): $(chroot "$root" sh -c "$userland_facts" 2>&1)"
   [ -n "$R_note" ] && R_facts+="; $R_note"
   local envs="PATH=/usr/local/bin:/usr/bin:/bin HOME=/root LANG=C.UTF-8 XDG_CACHE_HOME=/var/tmp/pmap-matrix PMAP_LAB_CACHE_DIR=/var/tmp/pmap-matrix/pmap-lab"
-  run_lab debian13 chroot "$root" env -i $envs --
+  run_lab debian13 chroot "$root" env -i $envs --lab
   local log=$logs/debian13.tests.log rc
   chroot "$root" env -i $envs sh -c 'cd "$1" && exec timeout 1800 "$2"' _ "$repo" "$integration" >"$log" 2>&1 </dev/null
   rc=$?
@@ -580,6 +579,24 @@ leg_kernel() { # LEG SUITE
 }
 
 # ----------------------------------------------------------------- driver --
+leg_desc() { # what a leg varies, for the table when it could not run
+  case $1 in
+    host) echo "this machine as it is" ;;
+    debian13) echo "Debian 13 userland (debootstrap trixie, chroot)" ;;
+    kernel-6.1) echo "Debian 12's cloud kernel 6.1 under qemu, Debian 12 initramfs" ;;
+    kernel-6.12) echo "Debian 13's cloud kernel 6.12 under qemu, Debian 13 initramfs" ;;
+    cpus1) echo "glibc sees 1 online CPU" ;;
+    stack-*) echo "ulimit -s ${1#stack-}" ;;
+    thp-*) echo "transparent huge pages: ${1#thp-}" ;;
+    cc-*) echo "CC: ${1#cc-}" ;;
+    py-* | pyenv-*) echo "Python: ${1#py*-}" ;;
+    cache-tmpfs) echo "the lab cache directory on tmpfs" ;;
+    cgroup-*) echo "memory cgroup limit ${1#cgroup-}" ;;
+    nonroot) echo "a non-root user" ;;
+    *) echo "allocator environment" ;;
+  esac
+}
+
 run_leg() {
   local leg=$1
   R_facts="" R_check="" R_tests="" R_status="" R_details="" R_logs=""
@@ -613,11 +630,12 @@ run_leg() {
     py-dbg) leg_python "$leg" "$(command -v python3-dbg || echo /usr/bin/python3-dbg)" ;;
     pyenv-*) leg_pyenv "$leg" ;;
     cache-tmpfs) leg_cache_tmpfs ;;
-    cgroup-mem) leg_cgroup ;;
+    cgroup-*) leg_cgroup "$leg" "$(tr '[:lower:]' '[:upper:]' <<<"${leg#cgroup-}")" ;;
     nonroot) leg_nonroot ;;
     *) echo "unknown leg: $leg (scripts/matrix.sh --list)" >&2; return 2 ;;
   esac
   undo_to "$mark"
+  [ -n "$R_facts" ] || R_facts=$(leg_desc "$leg")
 }
 
 main() {
