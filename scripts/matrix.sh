@@ -16,16 +16,18 @@
 # Legs: host; debian13 (a debootstrap trixie userland, the binaries built here
 # run inside it); kernel-6.1 and kernel-6.12 (Debian's cloud kernels booted
 # under qemu/TCG with a Debian 12/13 initramfs); cpus1 (1 online CPU as glibc
-# counts it); stack-1001/-4096/-unlimited (ulimit -s); glibc allocator
-# environments and LD_PRELOADed jemalloc; transparent huge page modes (global
-# and per size; restored afterwards); C compilers (clang, musl-gcc, -O2);
-# Python interpreters (pypy3, python3-dbg, every pyenv CPython 3); a tmpfs
-# cache directory; memory cgroup limits of 300 MiB and 64 MiB; a non-root user.
+# counts it); stack-256/-1001/-4096/-unlimited (ulimit -s); glibc allocator
+# environments; LD_PRELOADed jemalloc, mimalloc, tcmalloc; transparent huge
+# page modes (global and per size; restored afterwards); C compilers (clang,
+# musl-gcc, -O2); Python interpreters (pypy3, python3-dbg, every pyenv
+# CPython 3); the lab cache on tmpfs; a read-only default cache with
+# PMAP_LAB_CACHE_DIR elsewhere; memory cgroup limits of 300 MiB and 64 MiB;
+# a non-root user.
 #
 # Most legs need root (mounts, /sys knobs, cgroups, useradd, debootstrap).
 # Heavy things (debootstrap folders, kernels, initramfs images) and the logs
 # live in ${MATRIX_CACHE:-<repo>/target/matrix}; a cold debian13 leg spends
-# about 3 minutes in debootstrap, later ones reuse the folder.
+# about 2 minutes in debootstrap, later ones reuse the folder.
 # Environment: MATRIX_CACHE (that directory), CARGO_TARGET_DIR (where cargo
 # builds), MATRIX_QEMU_TIMEOUT (seconds, default 1200), MATRIX_NO_BUILD=1
 # (use the binaries already built).
@@ -70,12 +72,12 @@ pyenv_pythons() { # "NAME PATH" for each pyenv version
 }
 
 all_legs() {
-  echo host debian13 kernel-6.1 kernel-6.12 cpus1 stack-1001 stack-4096 stack-unlimited \
+  echo host debian13 kernel-6.1 kernel-6.12 cpus1 stack-256 stack-1001 stack-4096 stack-unlimited \
     arena-max-2 tunable-arena-max-1 tunable-hugetlb-1 tunable-stack-cache-0 perturb-165 \
-    jemalloc thp-always thp-madvise thp-never thp-2m-never thp-64k-always \
+    jemalloc mimalloc tcmalloc thp-always thp-madvise thp-never thp-2m-never thp-64k-always \
     cc-clang cc-musl cc-gcc-O2 cc-clang-O2 py-pypy3 py-dbg
   pyenv_pythons | cut -d' ' -f1
-  echo cache-tmpfs cgroup-300m cgroup-64m nonroot
+  echo cache-tmpfs cache-readonly cgroup-300m cgroup-64m nonroot
 }
 
 # -------------------------------------------------------------- reporting --
@@ -273,6 +275,25 @@ with_env() { # LEG FACTS VAR=VALUE...: lab check under an allocator environment
   run_lab "$leg" env $(lab_env "$cache/labcache/$leg") "$@" --lab "${flags[@]}"
 }
 
+leg_preload() { # LEG SONAME PACKAGE: an allocator LD_PRELOADed
+  local so
+  so=$(ldconfig -p 2>/dev/null | awk -v n="$2" '$1 == n {print $NF; exit}')
+  [ -n "$so" ] || { skip "no $2 (apt-get install $3)"; return; }
+  local version
+  version=$(dpkg-query -W -f '${Version}' "$3" 2>/dev/null)
+  with_env "$1" "LD_PRELOAD=$so${version:+ ($3 $version)}" LD_PRELOAD="$so"
+}
+
+leg_cache_readonly() { # the default cache location read-only, PMAP_LAB_CACHE_DIR elsewhere
+  is_root || { skip "not root (mounts a read-only bind)"; return; }
+  local ro=$cache/readonly-cache rw=$cache/labcache/cache-readonly
+  mkdir -p "$ro" "$rw"
+  mount --bind "$ro" "$ro" && defer "umount '$ro'" &&
+    mount -o remount,bind,ro "$ro" || { skip "could not make a read-only bind mount"; return; }
+  R_facts="HOME and XDG_CACHE_HOME read-only (a read-only bind mount); PMAP_LAB_CACHE_DIR=$rw (writable)"
+  run_lab cache-readonly env HOME="$ro" XDG_CACHE_HOME="$ro" PMAP_LAB_CACHE_DIR="$rw" --lab
+}
+
 leg_stack() { # LEG VALUE
   R_facts="ulimit -s $2"
   local dir
@@ -418,7 +439,7 @@ ensure_rootfs() {
   is_root || { skip "not root (debootstrap, chroot)"; return 1; }
   command -v debootstrap >/dev/null || { skip "no debootstrap (apt-get install debootstrap)"; return 1; }
   local t0=$SECONDS log=$logs/debootstrap-$suite.log
-  echo "  debootstrap $suite into $root (about 3 minutes; log $log)" >&2
+  echo "  debootstrap $suite into $root (about 2 minutes; log $log)" >&2
   rm -rf "$root.tmp"
   if ! debootstrap --variant=minbase --include=python3,gcc,libc6-dev,procps \
     "$suite" "$root.tmp" >"$log" 2>&1; then
@@ -593,6 +614,8 @@ leg_desc() { # what a leg varies, for the table when it could not run
     cache-tmpfs) echo "the lab cache directory on tmpfs" ;;
     cgroup-*) echo "memory cgroup limit ${1#cgroup-}" ;;
     nonroot) echo "a non-root user" ;;
+    cache-readonly) echo "a read-only default cache directory" ;;
+    jemalloc | mimalloc | tcmalloc) echo "LD_PRELOAD $1" ;;
     *) echo "allocator environment" ;;
   esac
 }
@@ -613,12 +636,9 @@ run_leg() {
     tunable-hugetlb-1) with_env "$leg" "GLIBC_TUNABLES=glibc.malloc.hugetlb=1" GLIBC_TUNABLES=glibc.malloc.hugetlb=1 ;;
     tunable-stack-cache-0) with_env "$leg" "GLIBC_TUNABLES=glibc.pthread.stack_cache_size=0" GLIBC_TUNABLES=glibc.pthread.stack_cache_size=0 ;;
     perturb-165) with_env "$leg" "MALLOC_PERTURB_=165" MALLOC_PERTURB_=165 ;;
-    jemalloc)
-      local so
-      so=$(ldconfig -p 2>/dev/null | awk '/libjemalloc\.so\.2 / {print $NF; exit}')
-      if [ -z "$so" ]; then skip "no libjemalloc.so.2 (apt-get install libjemalloc2)"; else
-        with_env "$leg" "LD_PRELOAD=$so (jemalloc $(strings "$so" 2>/dev/null | grep -oE '^[0-9]+\.[0-9]+\.[0-9]+-[0-9]+-g[0-9a-f]+' | head -1))" LD_PRELOAD="$so"
-      fi ;;
+    jemalloc) leg_preload "$leg" libjemalloc.so.2 libjemalloc2 ;;
+    mimalloc) leg_preload "$leg" libmimalloc.so.2 libmimalloc2.0 ;;
+    tcmalloc) leg_preload "$leg" libtcmalloc_minimal.so.4 libtcmalloc-minimal4 ;;
     thp-always | thp-madvise | thp-never) leg_thp "$leg" "THP enabled = ${leg#thp-}" "enabled=${leg#thp-}" ;;
     thp-2m-never) leg_thp "$leg" "THP enabled = madvise, hugepages-2048kB/enabled = never" enabled=madvise hugepages-2048kB/enabled=never ;;
     thp-64k-always) leg_thp "$leg" "THP hugepages-64kB/enabled = always (enabled = $(thp_get "$thp/enabled"))" hugepages-64kB/enabled=always ;;
@@ -630,6 +650,7 @@ run_leg() {
     py-dbg) leg_python "$leg" "$(command -v python3-dbg || echo /usr/bin/python3-dbg)" ;;
     pyenv-*) leg_pyenv "$leg" ;;
     cache-tmpfs) leg_cache_tmpfs ;;
+    cache-readonly) leg_cache_readonly ;;
     cgroup-*) leg_cgroup "$leg" "$(tr '[:lower:]' '[:upper:]' <<<"${leg#cgroup-}")" ;;
     nonroot) leg_nonroot ;;
     *) echo "unknown leg: $leg (scripts/matrix.sh --list)" >&2; return 2 ;;
