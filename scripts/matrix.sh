@@ -490,13 +490,18 @@ leg_debian13() {
 apt_opts() { # SUITE KEYRING: apt options for a private apt state of SUITE
   local d=$cache/apt/$1
   mkdir -p "$d/lists/partial" "$d/cache/archives/partial"
-  echo "deb [signed-by=$2] http://deb.debian.org/debian $1 main" >"$d/sources.list"
+  {
+    echo "deb [signed-by=$2] http://deb.debian.org/debian $1 main"
+    echo "deb [signed-by=$2] http://deb.debian.org/debian $1-updates main"
+    echo "deb [signed-by=$2] http://deb.debian.org/debian-security $1-security main"
+  } >"$d/sources.list"
   echo "-o Dir::Etc::SourceList=$d/sources.list -o Dir::Etc::SourceParts=/dev/null" \
     "-o Dir::State::Lists=$d/lists -o Dir::Cache=$d/cache -o Dir::State::status=/dev/null" \
     "-o APT::Sandbox::User=root -o Debug::NoLocking=1"
 }
 
-ensure_kernel() { # SUITE -> prints the vmlinuz path
+ensure_kernel() { # SUITE -> prints the vmlinuz path (the suite's newest, with
+  # its security updates: what an up-to-date Debian runs)
   local suite=$1 d=$cache/kernel-$1 k
   k=$(ls "$d"/x/boot/vmlinuz-* 2>/dev/null | head -1)
   if [ -z "$k" ]; then
