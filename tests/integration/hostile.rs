@@ -387,6 +387,7 @@ fn signal_removes_the_filemap_file(sig: i32) {
     cmd.arg("filemap")
         .env("NO_COLOR", "1")
         .env("XDG_CACHE_HOME", &cache)
+        .env_remove("PMAP_LAB_CACHE_DIR")
         .env("XDG_DATA_HOME", crate::util::data_home());
     // On a pty, so that it pauses for Enter after the first step, the file made.
     let mut lab = observer::demo::Demo::spawn(cmd).unwrap();
