@@ -46,6 +46,7 @@ pub const NAMES: &[(&str, &str)] = &[
     ("libc_version", "the demo's glibc version"),
     ("malloc", "the demo's malloc"),
     ("malloc_settings", "malloc settings"),
+    ("malloc_perturb", "MALLOC_PERTURB_"),
     ("arena_max", "malloc arena limit"),
     ("arena_test", "malloc arena test"),
     ("stack_cache", "thread stack cache"),
@@ -189,14 +190,24 @@ impl Facts {
             get("glibc.pthread.stack_cache_size")
                 .map_or("40 MiB".into(), |b| format!("{} KiB", b.max(0) / 1024)),
         );
-        // Everything else that moves malloc's thresholds or touches memory.
+        // MALLOC_PERTURB_ fills every block malloc returns (and every one
+        // free takes): the memory is touched, the layout is the same.
+        self.set(
+            "malloc_perturb",
+            get("glibc.malloc.perturb")
+                .filter(|&n| n & 0xff != 0)
+                .map_or("off".into(), |n| (n & 0xff).to_string()),
+        );
+        // Everything else that moves malloc's thresholds or layout.
         let settings: Vec<String> = tunables
             .iter()
             .filter(|(k, _)| {
                 k.starts_with("glibc.malloc.")
                     && !matches!(
                         k.as_str(),
-                        "glibc.malloc.arena_max" | "glibc.malloc.arena_test"
+                        "glibc.malloc.arena_max"
+                            | "glibc.malloc.arena_test"
+                            | "glibc.malloc.perturb"
                     )
             })
             .map(|(k, v)| format!("{}={v}", k.trim_start_matches("glibc.malloc.")))
@@ -598,7 +609,11 @@ mod tests {
         assert_eq!(one.new_arenas(100), 0);
         assert_eq!(one.get("malloc_settings"), Some("default"));
         let perturb = with(&[("MALLOC_PERTURB_", "165")]);
-        assert_eq!(perturb.get("malloc_settings"), Some("perturb=165"));
+        assert_eq!(perturb.get("malloc_settings"), Some("default"));
+        assert_eq!(perturb.get("malloc_perturb"), Some("165"));
+        let tuned = with(&[("GLIBC_TUNABLES", "glibc.malloc.hugetlb=1")]);
+        assert_eq!(tuned.get("malloc_settings"), Some("hugetlb=1"));
+        assert_eq!(tuned.get("malloc_perturb"), Some("off"));
         assert_eq!(perturb.get("malloc"), Some("glibc"));
     }
 
