@@ -186,6 +186,10 @@ mod tests {
             }
             // Every check compiles with this machine's numbers.
             let facts = crate::machine::Facts::of_machine(None);
+            if let Some(memory) = &lab.spec.memory {
+                crate::check::size_expr(memory, &facts)
+                    .unwrap_or_else(|e| panic!("{}: memory: {e}", lab.name()));
+            }
             for c in checks {
                 crate::check::Check::compile(c, &facts)
                     .unwrap_or_else(|e| panic!("{}: check {}: {e}", lab.name(), c.id));

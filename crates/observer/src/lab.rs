@@ -29,6 +29,10 @@ pub struct LabSpec {
     /// (`threads-c.cpus-2.stack-8192-KiB.snap`).
     #[serde(default)]
     pub machine: Vec<String>,
+    /// The most memory the demo holds at once (a size expression): under a
+    /// memory cgroup limit below it the demo would be killed, so the lab
+    /// does not start and says why.
+    pub memory: Option<String>,
     /// Facts every check of this lab requires (a check's own `requires`
     /// adds to these and overrides the same fact).
     #[serde(default)]

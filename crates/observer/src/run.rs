@@ -43,6 +43,9 @@ pub enum RunError {
     /// A setting that cannot work here (a cache directory, a compiler line).
     #[error("{0}")]
     Usage(String),
+    /// The lab cannot run on this machine (its memory limit is too small).
+    #[error("the {lab} lab does not apply here: {why}")]
+    NotApplicable { lab: String, why: String },
     #[error("stopped")]
     Stopped,
 }
@@ -169,6 +172,22 @@ pub fn run_lab(
         .source_of(imp)
         .expect("prepare checked the implementation exists");
     let mut facts = Facts::of_machine(Some(&launch.workdir));
+    if let Some(need) = &lab.spec.memory {
+        let requires = std::collections::BTreeMap::from([(
+            "memory_limit".to_string(),
+            vec![format!(">= {need}")],
+        )]);
+        if facts.unmet(&requires).is_some() {
+            return Err(RunError::NotApplicable {
+                lab: lab.name().to_string(),
+                why: format!(
+                    "the memory cgroup limit is {} and its demo holds up to {need} at once \
+                     (it would be killed or stall)",
+                    facts.get("memory_limit").unwrap_or("?")
+                ),
+            });
+        }
+    }
     for (name, value) in &launch.facts {
         facts.set(name, value.clone());
     }

@@ -92,6 +92,7 @@ pub fn run_suite(
             Err(e @ RunError::MissingTool { .. }) if skip_missing => {
                 Outcome::Skipped(e.to_string())
             }
+            Err(e @ RunError::NotApplicable { .. }) => Outcome::Skipped(e.to_string()),
             Err(e) => Outcome::Error(e.to_string()),
         };
         let run = SuiteRun {
