@@ -293,13 +293,14 @@ pub fn annotated(lab: &Lab, report: &Report) -> String {
             let mut rows: Vec<(String, Option<String>)> = Vec::new();
             let threshold = resolution.unwrap_or(1024) / 2;
             for c in d.changed().filter(|c| significant(c, threshold)) {
-                // At the lab's resolution, a region that grew from nothing
-                // appeared, and one that shrank to nothing vanished: whether
-                // a new mapping merged into a few pages beside it (the TLS
-                // block below libc: 3 pages with glibc 2.36, 2 with 2.41,
-                // merged or not) is not the lesson.
+                // At the lab's resolution, an anonymous region that grew from
+                // nothing appeared, and one that shrank to nothing vanished:
+                // whether a new mapping merged into a few anonymous pages
+                // beside it (the TLS block below libc: 3 pages with glibc
+                // 2.36, 2 with 2.41, merged or not) is not the lesson. Named
+                // regions ([heap]) keep their identity.
                 let tiny = |r: Option<&pmap_view::Region>| {
-                    r.is_some_and(|r| (r.fields.size as i64) < threshold)
+                    r.is_some_and(|r| r.kind == Kind::Anon && (r.fields.size as i64) < threshold)
                 };
                 let (mark, word, r) = match c.change {
                     Change::Grew if tiny(c.before) => {
