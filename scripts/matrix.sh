@@ -68,7 +68,7 @@ pyenv_pythons() { # "NAME PATH" for each pyenv version
   for d in "$root"/versions/*/; do
     d=${d%/}
     echo "pyenv-${d##*/} $d"
-  done
+  done | sort -V
 }
 
 all_legs() {
@@ -219,6 +219,7 @@ tests_result() {
       name == "" { next }
       /^Snapshot file:/ { print "  " name ": " $0; next }
       /│[-+]/ && n < 8 { print "  " name ":     " $0; n++; next }
+      /stack backtrace:|^note: / { p = 0; next }
       /panicked at/ { print "  " name ": " substr($0, index($0, "panicked at")); p = 8; next }
       p > 0 && NF { print "  " name ":     " substr($0, 1, 240); p--; next }' "$log")$'\n'
   fi
@@ -290,7 +291,7 @@ leg_cache_readonly() { # the default cache location read-only, PMAP_LAB_CACHE_DI
   mkdir -p "$ro" "$rw"
   mount --bind "$ro" "$ro" && defer "umount '$ro'" &&
     mount -o remount,bind,ro "$ro" || { skip "could not make a read-only bind mount"; return; }
-  R_facts="HOME and XDG_CACHE_HOME read-only (a read-only bind mount); PMAP_LAB_CACHE_DIR=$rw (writable)"
+  R_facts="HOME and XDG_CACHE_HOME on a read-only bind mount; PMAP_LAB_CACHE_DIR names a writable directory"
   run_lab cache-readonly env HOME="$ro" XDG_CACHE_HOME="$ro" PMAP_LAB_CACHE_DIR="$rw" --lab
 }
 
@@ -347,7 +348,12 @@ leg_cc() { # LEG CC
     esac
     return
   }
-  R_facts="CC=\"$cc\" ($("$bin" --version 2>/dev/null | head -1))"
+  local version
+  case $bin in
+    musl-gcc) version="musl $(dpkg-query -W -f '${Version}' musl 2>/dev/null), $(gcc -dumpfullversion 2>/dev/null | sed 's/^/gcc /')" ;;
+    *) version=$("$bin" --version 2>/dev/null | head -1) ;;
+  esac
+  R_facts="CC=\"$cc\" ($version)"
   run_lab "$leg" env $(lab_env "$cache/labcache/$leg") CC="$cc" --lab
 }
 
@@ -359,7 +365,8 @@ leg_python() { # LEG PYTHON
     skip "$py is not a Python 3 ($("$py" -V 2>&1 | head -1))"
     return
   fi
-  R_facts="lab pylist --impl python --python $py: ${version% }"
+  version=${version% }
+  R_facts="$version ($py)"
   run_lab "$leg" env $(lab_env "$cache/labcache/$leg") --lab pylist --impl python --python "$py" --no-pause --json
 }
 
@@ -424,7 +431,7 @@ leg_nonroot() {
     skip "$user cannot execute $lab (directory permissions)"
     return
   fi
-  R_facts="user $user (uid $(id -u "$user")), no capabilities, HOME=$home"
+  R_facts="user $user (uid $(id -u "$user")), no capabilities, its own HOME"
   run_lab nonroot runuser -u "$user" -- env -i PATH=/usr/local/bin:/usr/bin:/bin HOME="$home" \
     XDG_CACHE_HOME="$home/.cache" PMAP_LAB_CACHE_DIR="$home/.cache/pmap-lab" --lab
 }
