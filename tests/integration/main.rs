@@ -7,6 +7,7 @@ mod consistency;
 mod faults;
 mod fuzz;
 mod heap;
+mod hostile;
 mod html;
 mod pmap;
 mod residency;

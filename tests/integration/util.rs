@@ -7,9 +7,14 @@ use std::time::{Duration, Instant};
 /// The `lab` binary under test, written back to disk first: a binary the
 /// linker has just written has dirty page-cache pages, and their writeback in
 /// the middle of a run would show as Dirty dropping in the Rust ports' maps.
+///
+/// `LAB_EXE=PATH` tests another build instead (an older one, to see a
+/// regression test fail without its fix).
 pub fn lab_exe() -> PathBuf {
     static SYNCED: std::sync::Once = std::sync::Once::new();
-    let exe = PathBuf::from(env!("CARGO_BIN_EXE_lab"));
+    let exe = std::env::var_os("LAB_EXE")
+        .filter(|e| !e.is_empty())
+        .map_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_lab")), PathBuf::from);
     SYNCED.call_once(|| {
         std::fs::File::open(&exe)
             .and_then(|f| f.sync_all())

@@ -138,6 +138,16 @@ struct RunArgs {
     /// that depend on alignment) repeat exactly from run to run.
     #[arg(long)]
     no_aslr: bool,
+    /// Where compiled demos are kept and demos run (default:
+    /// $PMAP_LAB_CACHE_DIR, else ~/.cache/pmap-lab). It must be yours and
+    /// writable by nobody else.
+    #[arg(long, value_name = "DIR")]
+    cache_dir: Option<std::path::PathBuf>,
+    /// Keep the allocator variables (MALLOC_*, GLIBC_TUNABLES, LD_PRELOAD) in
+    /// the demos' environment; checks that depend on them then follow them or
+    /// say they do not apply.
+    #[arg(long)]
+    keep_alloc_env: bool,
 }
 
 impl RunArgs {
@@ -147,6 +157,8 @@ impl RunArgs {
             tools: Toolchain {
                 python: self.python.clone(),
                 no_aslr: self.no_aslr,
+                cache_dir: self.cache_dir.clone(),
+                keep_alloc_env: self.keep_alloc_env,
                 ..Toolchain::default()
             },
         }
@@ -162,7 +174,7 @@ struct LabArgs {
     /// Do not wait for Enter between steps (never waits when stdin is not a terminal).
     #[arg(long)]
     no_pause: bool,
-    /// Print the whole run as one JSON document (DESIGN.md's contract) instead of text.
+    /// Print the whole run as one JSON document (see README's JSON section) instead of text.
     #[arg(long)]
     json: bool,
     /// Also write the run as a self-contained HTML page.
@@ -209,6 +221,10 @@ fn main() -> ExitCode {
     // the command line and parsing every lab's data, so that the port starts
     // with a heap as fresh as the C demo's (start-up allocations that are freed
     // again would leave free space in [heap] for the port's first mallocs).
+    // Installed as `pmap` (a link to lab), lab is procps's pmap.
+    if pmap_cmd::invoked_as_pmap() {
+        return pmap_cmd::run_as_pmap();
+    }
     let argv: Vec<String> = std::env::args().collect();
     if argv.len() >= 3 && argv[1] == "workload" && !argv[2].starts_with('-') {
         return workload(&argv[2], &argv[3..]);
@@ -244,8 +260,10 @@ fn main() -> ExitCode {
             Err(e) => fail(&RunError::Io("forgetting progress".into(), e)),
         },
         Command::Completions { shell } => {
-            clap_complete::generate(shell, &mut full_command(), "lab", &mut io::stdout());
-            ExitCode::SUCCESS
+            // Into memory first: clap_complete panics on a write error.
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut full_command(), "lab", &mut script);
+            print_or_quit(&String::from_utf8_lossy(&script))
         }
         Command::Man => {
             let mut page = Vec::new();
@@ -307,6 +325,9 @@ fn list() -> ExitCode {
 
 fn check(args: &CheckArgs) -> ExitCode {
     observer::cleanup::install_signal_handlers();
+    if let Some(Err(e)) = args.html.as_deref().map(observer::html::check_writable) {
+        return fail(&e);
+    }
     let mut labs = Vec::new();
     for name in &args.labs {
         match catalog::find(name) {
@@ -335,9 +356,7 @@ fn check(args: &CheckArgs) -> ExitCode {
         },
     );
     let text = if args.json {
-        serde_json::to_string_pretty(&suite::to_json(&runs))
-            .map(|j| j + "\n")
-            .unwrap_or_default()
+        pmap_view::json::pretty(&suite::to_json(&runs))
     } else {
         format!("\n{}", suite::table(&runs))
     };
@@ -378,9 +397,7 @@ fn watch(args: &WatchArgs) -> ExitCode {
     };
     let growth = watch::growth(&samples);
     let text = if json {
-        serde_json::to_string_pretty(&watch::to_json(args.pid, &samples, &growth))
-            .map(|j| j + "\n")
-            .unwrap_or_default()
+        pmap_view::json::pretty(&watch::to_json(args.pid, &samples, &growth))
     } else {
         watch::summary(&samples, &growth)
     };
@@ -410,6 +427,9 @@ fn workload(name: &str, args: &[String]) -> ExitCode {
 
 fn run_one(lab: &'static observer::lab::Lab, args: &LabArgs) -> ExitCode {
     observer::cleanup::install_signal_handlers();
+    if let Some(Err(e)) = args.html.as_deref().map(observer::html::check_writable) {
+        return fail(&e);
+    }
     let interactive = !args.no_pause && !args.json && io::stdin().is_terminal();
     let style = Style {
         color: use_color(),
@@ -470,9 +490,7 @@ fn run_one(lab: &'static observer::lab::Lab, args: &LabArgs) -> ExitCode {
                 }
             }
             let shown = if args.json {
-                serde_json::to_string_pretty(&report.to_json())
-                    .map(|j| j + "\n")
-                    .unwrap_or_default()
+                pmap_view::json::pretty(&report.to_json())
             } else {
                 format!(
                     "{}\n{}\n",

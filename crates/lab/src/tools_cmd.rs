@@ -31,9 +31,7 @@ pub fn diff(args: &DiffArgs) -> ExitCode {
         }
     };
     let text = if args.json {
-        serde_json::to_string_pretty(&observer::compare::to_json(&before, &after))
-            .unwrap_or_default()
-            + "\n"
+        pmap_view::json::pretty(&observer::compare::to_json(&before, &after))
     } else {
         observer::compare::render(&before, &after)
     };
@@ -59,6 +57,13 @@ pub fn explain(args: &ExplainArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // Nothing to explain: say why, as an error (an empty table explains nothing).
+    if explained.is_empty() {
+        if let Some(why) = crate::pmap_cmd::no_map_reason(args.pid) {
+            eprintln!("lab: process {} {why}", args.pid);
+            return ExitCode::from(2);
+        }
+    }
     let text = if args.json {
         let regions: Vec<serde_json::Value> = explained
             .iter()
@@ -70,7 +75,7 @@ pub fn explain(args: &ExplainArgs) -> ExitCode {
             })
             .collect();
         let doc = serde_json::json!({ "pid": snap.pid, "regions": regions });
-        serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"
+        pmap_view::json::pretty(&doc)
     } else {
         let mut out = format!("{:<72} What it is\n", pmap_view::render::X_HEADER);
         for e in &explained {
@@ -78,7 +83,8 @@ pub fn explain(args: &ExplainArgs) -> ExitCode {
             out += &format!(
                 "{:<70} {mark} {}\n",
                 pmap_view::render::x_row(&e.region),
-                e.what
+                // It quotes paths: their control characters escaped too.
+                pmap_view::region::escape_controls(&e.what)
             );
         }
         out += "? marks a description of what such a region usually is, not an identification.\n";
@@ -138,7 +144,7 @@ pub fn observe(args: &ObserveArgs) -> ExitCode {
             if i == 0 {
                 crate::print(&format!(
                     "observing `{}` (pid {})\n",
-                    args.command.join(" "),
+                    pmap_view::region::escape_controls(&args.command.join(" ")),
                     report.pid
                 ))?;
             }
@@ -158,7 +164,7 @@ pub fn observe(args: &ObserveArgs) -> ExitCode {
     match result {
         Ok(report) => {
             let text = if args.json {
-                serde_json::to_string_pretty(&report.to_json()).unwrap_or_default() + "\n"
+                pmap_view::json::pretty(&report.to_json())
             } else {
                 let timeline = if report.steps.is_empty() {
                     String::new()
@@ -167,7 +173,7 @@ pub fn observe(args: &ObserveArgs) -> ExitCode {
                 };
                 format!(
                     "{timeline}\n{} exited after {} prompts.\n",
-                    args.command[0],
+                    pmap_view::region::escape_controls(&args.command[0]),
                     report.steps.len()
                 )
             };

@@ -3,13 +3,17 @@
 //! Normal paths kill a demo when its [`crate::demo::Demo`] is dropped (errors,
 //! panics). Signals (Ctrl-C, SIGTERM, SIGHUP) do not unwind, so the handlers
 //! installed by [`install_signal_handlers`] kill every registered demo's process
-//! group, then let the signal take its default course. SIGKILL cannot be caught:
+//! group, remove every registered file (the 100 MiB file of `lab filemap`),
+//! then let the signal take its default course. SIGKILL cannot be caught:
 //! `PR_SET_PDEATHSIG` in the demo covers it.
 
+use std::ffi::CString;
 use std::io;
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::process::CommandExt;
+use std::path::Path;
 use std::process::{Child, Command};
-use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::atomic::{AtomicI32, AtomicPtr, Ordering};
 
 /// Slots for live demo pids (0 = free). Atomics, because a signal handler reads them.
 static LIVE: [AtomicI32; 8] = [const { AtomicI32::new(0) }; 8];
@@ -81,8 +85,60 @@ pub fn kill_all() {
     }
 }
 
+/// Slots for files to remove on a signal (null = free): C strings, so that
+/// the handler needs no allocation.
+static FILES: [AtomicPtr<libc::c_char>; 4] = [const { AtomicPtr::new(std::ptr::null_mut()) }; 4];
+
+/// Remove `path` if a signal ends us (see [`unregister_file`]). Its C string
+/// is leaked (a few bytes per run): a handler may be reading it at any time.
+pub(crate) fn register_file(path: &Path) {
+    let Ok(c) = CString::new(path.as_os_str().as_bytes()) else {
+        return;
+    };
+    let raw = c.into_raw();
+    for slot in &FILES {
+        if slot
+            .compare_exchange(
+                std::ptr::null_mut(),
+                raw,
+                Ordering::SeqCst,
+                Ordering::SeqCst,
+            )
+            .is_ok()
+        {
+            return;
+        }
+    }
+}
+
+/// The run removed `path` itself.
+pub(crate) fn unregister_file(path: &Path) {
+    let bytes = path.as_os_str().as_bytes();
+    for slot in &FILES {
+        let p = slot.load(Ordering::SeqCst);
+        // SAFETY: a non-null slot holds a leaked CString, never freed.
+        if !p.is_null() && unsafe { std::ffi::CStr::from_ptr(p) }.to_bytes() == bytes {
+            let _ =
+                slot.compare_exchange(p, std::ptr::null_mut(), Ordering::SeqCst, Ordering::SeqCst);
+        }
+    }
+}
+
+/// Remove the registered files. Async-signal-safe.
+fn remove_files() {
+    for slot in &FILES {
+        let p = slot.load(Ordering::SeqCst);
+        if !p.is_null() {
+            // SAFETY: unlink(2) is async-signal-safe; p is a valid C string.
+            unsafe { libc::unlink(p) };
+        }
+    }
+}
+
 extern "C" fn on_signal(sig: libc::c_int) {
     kill_all();
+    // After the kill: the demo writes no more into them.
+    remove_files();
     // SAFETY: signal(2) and raise(3) are async-signal-safe; re-raising with the
     // default action makes our exit status say which signal ended us.
     unsafe {

@@ -129,7 +129,7 @@ impl Demo {
                     output: self.take_output(),
                 });
             }
-            if self.blocked_reading_stdin() {
+            if self.blocked_reading_stdin()? {
                 self.drain()?;
                 return Ok(self.take_output());
             }
@@ -156,7 +156,7 @@ impl Demo {
 
     /// Answer the prompt with a line of text (Enter is added).
     pub fn answer_with(&mut self, text: &str) -> io::Result<()> {
-        self.answered_at_reads = read_syscalls(self.pid());
+        self.answered_at_reads = read_syscalls(self.pid())?;
         self.master.write_all(format!("{text}\n").as_bytes())
     }
 
@@ -218,6 +218,11 @@ impl Demo {
         if self.exited.is_none() {
             self.exited = self.child.try_wait()?;
             if self.exited.is_some() {
+                // Whatever it started goes with it, also a child that ignores
+                // the hangup of the pty (its group is the demo's pid while a
+                // member lives, so the number cannot have been reused).
+                // SAFETY: kill(2) of the demo's own process group.
+                unsafe { libc::kill(-self.pid(), libc::SIGKILL) };
                 cleanup::unregister(self.pid());
             }
         }
@@ -225,20 +230,23 @@ impl Demo {
     }
 
     /// Is the demo asleep in `read(0, …)`, past the read that took our answer?
-    fn blocked_reading_stdin(&self) -> bool {
+    /// An error when the files that say so cannot be read (a strict ptrace
+    /// policy, a sandbox): waiting would only time out and blame the demo.
+    fn blocked_reading_stdin(&self) -> io::Result<bool> {
         let pid = self.pid();
-        let Some(reads) = read_syscalls(pid) else {
-            return false;
+        let Some(reads) = read_syscalls(pid)? else {
+            return Ok(false);
         };
         if self.answered_at_reads.is_some_and(|at| reads <= at) {
-            return false;
+            return Ok(false);
         }
-        let in_read_of_stdin = std::fs::read_to_string(format!("/proc/{pid}/syscall"))
-            .is_ok_and(|s| s.starts_with(&format!("{} 0x0 ", libc::SYS_read)));
+        let syscall = proc_file(pid, "syscall", "which system call the demo waits in")?;
+        let in_read_of_stdin =
+            syscall.is_some_and(|s| s.starts_with(&format!("{} 0x0 ", libc::SYS_read)));
         let sleeping = std::fs::read_to_string(format!("/proc/{pid}/stat"))
             .is_ok_and(|s| stat_state(&s) == Some('S'));
         // If the counter moved while we looked, the read we saw may be over.
-        in_read_of_stdin && sleeping && read_syscalls(pid) == Some(reads)
+        Ok(in_read_of_stdin && sleeping && read_syscalls(pid)? == Some(reads))
     }
 
     /// Move whatever the pty has into `pending`, without blocking.
@@ -320,12 +328,33 @@ pub fn describe_status(status: ExitStatus) -> String {
     format!("was killed by {name} ({words}{core})")
 }
 
-/// The read-syscall counter of a process, from /proc/PID/io.
-fn read_syscalls(pid: i32) -> Option<u64> {
-    let io = std::fs::read_to_string(format!("/proc/{pid}/io")).ok()?;
-    io.lines()
-        .find_map(|l| l.strip_prefix("syscr:"))
-        .and_then(|v| v.trim().parse().ok())
+/// The read-syscall counter of a process, from /proc/PID/io (None once it
+/// has gone).
+fn read_syscalls(pid: i32) -> io::Result<Option<u64>> {
+    let io = proc_file(pid, "io", "how many reads the demo has made")?;
+    Ok(io.and_then(|io| {
+        io.lines()
+            .find_map(|l| l.strip_prefix("syscr:"))
+            .and_then(|v| v.trim().parse().ok())
+    }))
+}
+
+/// A file of /proc/PID: None once the process has gone; an error naming the
+/// file (and what lab needs it for) when it exists but cannot be read.
+fn proc_file(pid: i32, file: &str, tells: &str) -> io::Result<Option<String>> {
+    let path = format!("/proc/{pid}/{file}");
+    match std::fs::read_to_string(&path) {
+        Ok(text) => Ok(Some(text)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound || e.raw_os_error() == Some(libc::ESRCH) => {
+            Ok(None)
+        }
+        Err(e) => Err(io::Error::new(
+            e.kind(),
+            format!(
+                "cannot read {path}, which tells lab {tells} (a ptrace policy or a sandbox may forbid it): {e}"
+            ),
+        )),
+    }
 }
 
 /// The state letter of /proc/PID/stat (after the parenthesised command name,

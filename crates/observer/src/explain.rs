@@ -11,7 +11,7 @@
 
 use std::collections::HashMap;
 use std::fs::File;
-use std::os::unix::fs::FileExt;
+use std::os::unix::fs::{FileExt, MetadataExt};
 
 use pmap_view::{CaptureError, Kind, Region, Snapshot};
 
@@ -29,19 +29,23 @@ const ARENA_RESERVATION: u64 = 64 << 20;
 /// Capture `pid` and explain each of its regions.
 pub fn explain(pid: i32) -> Result<(Snapshot, Vec<Explained>), CaptureError> {
     let snap = Snapshot::capture(pid)?;
-    let exe = std::fs::read_link(format!("/proc/{pid}/exe"))
-        .ok()
-        .map(|p| {
-            p.to_string_lossy()
-                .trim_end_matches(" (deleted)")
-                .to_string()
-        });
+    // The kernel adds " (deleted)" to the link of a deleted program; a
+    // program may also be named so (see `unlinked`).
+    let exe_link = format!("/proc/{pid}/exe");
+    let exe = std::fs::read_link(&exe_link).ok().map(|p| {
+        let p = p.to_string_lossy().into_owned();
+        let gone = std::fs::metadata(&exe_link).is_ok_and(|m| m.nlink() == 0);
+        match p.strip_suffix(DELETED) {
+            Some(path) if gone => path.to_string(),
+            _ => p,
+        }
+    });
     let mem = File::open(format!("/proc/{pid}/mem")).ok();
     let sps = thread_stack_pointers(pid);
     let regions = &snap.regions;
     let mut out: Vec<Explained> = Vec::with_capacity(regions.len());
     for (i, r) in regions.iter().enumerate() {
-        let (what, certain) = identify(r, i, regions, exe.as_deref(), mem.as_ref(), &sps);
+        let (what, certain) = identify(pid, r, i, regions, exe.as_deref(), mem.as_ref(), &sps);
         out.push(Explained {
             region: r.clone(),
             what,
@@ -102,6 +106,7 @@ fn base(path: &str) -> &str {
 }
 
 fn identify(
+    pid: i32,
     r: &Region,
     i: usize,
     all: &[Region],
@@ -120,7 +125,7 @@ fn identify(
         _ => {}
     }
     if r.kind == Kind::File || r.kind == Kind::Other {
-        return file_region(r, i, all, exe);
+        return file_region(pid, r, i, all, exe);
     }
     // Anonymous memory.
     if let Some((tid, _)) = sps.iter().find(|(_, &sp)| sp >= r.start && sp < r.end) {
@@ -210,7 +215,9 @@ fn malloc_blocks(r: &Region, mem: &File) -> Option<(String, bool)> {
             break;
         };
         let chunk = size & !7;
-        if size & 2 == 0 || chunk == 0 || chunk % 4096 != 0 || offset + chunk > len {
+        // `chunk > len - offset`, not `offset + chunk > len`: the size is the
+        // target's data, and a huge one would wrap the sum (offset < len here).
+        if size & 2 == 0 || chunk == 0 || chunk % 4096 != 0 || chunk > len - offset {
             break;
         }
         blocks += 1;
@@ -238,7 +245,31 @@ fn malloc_blocks(r: &Region, mem: &File) -> Option<(String, bool)> {
     })
 }
 
-fn file_region(r: &Region, i: usize, all: &[Region], exe: Option<&str>) -> (String, bool) {
+/// What the kernel appends to the name of a mapped file that was deleted.
+const DELETED: &str = " (deleted)";
+
+/// Whether the file `r` maps was really deleted: its name ends in
+/// " (deleted)", and the file has no link left (`/proc/PID/map_files`, root
+/// or the process's own user with ptrace rights), or else no file of that
+/// very name and inode exists. A live file may be named "x (deleted)" too.
+fn unlinked(pid: i32, r: &Region) -> bool {
+    if !r.name.ends_with(DELETED) {
+        return false;
+    }
+    let link = format!("/proc/{pid}/map_files/{:x}-{:x}", r.start, r.end);
+    if let Ok(m) = std::fs::metadata(link) {
+        return m.nlink() == 0;
+    }
+    !std::fs::metadata(&r.name).is_ok_and(|m| m.ino() == r.inode && m.nlink() > 0)
+}
+
+fn file_region(
+    pid: i32,
+    r: &Region,
+    i: usize,
+    all: &[Region],
+    exe: Option<&str>,
+) -> (String, bool) {
     let name = r.name.as_str();
     let shared = r.is_shared();
     if name.starts_with("/dev/zero") || name.starts_with("/SYSV") || name.starts_with("/memfd:") {
@@ -250,8 +281,11 @@ fn file_region(r: &Region, i: usize, all: &[Region], exe: Option<&str>) -> (Stri
         };
         return (what.into(), true);
     }
-    let path = name.trim_end_matches(" (deleted)");
-    let deleted = path.len() != name.len();
+    let deleted = unlinked(pid, r);
+    let path = match name.strip_suffix(DELETED) {
+        Some(path) if deleted => path,
+        _ => name,
+    };
     let owner = if exe == Some(path) {
         format!("the program ({})", base(path))
     } else if base(path).contains(".so") {

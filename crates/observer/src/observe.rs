@@ -48,6 +48,8 @@ pub fn observe(
         runtime: argv.join(" "),
         source_file: program.clone(),
         pid: demo.pid(),
+        facts: crate::machine::Facts::of_machine(None),
+        cleared_env: Vec::new(),
         steps: Vec::new(),
     };
     loop {
@@ -65,10 +67,18 @@ pub fn observe(
                 return Ok(report);
             }
             Err(WaitError::Timeout { waited, output }) => {
-                let what = format!(
+                let mut what = format!(
                     "did not reach a prompt within {:.1} s (it was killed)",
                     waited.as_secs_f64()
                 );
+                if matches!(rule, PromptRule::Blocked) {
+                    // The kernel check sees only read(0) on the main thread.
+                    what.push_str(
+                        "; a program that waits for input otherwise (select or poll, \
+                         another thread, /dev/tty) is stepped by its prompt: \
+                         --prompt REGEX",
+                    );
+                }
                 return Err(RunError::Demo {
                     step: index,
                     what,

@@ -34,7 +34,9 @@ pub fn watch(
         let at = start.elapsed().as_secs_f64();
         match Snapshot::capture(pid) {
             Ok(snapshot) => samples.push(Sample { at, snapshot }),
-            Err(CaptureError::NotFound(_)) if !samples.is_empty() => break,
+            Err(CaptureError::NotFound(_) | CaptureError::Exited(_)) if !samples.is_empty() => {
+                break
+            }
             Err(e) => return Err(e),
         }
         if on_sample(&samples).is_err() {

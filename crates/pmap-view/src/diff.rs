@@ -116,7 +116,8 @@ pub fn diff<'a>(before: &'a Snapshot, after: &'a Snapshot) -> Diff<'a> {
             if o.start >= n.end {
                 break;
             }
-            if old_matched[i] || o.kind != n.kind || o.name != n.name {
+            // (A file's regions may overlap one another: skip those ending early.)
+            if old_matched[i] || o.end <= n.start || o.kind != n.kind || o.name != n.name {
                 continue;
             }
             let overlap = o.end.min(n.end) - o.start.max(n.start);

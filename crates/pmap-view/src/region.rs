@@ -1,6 +1,8 @@
 //! One mapping of a process: its address range, permissions, backing and the
 //! memory counters the kernel reports for it in smaps.
 
+use std::borrow::Cow;
+
 use serde::Serialize;
 
 /// What a region is, named the way the kernel names it in `/proc/PID/maps`.
@@ -94,7 +96,7 @@ pub struct Fields {
 impl Fields {
     /// Dirty as pmap reports it: shared plus private dirty pages.
     pub fn dirty(&self) -> u64 {
-        self.shared_dirty + self.private_dirty
+        self.shared_dirty.saturating_add(self.private_dirty)
     }
 
     /// The value of one counter.
@@ -244,8 +246,17 @@ impl Region {
         self.perms[3] == b's'
     }
 
-    /// A short label for reports: the kernel's name, a file's base name, or `[anon]`.
+    /// A short label for reports: the kernel's name, a file's base name, or
+    /// `[anon]`, its control characters escaped ([`escape_controls`]).
     pub fn label(&self) -> String {
+        let label = self.raw_label();
+        match escape_controls(&label) {
+            Cow::Borrowed(_) => label,
+            Cow::Owned(escaped) => escaped,
+        }
+    }
+
+    fn raw_label(&self) -> String {
         match self.kind {
             Kind::Anon if self.name.is_empty() => "[anon]".to_string(),
             Kind::File => {
@@ -259,4 +270,23 @@ impl Region {
             _ => self.name.clone(),
         }
     }
+}
+
+/// A name as lab's own views show it: each control character (C0, DEL, C1)
+/// written as an escape, `\x1b` or `\u{85}`, so that a mapping named
+/// `\e]0;title\a` reaches the terminal as text, never as a command. (The
+/// `lab pmap` formats print procps's `?` instead: [`crate::pmap::printable`].)
+pub fn escape_controls(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c as u32 {
+            n @ (0..=0x1f | 0x7f) => out.push_str(&format!("\\x{n:02x}")),
+            n @ 0x80..=0x9f => out.push_str(&format!("\\u{{{n:x}}}")),
+            _ => out.push(c),
+        }
+    }
+    Cow::Owned(out)
 }

@@ -24,6 +24,10 @@ pub enum CaptureError {
          or with ptrace rights (see kernel.yama.ptrace_scope and the hidepid mount option of /proc)"
     )]
     PermissionDenied(PathBuf),
+    /// The process exited while its map was read: the kernel ends the file
+    /// early then, without an error, so what was read is only a part.
+    #[error("process {0} exited while its memory map was being read")]
+    Exited(i32),
     #[error("reading {path}: {source}")]
     Io { path: PathBuf, source: io::Error },
     #[error("{path}: {source}")]
@@ -44,17 +48,25 @@ pub struct Totals {
 
 impl Totals {
     pub fn of<'a>(regions: impl IntoIterator<Item = &'a Region>) -> Totals {
-        let mut t = Totals::default();
-        for r in regions {
-            t.size_kib += r.fields.size;
-            t.rss_kib += r.fields.rss;
-            t.pss_kib += r.fields.pss;
-            t.dirty_kib += r.fields.dirty();
-            t.swap_kib += r.fields.swap;
-            t.anonymous_kib += r.fields.anonymous;
-            t.anon_huge_pages_kib += r.fields.anon_huge_pages;
+        regions.into_iter().fold(Totals::default(), Totals::plus)
+    }
+
+    /// These totals and `r`'s counters. Saturating: counters read back from
+    /// a file may be anything (the JSON loader bounds them, and refuses totals
+    /// past an address space).
+    pub fn plus(self, r: &Region) -> Totals {
+        let t = self;
+        Totals {
+            size_kib: t.size_kib.saturating_add(r.fields.size),
+            rss_kib: t.rss_kib.saturating_add(r.fields.rss),
+            pss_kib: t.pss_kib.saturating_add(r.fields.pss),
+            dirty_kib: t.dirty_kib.saturating_add(r.fields.dirty()),
+            swap_kib: t.swap_kib.saturating_add(r.fields.swap),
+            anonymous_kib: t.anonymous_kib.saturating_add(r.fields.anonymous),
+            anon_huge_pages_kib: t
+                .anon_huge_pages_kib
+                .saturating_add(r.fields.anon_huge_pages),
         }
-        t
     }
 }
 
@@ -149,14 +161,27 @@ pub(crate) fn parse_proc_file(pid: i32, path: &Path) -> Result<Parsed, CaptureEr
 /// makes read-and-parse as fast as reading the whole file into memory. A reader
 /// thread overlapping the kernel's work with the parsing was measured and
 /// dropped: on a 2-vCPU machine both threads slowed down and nothing was won.
+///
+/// A process that exits during the read ends the file early (the kernel finds
+/// no address space to go on with and reports the end of the file): a map
+/// that was not empty but whose address space is gone at the end is refused
+/// ([`CaptureError::Exited`]), never taken for the whole map.
 pub fn feed_proc_file(pid: i32, path: &Path, parser: &mut Parser) -> Result<(), CaptureError> {
     let mut file = File::open(path).map_err(|e| proc_error(pid, path, e))?;
     let mut buf = vec![0u8; CHUNK];
+    let mut read_any = false;
     loop {
         let n = read_some(&mut file, &mut buf).map_err(|e| proc_error(pid, path, e))?;
         if n == 0 {
+            // No address space at the end: what was read may be cut short,
+            // and an empty map is the truth only for a zombie or a kernel
+            // thread, not for a process on its way out.
+            if !has_address_space(pid) && (read_any || !has_no_map(pid)) {
+                return Err(CaptureError::Exited(pid));
+            }
             return Ok(());
         }
+        read_any = true;
         parser
             .feed(&buf[..n])
             .map_err(|source| CaptureError::Parse {
@@ -164,6 +189,28 @@ pub fn feed_proc_file(pid: i32, path: &Path, parser: &mut Parser) -> Result<(), 
                 source,
             })?;
     }
+}
+
+/// Whether `pid` still has its address space: `/proc/PID/statm` gives the
+/// size of the process's memory, 0 once it has exited (a zombie's, a kernel
+/// thread's) and nothing once it has been reaped.
+fn has_address_space(pid: i32) -> bool {
+    std::fs::read(format!("/proc/{pid}/statm")).is_ok_and(|statm| !statm.starts_with(b"0 "))
+}
+
+/// Whether `pid` is a zombie or a kernel thread (`/proc/PID/stat`): a
+/// process whose map is empty for good.
+fn has_no_map(pid: i32) -> bool {
+    const PF_KTHREAD: u64 = 0x0020_0000;
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return false;
+    };
+    let Some((_, rest)) = stat.rsplit_once(')') else {
+        return false;
+    };
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let flags: u64 = fields.get(6).and_then(|f| f.parse().ok()).unwrap_or(0);
+    fields.first() == Some(&"Z") || flags & PF_KTHREAD != 0
 }
 
 /// One read, retried when a signal interrupts it.
