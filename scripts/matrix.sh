@@ -88,16 +88,27 @@ rows=()
 details=()
 any_fail=0
 
-summarise_json() { # FILE EXIT -> line 1: the cell; other lines: failures
-  "$PY" - "$1" "$2" <<'EOF'
+summarise_json() { # FILE EXIT [BASELINE] -> line 1: the cell; line 2: the
+  # machine facts (lab's "machine" object, when it has one) that differ from
+  # BASELINE's; other lines: failed checks, then n/a checks with their reason
+  "$PY" - "$1" "$2" "${3:-}" <<'EOF'
 import json, sys
-path, rc = sys.argv[1], sys.argv[2]
+path, rc, baseline = sys.argv[1], sys.argv[2], sys.argv[3]
+
+def load(p):
+    text = open(p, encoding="utf-8", errors="replace").read()
+    return json.loads(text[text.index("{"):text.rindex("}") + 1])
+
 try:
-    text = open(path, encoding="utf-8", errors="replace").read()
-    doc = json.loads(text[text.index("{"):text.rindex("}") + 1])
+    doc = load(path)
 except Exception:
     print(f"no JSON (exit {rc})")
+    print()
     sys.exit(0)
+try:
+    base = (load(baseline).get("machine") or {}) if baseline else {}
+except Exception:
+    base = {}
 
 def na_count(node):
     """Checks whose status is n/a, wherever the JSON lists them."""
@@ -124,6 +135,12 @@ def fmt_check(c, step):
             + (f" ({c['reason']})" if c.get("reason") else ""))
 
 lines, counts, na = [], {}, 0
+na_groups = {}   # reason -> {run name: [ids]}
+
+def add_na(name, c):
+    reason = c.get("not_applicable") or c.get("reason") or "no reason given"
+    na_groups.setdefault(reason, {}).setdefault(name, []).append(str(c.get("id")))
+
 if "runs" in doc:                                  # lab check --json
     runs = doc["runs"]
     for r in runs:
@@ -137,6 +154,8 @@ if "runs" in doc:                                  # lab check --json
             for f in r.get("failed_checks", []):
                 c = f.get("check", f)
                 lines.append((name, fmt_check(c, f.get("step", "?"))))
+        for f in r.get("not_applicable_checks", []):
+            add_na(name, f.get("check", f))
     total = len(runs)
 else:                                              # one lab run's --json
     total, res = 1, ("pass" if doc.get("passed") else "fail")
@@ -148,32 +167,39 @@ else:                                              # one lab run's --json
             st = c.get("status") or ("pass" if c.get("passed") else "fail")
             if st == "fail":
                 lines.append((name, fmt_check(c, s.get("index", "?"))))
+            elif st == "n/a":
+                add_na(name, c)
 order = ["pass", "fail", "error", "skipped"]
 parts = [f"{counts[k]} {k}" for k in order if k in counts]
 parts += [f"{v} {k}" for k, v in counts.items() if k not in order]
 cell = f"{total} run{'s' if total != 1 else ''}: " + ", ".join(parts)
 if na:
     cell += f"; {na} checks n/a"
-machine = doc.get("machine")
 print(cell)
+machine = doc.get("machine") or {}
+print(", ".join(f"{k} {v}" for k, v in machine.items() if base.get(k) != v) if base else "")
 # one line per distinct failure; the runs that share it listed in front
 groups = {}
 for name, what in lines:
     groups.setdefault(what, []).append(name)
-if machine:
-    print("machine: " + ", ".join(f"{k} {v}" for k, v in machine.items()))
 for what, names in groups.items():
     print(", ".join(names) + " " + what)
+for reason, runs_ids in na_groups.items():
+    ids = sorted({i for v in runs_ids.values() for i in v})
+    print(f"n/a ({reason}): " + ", ".join(runs_ids) + f": {len(ids)} distinct checks: "
+          + ", ".join(ids))
 EOF
 }
 
 # check_result LEG JSON EXIT LOG: fill R_check/R_status/R_details from a run
 check_result() {
   local leg=$1 json=$2 rc=$3 log=$4 out
-  out=$(summarise_json "$json" "$rc")
-  R_check=$(head -1 <<<"$out")
-  local rest
-  rest=$(tail -n +2 <<<"$out")
+  out=$(summarise_json "$json" "$rc" "$baseline")
+  R_check=$(sed -n 1p <<<"$out")
+  local facts rest
+  facts=$(sed -n 2p <<<"$out")
+  rest=$(tail -n +3 <<<"$out")
+  [ -n "$facts" ] && [ "$leg" != host ] && R_facts+="; lab's facts: $facts"
   if [ "$rc" -eq 0 ] && [[ $R_check != no\ JSON* ]]; then
     R_status=pass
     R_check="pass: $R_check"
@@ -227,6 +253,7 @@ tests_result() {
 
 # ----------------------------------------------------------- lab runners --
 keep_alloc=""
+baseline=""
 lab_env() { # the environment every lab run gets: its own cache directory
   local dir=$1
   mkdir -p "$dir"
@@ -705,6 +732,10 @@ main() {
   [ -n "$integration" ] || integration=$(ls -t "$target"/release/deps/integration-* 2>/dev/null | grep -v '\.d$' | head -1)
   [ -x "$lab" ] || { echo "no $lab" >&2; exit 2; }
   "$lab" check --help 2>&1 | grep -q -- --keep-alloc-env && keep_alloc=1
+  # this machine's facts as lab states them (newer binaries), so that each
+  # leg's row can name the facts that differ
+  baseline=$logs/baseline.json
+  env $(lab_env "$cache/labcache/host") "$lab" check heap pylist --json >"$baseline" 2>/dev/null </dev/null
 
   echo "lab: $lab; integration tests: ${integration:-none}; logs: $logs" >&2
   for l in "${legs[@]}"; do
@@ -716,8 +747,9 @@ main() {
     [ "$R_status" = fail ] && any_fail=1
     local esc_facts=${R_facts//|/\\|}
     rows+=("| $l | ${esc_facts:--} | ${R_check//|/\\|} | ${R_tests:--} | $secs |")
-    if [ -n "$R_details$R_logs" ] && [ "$R_status" = fail ]; then
-      details+=("### $l" "" "$(sed '/^$/d; s/^/    /' <<<"$R_details")" "" "logs:$R_logs" "")
+    if [ -n "$R_details" ] || [ "$R_status" = fail ]; then
+      details+=("### $l" "" "$(sed '/^$/d; s/^/    /' <<<"$R_details")" "")
+      [ -n "$R_logs" ] && details+=("logs:$R_logs" "")
     fi
   done
 
@@ -727,7 +759,7 @@ main() {
     printf '%s\n' "${rows[@]}"
     if [ ${#details[@]} -gt 0 ]; then
       echo
-      echo "## Failures"
+      echo "## Failures and checks not applicable"
       echo
       printf '%s\n' "${details[@]}"
     fi
