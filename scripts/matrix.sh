@@ -413,7 +413,7 @@ leg_cache_tmpfs() {
   is_root || { skip "not root (mounts a tmpfs)"; return; }
   local mnt=$cache/tmpfs-cache
   mkdir -p "$mnt"
-  mount -t tmpfs -o size=1g matrix-tmpfs "$mnt" || { skip "could not mount a tmpfs"; return; }
+  mount -t tmpfs -o size=1g,mode=755 matrix-tmpfs "$mnt" || { skip "could not mount a tmpfs"; return; }
   defer "umount '$mnt'"
   R_facts="the lab cache directory on tmpfs (XDG_CACHE_HOME and PMAP_LAB_CACHE_DIR under a tmpfs)"
   run_lab cache-tmpfs env $(lab_env "$mnt") --lab
