@@ -7,7 +7,8 @@
 # can, the integration test binary) under a set of machine variations ("legs")
 # and prints one Markdown table: leg | what differs | `lab check` | integration
 # tests | seconds, followed by every failed check (lab, implementation, step,
-# check id, expected, observed) and the path of each failing leg's log.
+# check id, expected, observed), every check that did not apply (n/a) with the
+# fact that ruled it out, and the path of each failing leg's log.
 #
 #   scripts/matrix.sh                 # every leg; those impossible here say why
 #   scripts/matrix.sh host debian13   # only these legs
