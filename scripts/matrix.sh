@@ -7,7 +7,8 @@
 # can, the integration test binary) under a set of machine variations ("legs")
 # and prints one Markdown table: leg | what differs | `lab check` | integration
 # tests | seconds, followed by every failed check (lab, implementation, step,
-# check id, expected, observed) and the path of each failing leg's log.
+# check id, expected, observed), every check that did not apply (n/a) with the
+# fact that ruled it out, and the path of each failing leg's log.
 #
 #   scripts/matrix.sh                 # every leg; those impossible here say why
 #   scripts/matrix.sh host debian13   # only these legs
@@ -68,7 +69,7 @@ pyenv_pythons() { # "NAME PATH" for each pyenv version
   for d in "$root"/versions/*/; do
     d=${d%/}
     echo "pyenv-${d##*/} $d"
-  done
+  done | sort -V
 }
 
 all_legs() {
@@ -88,16 +89,27 @@ rows=()
 details=()
 any_fail=0
 
-summarise_json() { # FILE EXIT -> line 1: the cell; other lines: failures
-  "$PY" - "$1" "$2" <<'EOF'
+summarise_json() { # FILE EXIT [BASELINE] -> line 1: the cell; line 2: the
+  # machine facts (lab's "machine" object, when it has one) that differ from
+  # BASELINE's; other lines: failed checks, then n/a checks with their reason
+  "$PY" - "$1" "$2" "${3:-}" <<'EOF'
 import json, sys
-path, rc = sys.argv[1], sys.argv[2]
+path, rc, baseline = sys.argv[1], sys.argv[2], sys.argv[3]
+
+def load(p):
+    text = open(p, encoding="utf-8", errors="replace").read()
+    return json.loads(text[text.index("{"):text.rindex("}") + 1])
+
 try:
-    text = open(path, encoding="utf-8", errors="replace").read()
-    doc = json.loads(text[text.index("{"):text.rindex("}") + 1])
+    doc = load(path)
 except Exception:
     print(f"no JSON (exit {rc})")
+    print()
     sys.exit(0)
+try:
+    base = (load(baseline).get("machine") or {}) if baseline else {}
+except Exception:
+    base = {}
 
 def na_count(node):
     """Checks whose status is n/a, wherever the JSON lists them."""
@@ -124,6 +136,12 @@ def fmt_check(c, step):
             + (f" ({c['reason']})" if c.get("reason") else ""))
 
 lines, counts, na = [], {}, 0
+na_groups = {}   # reason -> {run name: [ids]}
+
+def add_na(name, c):
+    reason = c.get("not_applicable") or c.get("reason") or "no reason given"
+    na_groups.setdefault(reason, {}).setdefault(name, []).append(str(c.get("id")))
+
 if "runs" in doc:                                  # lab check --json
     runs = doc["runs"]
     for r in runs:
@@ -137,6 +155,8 @@ if "runs" in doc:                                  # lab check --json
             for f in r.get("failed_checks", []):
                 c = f.get("check", f)
                 lines.append((name, fmt_check(c, f.get("step", "?"))))
+        for f in r.get("not_applicable_checks", []):
+            add_na(name, f.get("check", f))
     total = len(runs)
 else:                                              # one lab run's --json
     total, res = 1, ("pass" if doc.get("passed") else "fail")
@@ -148,32 +168,39 @@ else:                                              # one lab run's --json
             st = c.get("status") or ("pass" if c.get("passed") else "fail")
             if st == "fail":
                 lines.append((name, fmt_check(c, s.get("index", "?"))))
+            elif st == "n/a":
+                add_na(name, c)
 order = ["pass", "fail", "error", "skipped"]
 parts = [f"{counts[k]} {k}" for k in order if k in counts]
 parts += [f"{v} {k}" for k, v in counts.items() if k not in order]
 cell = f"{total} run{'s' if total != 1 else ''}: " + ", ".join(parts)
 if na:
     cell += f"; {na} checks n/a"
-machine = doc.get("machine")
 print(cell)
+machine = doc.get("machine") or {}
+print(", ".join(f"{k} {v}" for k, v in machine.items() if base.get(k) != v) if base else "")
 # one line per distinct failure; the runs that share it listed in front
 groups = {}
 for name, what in lines:
     groups.setdefault(what, []).append(name)
-if machine:
-    print("machine: " + ", ".join(f"{k} {v}" for k, v in machine.items()))
 for what, names in groups.items():
     print(", ".join(names) + " " + what)
+for reason, runs_ids in na_groups.items():
+    ids = sorted({i for v in runs_ids.values() for i in v})
+    print(f"n/a ({reason}): " + ", ".join(runs_ids) + f": {len(ids)} distinct checks: "
+          + ", ".join(ids))
 EOF
 }
 
 # check_result LEG JSON EXIT LOG: fill R_check/R_status/R_details from a run
 check_result() {
   local leg=$1 json=$2 rc=$3 log=$4 out
-  out=$(summarise_json "$json" "$rc")
-  R_check=$(head -1 <<<"$out")
-  local rest
-  rest=$(tail -n +2 <<<"$out")
+  out=$(summarise_json "$json" "$rc" "$baseline")
+  R_check=$(sed -n 1p <<<"$out")
+  local facts rest
+  facts=$(sed -n 2p <<<"$out")
+  rest=$(tail -n +3 <<<"$out")
+  [ -n "$facts" ] && [ "$leg" != host ] && R_facts+="; lab's facts: $facts"
   if [ "$rc" -eq 0 ] && [[ $R_check != no\ JSON* ]]; then
     R_status=pass
     R_check="pass: $R_check"
@@ -219,6 +246,7 @@ tests_result() {
       name == "" { next }
       /^Snapshot file:/ { print "  " name ": " $0; next }
       /│[-+]/ && n < 8 { print "  " name ":     " $0; n++; next }
+      /stack backtrace:|^note: / { p = 0; next }
       /panicked at/ { print "  " name ": " substr($0, index($0, "panicked at")); p = 8; next }
       p > 0 && NF { print "  " name ":     " substr($0, 1, 240); p--; next }' "$log")$'\n'
   fi
@@ -226,6 +254,7 @@ tests_result() {
 
 # ----------------------------------------------------------- lab runners --
 keep_alloc=""
+baseline=""
 lab_env() { # the environment every lab run gets: its own cache directory
   local dir=$1
   mkdir -p "$dir"
@@ -290,7 +319,7 @@ leg_cache_readonly() { # the default cache location read-only, PMAP_LAB_CACHE_DI
   mkdir -p "$ro" "$rw"
   mount --bind "$ro" "$ro" && defer "umount '$ro'" &&
     mount -o remount,bind,ro "$ro" || { skip "could not make a read-only bind mount"; return; }
-  R_facts="HOME and XDG_CACHE_HOME read-only (a read-only bind mount); PMAP_LAB_CACHE_DIR=$rw (writable)"
+  R_facts="HOME and XDG_CACHE_HOME on a read-only bind mount; PMAP_LAB_CACHE_DIR names a writable directory"
   run_lab cache-readonly env HOME="$ro" XDG_CACHE_HOME="$ro" PMAP_LAB_CACHE_DIR="$rw" --lab
 }
 
@@ -347,7 +376,12 @@ leg_cc() { # LEG CC
     esac
     return
   }
-  R_facts="CC=\"$cc\" ($("$bin" --version 2>/dev/null | head -1))"
+  local version
+  case $bin in
+    musl-gcc) version="musl $(dpkg-query -W -f '${Version}' musl 2>/dev/null), $(gcc -dumpfullversion 2>/dev/null | sed 's/^/gcc /')" ;;
+    *) version=$("$bin" --version 2>/dev/null | head -1) ;;
+  esac
+  R_facts="CC=\"$cc\" ($version)"
   run_lab "$leg" env $(lab_env "$cache/labcache/$leg") CC="$cc" --lab
 }
 
@@ -359,7 +393,8 @@ leg_python() { # LEG PYTHON
     skip "$py is not a Python 3 ($("$py" -V 2>&1 | head -1))"
     return
   fi
-  R_facts="lab pylist --impl python --python $py: ${version% }"
+  version=${version% }
+  R_facts="$version ($py)"
   run_lab "$leg" env $(lab_env "$cache/labcache/$leg") --lab pylist --impl python --python "$py" --no-pause --json
 }
 
@@ -379,7 +414,7 @@ leg_cache_tmpfs() {
   is_root || { skip "not root (mounts a tmpfs)"; return; }
   local mnt=$cache/tmpfs-cache
   mkdir -p "$mnt"
-  mount -t tmpfs -o size=1g matrix-tmpfs "$mnt" || { skip "could not mount a tmpfs"; return; }
+  mount -t tmpfs -o size=1g,mode=755 matrix-tmpfs "$mnt" || { skip "could not mount a tmpfs"; return; }
   defer "umount '$mnt'"
   R_facts="the lab cache directory on tmpfs (XDG_CACHE_HOME and PMAP_LAB_CACHE_DIR under a tmpfs)"
   run_lab cache-tmpfs env $(lab_env "$mnt") --lab
@@ -424,7 +459,7 @@ leg_nonroot() {
     skip "$user cannot execute $lab (directory permissions)"
     return
   fi
-  R_facts="user $user (uid $(id -u "$user")), no capabilities, HOME=$home"
+  R_facts="user $user (uid $(id -u "$user")), no capabilities, its own HOME"
   run_lab nonroot runuser -u "$user" -- env -i PATH=/usr/local/bin:/usr/bin:/bin HOME="$home" \
     XDG_CACHE_HOME="$home/.cache" PMAP_LAB_CACHE_DIR="$home/.cache/pmap-lab" --lab
 }
@@ -698,6 +733,10 @@ main() {
   [ -n "$integration" ] || integration=$(ls -t "$target"/release/deps/integration-* 2>/dev/null | grep -v '\.d$' | head -1)
   [ -x "$lab" ] || { echo "no $lab" >&2; exit 2; }
   "$lab" check --help 2>&1 | grep -q -- --keep-alloc-env && keep_alloc=1
+  # this machine's facts as lab states them (newer binaries), so that each
+  # leg's row can name the facts that differ
+  baseline=$logs/baseline.json
+  env $(lab_env "$cache/labcache/host") "$lab" check heap pylist --json >"$baseline" 2>/dev/null </dev/null
 
   echo "lab: $lab; integration tests: ${integration:-none}; logs: $logs" >&2
   for l in "${legs[@]}"; do
@@ -709,8 +748,9 @@ main() {
     [ "$R_status" = fail ] && any_fail=1
     local esc_facts=${R_facts//|/\\|}
     rows+=("| $l | ${esc_facts:--} | ${R_check//|/\\|} | ${R_tests:--} | $secs |")
-    if [ -n "$R_details$R_logs" ] && [ "$R_status" = fail ]; then
-      details+=("### $l" "" "$(sed '/^$/d; s/^/    /' <<<"$R_details")" "" "logs:$R_logs" "")
+    if [ -n "$R_details" ] || [ "$R_status" = fail ]; then
+      details+=("### $l" "" "$(sed '/^$/d; s/^/    /' <<<"$R_details")" "")
+      [ -n "$R_logs" ] && details+=("logs:$R_logs" "")
     fi
   done
 
@@ -720,7 +760,7 @@ main() {
     printf '%s\n' "${rows[@]}"
     if [ ${#details[@]} -gt 0 ]; then
       echo
-      echo "## Failures"
+      echo "## Failures and checks not applicable"
       echo
       printf '%s\n' "${details[@]}"
     fi
