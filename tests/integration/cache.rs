@@ -191,6 +191,7 @@ fn the_compiler_line_and_identity_key_the_compiled_demo() {
     };
     let plain = run("cc", None);
     let optimised = run("cc -O2", None);
+    assert!(!plain.contains(" with "), "{plain}");
     assert!(optimised.ends_with(" with -O2"), "{optimised}");
     assert_eq!(
         compiled_dirs(&cache).len(),

@@ -40,6 +40,10 @@ pub const NAMES: &[(&str, &str)] = &[
     ("mthp", "smaller huge pages (mTHP)"),
     ("cpus", "CPUs (as glibc counts them)"),
     ("stack", "stack limit (ulimit -s)"),
+    (
+        "stack_merge",
+        "thread stacks merge with anonymous neighbours",
+    ),
     ("memory_limit", "memory cgroup limit"),
     ("cache_fs", "cache directory's filesystem"),
     ("libc", "the demo's C library"),
@@ -85,6 +89,7 @@ impl Facts {
                     "stack".into(),
                     stack_limit().map_or("unlimited".into(), |kib| format!("{kib} KiB")),
                 );
+                f.insert("stack_merge".into(), stack_merge().into());
                 f.insert(
                     "memory_limit".into(),
                     memory_limit_kib().map_or("none".into(), |kib| format!("{kib} KiB")),
@@ -429,6 +434,41 @@ fn thp_modes() -> (String, String) {
     (pmd, mthp)
 }
 
+/// Can a thread's stack merge with an anonymous mapping beside it? Kernels
+/// that mark `MAP_STACK` mappings no-hugepage (the `nh` VmFlag; Linux 6.7 on,
+/// with THP) keep them apart; older ones, or ones without THP, merge them like
+/// any anonymous mapping. Measured on this kernel: map a page with MAP_STACK
+/// and read its flags. `no` or `possible`.
+fn stack_merge() -> &'static str {
+    // SAFETY: a fresh private anonymous page of our own, unmapped below.
+    let p = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            4096,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_STACK,
+            -1,
+            0,
+        )
+    };
+    if p == libc::MAP_FAILED {
+        return "possible";
+    }
+    let start = format!("{:x}-", p as usize);
+    let smaps = std::fs::read_to_string("/proc/self/smaps").unwrap_or_default();
+    let marked = smaps
+        .split_once(&format!("\n{start}"))
+        .and_then(|(_, rest)| rest.lines().find(|l| l.starts_with("VmFlags:")))
+        .is_some_and(|l| l.split_whitespace().any(|f| f == "nh"));
+    // SAFETY: the page mapped above, not used since.
+    unsafe { libc::munmap(p, 4096) };
+    if marked {
+        "no"
+    } else {
+        "possible"
+    }
+}
+
 /// The soft stack limit (`ulimit -s`) in KiB, None when unlimited. glibc sizes
 /// new threads' stacks from it.
 pub fn stack_limit() -> Option<u64> {
@@ -654,6 +694,7 @@ mod tests {
             "mthp",
             "cpus",
             "stack",
+            "stack_merge",
             "memory_limit",
             "cache_fs",
         ] {

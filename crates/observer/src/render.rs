@@ -325,7 +325,7 @@ pub fn annotated(lab: &Lab, report: &Report) -> String {
                     word,
                     rounded_deltas(c.size_delta(), c.rss_delta(), c.dirty_delta()),
                 );
-                if (c.pss_delta() - c.rss_delta()).abs() >= 1024 {
+                if !private_file(r) && (c.pss_delta() - c.rss_delta()).abs() >= 1024 {
                     row += &format!(", PSS {}", mib(c.pss_delta(), true));
                 }
                 // Huge pages depend on the THP mode: pinned only by labs
@@ -637,15 +637,24 @@ pub(crate) fn fill(text: &str, s: &StepReport, resolution: Option<i64>) -> Strin
 /// A change is worth a line of the normalised view when its size, RSS, Dirty
 /// or PSS moved by at least half the rounding (512 KiB by default): a change
 /// that rounds to a whole unit is shown, noise well below it is not.
+///
+/// The PSS of a private file mapping does not count: its clean pages are the
+/// page cache's, shared with every process that maps the file (the lab
+/// binary's code with the other `lab`s running), so it moves when unrelated
+/// processes start or end. (A shared mapping's PSS is the shared lab's lesson.)
 fn significant(c: &RegionChange, threshold: i64) -> bool {
-    [
-        c.size_delta(),
-        c.rss_delta(),
-        c.dirty_delta(),
-        c.pss_delta(),
-    ]
-    .iter()
-    .any(|d| d.abs() >= threshold)
+    let pss = if private_file(c.region()) {
+        0
+    } else {
+        c.pss_delta()
+    };
+    [c.size_delta(), c.rss_delta(), c.dirty_delta(), pss]
+        .iter()
+        .any(|d| d.abs() >= threshold)
+}
+
+fn private_file(r: &pmap_view::Region) -> bool {
+    r.kind == Kind::File && !r.is_shared()
 }
 
 /// A change of PSS alone, under 1 MiB: other processes mapping or unmapping
