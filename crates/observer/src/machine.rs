@@ -44,6 +44,7 @@ pub const NAMES: &[(&str, &str)] = &[
         "stack_merge",
         "thread stacks merge with anonymous neighbours",
     ),
+    ("stack_thp", "thread stacks get huge pages"),
     ("memory_limit", "memory cgroup limit"),
     ("cache_fs", "cache directory's filesystem"),
     ("libc", "the demo's C library"),
@@ -89,7 +90,15 @@ impl Facts {
                     "stack".into(),
                     stack_limit().map_or("unlimited".into(), |kib| format!("{kib} KiB")),
                 );
-                f.insert("stack_merge".into(), stack_merge().into());
+                let merge = stack_merge();
+                f.insert("stack_merge".into(), merge.into());
+                // Unmarked stacks under THP `always` can fault a whole 2 MiB
+                // huge page on their first touch.
+                let huge = merge == "possible" && f.get("thp").is_some_and(|t| t == "always");
+                f.insert(
+                    "stack_thp".into(),
+                    if huge { "possible" } else { "no" }.into(),
+                );
                 f.insert(
                     "memory_limit".into(),
                     memory_limit_kib().map_or("none".into(), |kib| format!("{kib} KiB")),
