@@ -44,7 +44,7 @@ pub const NAMES: &[(&str, &str)] = &[
         "stack_merge",
         "thread stacks merge with anonymous neighbours",
     ),
-    ("stack_thp", "thread stacks get huge pages"),
+    ("stack_thp", "2 MiB huge pages in thread stacks"),
     ("memory_limit", "memory cgroup limit"),
     ("cache_fs", "cache directory's filesystem"),
     ("libc", "the demo's C library"),
@@ -317,7 +317,7 @@ impl Facts {
             let value = self.get(fact).unwrap_or("unknown");
             if !alternatives.iter().any(|a| matches(value, a)) {
                 unmet.push(format!(
-                    "{} is {value} (this check needs {})",
+                    "{}: {value} (this check needs {})",
                     words(fact),
                     alternatives.join(" or ")
                 ));
@@ -616,7 +616,7 @@ mod tests {
         assert_eq!(f.unmet(&req("thp", &["never"])), None);
         let why = f.unmet(&req("thp", &["always", "madvise"])).unwrap();
         assert!(
-            why.contains("transparent huge pages (2 MiB) is never"),
+            why.contains("transparent huge pages (2 MiB): never"),
             "{why}"
         );
         assert_eq!(f.unmet(&req("kernel", &["< 6.7"])), None);
