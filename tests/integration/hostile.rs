@@ -642,3 +642,122 @@ fn diff_refuses_counters_out_of_range() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+// ------------------------------------------------- 4. messages that say what failed
+
+/// `--html` into a place it cannot be written fails before the run, not
+/// after every step has run.
+#[test]
+fn an_unwritable_html_page_fails_before_the_run() {
+    let dir = scratch_dir("hostile-html");
+    let missing = dir.join("no-such-dir").join("page.html");
+    let missing = missing.to_str().unwrap();
+    let a_dir = dir.to_str().unwrap();
+    for args in [
+        &["heap", "--no-pause", "--html", missing][..],
+        &["check", "heap", "--html", a_dir],
+    ] {
+        let out = lab(args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert_eq!(stdout(&out), "", "{args:?}: nothing ran");
+        assert!(
+            err.starts_with(&format!("lab: writing {}", dir.display())),
+            "{args:?}: {err}"
+        );
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+    }
+    // The check leaves nothing behind where the page could be written.
+    let page = dir.join("page.html");
+    let out = lab(&["heap", "--no-pause", "--html", page.to_str().unwrap()]);
+    assert!(out.status.success());
+    assert!(std::fs::read_to_string(&page).unwrap().contains("<html"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Run `sh -c SCRIPT` (which runs `$LAB`), with XDG_CACHE_HOME in `cache`.
+fn lab_in_shell(script: &str, cache: &std::path::Path) -> Output {
+    Command::new("sh")
+        .args(["-c", script])
+        .env("LAB", lab_exe())
+        .env("XDG_CACHE_HOME", cache)
+        .env("XDG_DATA_HOME", crate::util::data_home())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+/// A compiler that cannot be started for want of file descriptors is not
+/// "not found"; a Rust port's failed write is not "reading stdin".
+#[test]
+fn resource_limits_are_named_not_taken_for_missing_tools() {
+    let cache = scratch_dir("hostile-limits");
+    let out = lab_in_shell(
+        "ulimit -n 8; exec \"$LAB\" heap --impl c --no-pause",
+        &cache,
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(!err.contains("not found"), "{err}");
+    assert!(err.contains("Too many open files"), "{err}");
+
+    // A file size limit (its signal ignored): the port's write fails.
+    let out = lab_in_shell(
+        "trap '' XFSZ; ulimit -f 1024; exec \"$LAB\" filemap --no-pause",
+        &cache,
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(!err.contains("reading stdin"), "{err}");
+    assert!(err.contains(".dat: File too large"), "{err}");
+    assert!(err.contains("writing filemap-"), "{err}");
+    assert_eq!(data_files(&cache), Vec::<PathBuf>::new());
+    let _ = std::fs::remove_dir_all(&cache);
+}
+
+/// A program waiting for input where the kernel check cannot see it
+/// (select, here) times out with a pointer to `--prompt`.
+#[test]
+fn observe_timing_out_mentions_prompt() {
+    let out = lab(&[
+        "observe",
+        "--no-pause",
+        "--step-timeout",
+        "1",
+        "--",
+        "python3",
+        "-c",
+        "import select, sys\nprint('> ', end='', flush=True)\nselect.select([sys.stdin], [], [])",
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("--prompt REGEX"), "{err}");
+}
+
+/// /proc/PID/io and syscall unreadable (here: a program that makes itself
+/// non-dumpable, observed by an unprivileged user): an error naming the file
+/// at once, not a timeout blaming the program.
+#[test]
+fn unreadable_proc_files_are_named_at_once() {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 || Command::new("setpriv").arg("--help").output().is_err() {
+        eprintln!("skipped: needs root and setpriv to run lab as another user");
+        return;
+    }
+    let start = std::time::Instant::now();
+    let out = Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(lab_exe())
+        .args(["observe", "--no-pause", "--step-timeout", "30", "--"])
+        .args(["/usr/bin/python3", "-c"])
+        .arg("import ctypes; ctypes.CDLL(None).prctl(4, 0, 0, 0, 0); input('> ')")
+        .current_dir("/")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("cannot read /proc/"), "{err}");
+    assert!(err.contains("Permission denied"), "{err}");
+    assert!(start.elapsed() < Duration::from_secs(20), "{err}");
+}

@@ -58,7 +58,8 @@ pub fn run_page(report: &Report) -> String {
 /// An existing file is opened for writing (not truncated); a new one is
 /// created and removed again.
 pub fn check_writable(path: &std::path::Path) -> Result<(), crate::RunError> {
-    let error = |e| crate::RunError::Io(format!("cannot write the page {}", path.display()), e);
+    // The words of a failure at the end (`write`), only earlier.
+    let error = |e| crate::RunError::Io(format!("writing {}", path.display()), e);
     match std::fs::OpenOptions::new().write(true).open(path) {
         Ok(_) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {

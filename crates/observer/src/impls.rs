@@ -135,7 +135,7 @@ fn prepare_command(lab: &Lab, imp: Impl, tools: &Toolchain) -> Result<Launch, Ru
                 .clone()
                 .or_else(|| std::env::var("CC").ok())
                 .unwrap_or_else(|| "cc".into());
-            let runtime = tool_version(&cc, &["--version"]).ok_or_else(|| RunError::MissingTool {
+            let runtime = tool_version(&cc, &["--version"])?.ok_or_else(|| RunError::MissingTool {
                 tool: cc.clone(),
                 install: "a C compiler (Debian/Ubuntu: sudo apt install gcc; Fedora: sudo dnf install gcc)".into(),
             })?;
@@ -153,7 +153,7 @@ fn prepare_command(lab: &Lab, imp: Impl, tools: &Toolchain) -> Result<Launch, Ru
                 .clone()
                 .unwrap_or_else(|| PathBuf::from("python3"));
             let shown = python.display().to_string();
-            let runtime = tool_version(&shown, &["--version"])
+            let runtime = tool_version(&shown, &["--version"])?
                 .filter(|v| v.starts_with("Python "))
                 .ok_or_else(|| RunError::MissingTool {
                     tool: shown.clone(),
@@ -190,20 +190,41 @@ fn run_tool(command: &mut Command) -> std::io::Result<std::process::Output> {
     out
 }
 
-/// First line of `TOOL --version`, or None when the tool cannot be run.
-fn tool_version(tool: &str, args: &[&str]) -> Option<String> {
-    let out = run_tool(Command::new(tool).args(args)).ok()?;
-    let text = if out.stdout.is_empty() {
-        out.stderr
-    } else {
-        out.stdout
+/// First line of `TOOL --version`; None when there is no such tool. A tool
+/// that cannot be started for another reason (too many open files or
+/// processes: `ulimit -n`, `ulimit -u`), or that fails, is an error saying
+/// so: "not found" would send the user to install what is there.
+fn tool_version(tool: &str, args: &[&str]) -> Result<Option<String>, RunError> {
+    let running = || format!("running `{tool} {}`", args.join(" "));
+    let out = match run_tool(Command::new(tool).args(args)) {
+        Ok(out) => out,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(RunError::Io(running(), e)),
     };
-    let line = String::from_utf8_lossy(&text)
+    let text = if out.stdout.is_empty() {
+        &out.stderr
+    } else {
+        &out.stdout
+    };
+    let line = String::from_utf8_lossy(text)
         .lines()
-        .next()?
+        .next()
+        .unwrap_or("")
         .trim()
         .to_string();
-    out.status.success().then_some(line)
+    if !out.status.success() {
+        let said = String::from_utf8_lossy(&out.stderr);
+        let said = said.lines().next().unwrap_or("").trim();
+        return Err(RunError::Io(
+            running(),
+            std::io::Error::other(format!(
+                "it {}{}{said}",
+                crate::demo::describe_status(out.status),
+                if said.is_empty() { "" } else { ": " }
+            )),
+        ));
+    }
+    Ok((!line.is_empty()).then_some(line))
 }
 
 fn cache_dir(tools: &Toolchain) -> Result<PathBuf, RunError> {
