@@ -761,3 +761,63 @@ fn unreadable_proc_files_are_named_at_once() {
     assert!(err.contains("Permission denied"), "{err}");
     assert!(start.elapsed() < Duration::from_secs(20), "{err}");
 }
+
+// ------------------------------------------------------ 5. memory stays bounded
+
+/// Under a 100 MB address-space limit (`ulimit -v`), the commands whose input
+/// has no bound finish (they stream, or keep what they need), and where the
+/// input itself is too big, running out of memory is one line and exit 2,
+/// not SIGABRT. (bench/memory.sh measures the peaks.)
+#[test]
+fn memory_limits_are_met_or_are_one_line_errors() {
+    const LIMIT: &str = "ulimit -v 100000";
+    let cache = scratch_dir("hostile-memory");
+    let (mut target, stdin) = many_mappings(30_000);
+    let pid = target.id();
+    let run = |command: &str| lab_in_shell(&format!("{LIMIT}; exec \"$LAB\" {command}"), &cache);
+
+    // A program that prints without end: its output is not kept.
+    let out = run("observe --no-pause --step-timeout 1 -- yes");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.starts_with("lab: the demo did not reach a prompt"),
+        "{err}"
+    );
+
+    // 30,000 mappings as JSON: streamed.
+    let out = run(&format!("pmap --json {pid}"));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(doc["regions"].as_array().unwrap().len() >= 30_000);
+
+    // 40 samples of them: two captures kept, not forty.
+    let out = run(&format!("watch {pid} --interval 0.01 --count 40"));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    drop(stdin);
+    let _ = target.wait();
+
+    // A capture too big for the limit: one line, exit 2.
+    let big = cache.join("big.json");
+    let mut text = String::from(r#"{"pid":1,"regions":["#);
+    for i in 1..400_000u64 {
+        if i > 1 {
+            text.push(',');
+        }
+        text.push_str(&format!(
+            r#"{{"start":"{:#x}","end":"{:#x}","perms":"rw-p","name":"/a/file","rss_kib":4}}"#,
+            i << 12,
+            (i + 1) << 12
+        ));
+    }
+    text.push_str("]}");
+    std::fs::write(&big, text).unwrap();
+    let out = run(&format!("diff {0} {0}", big.display()));
+    let err = String::from_utf8_lossy(&out.stderr);
+    let _ = std::fs::remove_dir_all(&cache);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.starts_with("lab: out of memory: "), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+}

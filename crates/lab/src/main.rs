@@ -10,8 +10,12 @@ use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use observer::render::{self, Style};
 use observer::{catalog, run_lab, suite, Impl, RunError, RunOptions, Toolchain};
 
+mod oom;
 mod pmap_cmd;
 mod tools_cmd;
+
+#[global_allocator]
+static ALLOCATOR: oom::Allocator = oom::Allocator;
 
 /// Watch a Linux process's memory map change, step by step.
 ///
@@ -213,6 +217,7 @@ fn main() -> ExitCode {
     if argv.len() >= 3 && argv[1] == "workload" && !argv[2].starts_with('-') {
         return workload(&argv[2], &argv[3..]);
     }
+    oom::exit_on_failure();
     let matches = full_command().get_matches();
     let _ = COLOR.set(
         matches
@@ -364,12 +369,12 @@ fn watch(args: &WatchArgs) -> ExitCode {
     use observer::watch;
     let interval = Duration::from_secs_f64(args.interval);
     let json = args.json;
-    let samples = watch::watch(args.pid, interval, args.count as usize, |samples| {
+    let samples = watch::watch(args.pid, interval, args.count as usize, |w| {
         if json {
             return Ok(());
         }
         let mut out = io::stdout().lock();
-        writeln!(out, "{}", watch::sample_line(samples))?;
+        writeln!(out, "{}", watch::sample_line(w))?;
         out.flush()
     });
     let samples = match samples {

@@ -18,11 +18,8 @@ pub struct DiffArgs {
 }
 
 pub fn diff(args: &DiffArgs) -> ExitCode {
-    let load = |p: &PathBuf| {
-        std::fs::read_to_string(p)
-            .map_err(|e| format!("{}: {e}", p.display()))
-            .and_then(|t| observer::compare::load(&t).map_err(|e| format!("{}: {e}", p.display())))
-    };
+    let load =
+        |p: &PathBuf| observer::compare::load_file(p).map_err(|e| format!("{}: {e}", p.display()));
     let (before, after) = match (load(&args.before), load(&args.after)) {
         (Ok(a), Ok(b)) => (a, b),
         (Err(e), _) | (_, Err(e)) => {

@@ -2,6 +2,7 @@
 //! the lab reports (`lab heap --json`) and `lab pmap --json`. Fields may be
 //! added, never renamed.
 
+use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::region::Region;
@@ -117,44 +118,161 @@ pub const MAX_KIB: u64 = u64::MAX >> 10;
 /// with a `regions` array in the contract's format): what `lab diff` compares.
 /// Counters the format does not carry are zero; Dirty is kept as private dirty.
 pub fn snapshot_from_json(doc: &Value) -> Result<crate::Snapshot, String> {
-    let regions = doc["regions"].as_array().ok_or("no `regions` array")?;
-    let hex_field = |r: &Value, k: &str| -> Result<u64, String> {
-        let text = r[k]
-            .as_str()
-            .ok_or_else(|| format!("region without `{k}`"))?;
-        u64::from_str_radix(text.trim_start_matches("0x"), 16)
-            .map_err(|_| format!("bad address `{text}`"))
-    };
-    let mut out = Vec::with_capacity(regions.len());
-    for r in regions {
-        let (start, end) = (hex_field(r, "start")?, hex_field(r, "end")?);
+    Document::deserialize(doc)
+        .map_err(|e| e.to_string())
+        .and_then(Document::into_snapshot)
+}
+
+/// The first JSON document of `reader`, read as [`snapshot_from_json`] does,
+/// but region by region as the text streams in: no tree of JSON values, so
+/// the memory is the regions' own (`lab diff` of two 175 MB captures).
+pub fn snapshot_from_reader(reader: impl std::io::Read) -> Result<crate::Snapshot, String> {
+    let mut docs = serde_json::Deserializer::from_reader(std::io::BufReader::new(reader))
+        .into_iter::<Document>();
+    match docs.next() {
+        None => Err("empty file".into()),
+        Some(Err(e)) if e.is_data() => Err(e.to_string()),
+        Some(Err(e)) => Err(format!("not JSON: {e}")),
+        Some(Ok(doc)) => doc.into_snapshot(),
+    }
+}
+
+/// A document as `lab diff` reads it: its pid and its regions, checked.
+#[derive(serde::Deserialize)]
+struct Document {
+    #[serde(default)]
+    pid: Option<Value>,
+    #[serde(default)]
+    regions: Option<RegionList>,
+}
+
+impl Document {
+    fn into_snapshot(self) -> Result<crate::Snapshot, String> {
+        let mut regions = self.regions.ok_or("no `regions` array")?.0;
+        regions.sort_by_key(|r| r.start);
+        let totals = crate::Totals::of(&regions);
+        let t = &totals;
+        for (key, total) in [
+            ("size_kib", t.size_kib),
+            ("rss_kib", t.rss_kib),
+            ("pss_kib", t.pss_kib),
+            ("dirty_kib", t.dirty_kib),
+            ("swap_kib", t.swap_kib),
+            ("anonymous_kib", t.anonymous_kib),
+            ("anon_huge_pages_kib", t.anon_huge_pages_kib),
+        ] {
+            if total > MAX_KIB {
+                return Err(format!(
+                    "the regions' `{key}` add up to more than {MAX_KIB} KiB (a 64-bit address space)"
+                ));
+            }
+        }
+        let pid = self.pid.and_then(|p| p.as_i64()).unwrap_or(0) as i32;
+        Ok(crate::Snapshot {
+            pid,
+            regions,
+            totals,
+            keys: Vec::new(),
+        })
+    }
+}
+
+/// The `regions` array, each region checked and converted as it is read.
+struct RegionList(Vec<Region>);
+
+impl<'de> serde::Deserialize<'de> for RegionList {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<RegionList, D::Error> {
+        /// Set once the array is being read: errors after that are a region's.
+        struct Regions<'a>(&'a std::cell::Cell<bool>);
+        impl<'de> serde::de::Visitor<'de> for Regions<'_> {
+            type Value = RegionList;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an array of regions")
+            }
+
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<RegionList, A::Error> {
+                self.0.set(true);
+                let mut out = Vec::new();
+                while let Some(raw) = seq.next_element::<RawRegion>()? {
+                    out.push(raw.into_region().map_err(serde::de::Error::custom)?);
+                }
+                out.shrink_to_fit();
+                Ok(RegionList(out))
+            }
+        }
+        // Anything but an array is "no regions array", as before.
+        let entered = std::cell::Cell::new(false);
+        d.deserialize_seq(Regions(&entered)).map_err(|e: D::Error| {
+            if entered.get() {
+                e
+            } else {
+                serde::de::Error::custom("no `regions` array")
+            }
+        })
+    }
+}
+
+/// A region as the file has it, before it is checked.
+#[derive(serde::Deserialize)]
+struct RawRegion {
+    start: Option<String>,
+    end: Option<String>,
+    perms: Option<String>,
+    name: Option<String>,
+    size_kib: Option<serde_json::Number>,
+    rss_kib: Option<serde_json::Number>,
+    pss_kib: Option<serde_json::Number>,
+    dirty_kib: Option<serde_json::Number>,
+    swap_kib: Option<serde_json::Number>,
+    anonymous_kib: Option<serde_json::Number>,
+    anon_huge_pages_kib: Option<serde_json::Number>,
+}
+
+impl RawRegion {
+    fn into_region(self) -> Result<Region, String> {
+        let hex_field = |v: &Option<String>, k: &str| -> Result<u64, String> {
+            let text = v
+                .as_deref()
+                .ok_or_else(|| format!("region without `{k}`"))?;
+            u64::from_str_radix(text.trim_start_matches("0x"), 16)
+                .map_err(|_| format!("bad address `{text}`"))
+        };
+        let (start, end) = (
+            hex_field(&self.start, "start")?,
+            hex_field(&self.end, "end")?,
+        );
         if end < start {
             return Err(format!("region {start:#x}-{end:#x} ends before it starts"));
         }
         // A counter is absent (0), or KiB that an address space can hold.
-        let kib = |k: &str| match &r[k] {
-            Value::Null => Ok(0),
-            v => v.as_u64().filter(|&n| n <= MAX_KIB).ok_or_else(|| {
-                format!("region {start:#x}: `{k}` is {v}, not a number of KiB from 0 to {MAX_KIB}")
+        let kib = |v: &Option<serde_json::Number>, k: &str| match v {
+            None => Ok(0),
+            Some(n) => n.as_u64().filter(|&n| n <= MAX_KIB).ok_or_else(|| {
+                format!("region {start:#x}: `{k}` is {n}, not a number of KiB from 0 to {MAX_KIB}")
             }),
         };
-        let perms: [u8; 4] = r["perms"]
-            .as_str()
+        let perms: [u8; 4] = self
+            .perms
+            .as_deref()
             .and_then(|p| p.as_bytes().try_into().ok())
             .filter(|p: &[u8; 4]| p.iter().all(|b| b"rwxps-".contains(b)))
             .ok_or("region with bad `perms`")?;
-        let name = r["name"].as_str().unwrap_or("").to_string();
+        let name = self.name.unwrap_or_default();
         let fields = crate::Fields {
-            size: kib("size_kib")?,
-            rss: kib("rss_kib")?,
-            pss: kib("pss_kib")?,
-            private_dirty: kib("dirty_kib")?,
-            swap: kib("swap_kib")?,
-            anonymous: kib("anonymous_kib")?,
-            anon_huge_pages: kib("anon_huge_pages_kib")?,
+            size: kib(&self.size_kib, "size_kib")?,
+            rss: kib(&self.rss_kib, "rss_kib")?,
+            pss: kib(&self.pss_kib, "pss_kib")?,
+            private_dirty: kib(&self.dirty_kib, "dirty_kib")?,
+            swap: kib(&self.swap_kib, "swap_kib")?,
+            anonymous: kib(&self.anonymous_kib, "anonymous_kib")?,
+            anon_huge_pages: kib(&self.anon_huge_pages_kib, "anon_huge_pages_kib")?,
             ..Default::default()
         };
-        out.push(Region {
+        Ok(Region {
             start,
             end,
             perms,
@@ -167,33 +285,8 @@ pub fn snapshot_from_json(doc: &Value) -> Result<crate::Snapshot, String> {
             fields,
             vm_flags: String::new(),
             extra: Vec::new(),
-        });
+        })
     }
-    out.sort_by_key(|r| r.start);
-    let totals = crate::Totals::of(&out);
-    let t = &totals;
-    for (key, total) in [
-        ("size_kib", t.size_kib),
-        ("rss_kib", t.rss_kib),
-        ("pss_kib", t.pss_kib),
-        ("dirty_kib", t.dirty_kib),
-        ("swap_kib", t.swap_kib),
-        ("anonymous_kib", t.anonymous_kib),
-        ("anon_huge_pages_kib", t.anon_huge_pages_kib),
-    ] {
-        if total > MAX_KIB {
-            return Err(format!(
-                "the regions' `{key}` add up to more than {MAX_KIB} KiB (a 64-bit address space)"
-            ));
-        }
-    }
-    let pid = doc["pid"].as_i64().unwrap_or(0) as i32;
-    Ok(crate::Snapshot {
-        pid,
-        regions: out,
-        totals,
-        keys: Vec::new(),
-    })
 }
 
 #[cfg(test)]
