@@ -701,6 +701,29 @@ fn resource_limits_are_named_not_taken_for_missing_tools() {
     assert!(!err.contains("not found"), "{err}");
     assert!(err.contains("Too many open files"), "{err}");
 
+    // A process limit, for a user it applies to (not root).
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } == 0
+        && Command::new("setpriv").arg("--help").output().is_ok()
+        && Command::new("prlimit").arg("--help").output().is_ok()
+    {
+        let theirs = scratch_dir("hostile-nproc");
+        std::os::unix::fs::chown(&theirs, Some(65534), Some(65534)).unwrap();
+        let out = lab_in_shell(
+            "exec prlimit --nproc=1 setpriv --reuid=65534 --regid=65534 --clear-groups \
+             \"$LAB\" heap --impl c --no-pause",
+            &theirs,
+        );
+        let _ = std::fs::remove_dir_all(&theirs);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(!err.contains("not found"), "{err}");
+        assert!(
+            err.contains("no more processes allowed (ulimit -u"),
+            "{err}"
+        );
+    }
+
     // A file size limit (its signal ignored): the port's write fails.
     let out = lab_in_shell(
         "trap '' XFSZ; ulimit -f 1024; exec \"$LAB\" filemap --no-pause",

@@ -101,7 +101,7 @@ impl Demo {
                 Ok(())
             });
         }
-        let child = cleanup::spawn_registered(&mut command)?;
+        let child = cleanup::spawn_registered(&mut command).map_err(spawn_error)?;
         // `command` still holds the slave copies; drop them so that the master
         // reads EOF (EIO) once the demo and its children are gone.
         drop(command);
@@ -376,6 +376,22 @@ pub fn describe_status(status: ExitStatus) -> String {
         return format!("was killed by {name}");
     }
     format!("was killed by {name} ({words}{core})")
+}
+
+/// A failure to start a process, in words that point to the cause when the
+/// system's own ("Resource temporarily unavailable") do not.
+pub(crate) fn spawn_error(e: io::Error) -> io::Error {
+    match e.raw_os_error() {
+        Some(libc::EAGAIN) => io::Error::new(
+            e.kind(),
+            format!("no more processes allowed (ulimit -u, or a cgroup's pids limit): {e}"),
+        ),
+        Some(libc::EMFILE | libc::ENFILE) => io::Error::new(
+            e.kind(),
+            format!("no more files can be opened (ulimit -n): {e}"),
+        ),
+        _ => e,
+    }
 }
 
 /// The read-syscall counter of a process, from /proc/PID/io (None once it

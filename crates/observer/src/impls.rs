@@ -199,7 +199,7 @@ fn tool_version(tool: &str, args: &[&str]) -> Result<Option<String>, RunError> {
     let out = match run_tool(Command::new(tool).args(args)) {
         Ok(out) => out,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(RunError::Io(running(), e)),
+        Err(e) => return Err(RunError::Io(running(), crate::demo::spawn_error(e))),
     };
     let text = if out.stdout.is_empty() {
         &out.stderr
