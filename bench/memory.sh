@@ -4,6 +4,7 @@
 # exit, output to /dev/null).
 #
 #   lab pmap --json   of a process with 65,000 mappings      goal: < 64 MiB (streamed)
+#   lab explain --json  of the same                          goal: < 64 MiB (streamed)
 #   lab watch         of that process, 5 and 50 samples      goal: the same for both
 #   lab observe -- yes  (a program that prints without end)  goal: bounded (a few MiB)
 #   lab diff A B      of two captures of that process        goal: < 2x the size of A + B
@@ -68,6 +69,7 @@ peak() {
 }
 
 peak "lab pmap --json" $((64 * 1024)) "$LAB" pmap --json "$helper"
+peak "lab explain --json" $((64 * 1024)) "$LAB" explain --json "$helper"
 
 # watch: the peak with 50 samples may exceed the one with 5 by what is kept
 # per sample (a few numbers), not by a capture per sample.

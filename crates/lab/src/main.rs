@@ -524,6 +524,18 @@ fn fail(e: &RunError) -> ExitCode {
     ExitCode::from(2)
 }
 
+/// Write a long output as it is made (no copy of it all in memory); exit as
+/// [`print_or_quit`] does.
+fn stream(write: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> ExitCode {
+    let stdout = io::stdout();
+    let mut out = io::BufWriter::with_capacity(64 * 1024, stdout.lock());
+    match write(&mut out).and_then(|()| out.flush()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => fail(&RunError::Io("writing the report".into(), e)),
+    }
+}
+
 /// Write to stdout; a closed pipe (`lab heap | head`) ends the run quietly.
 fn print(text: &str) -> Result<(), RunError> {
     let mut out = io::stdout().lock();

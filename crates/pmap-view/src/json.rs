@@ -74,35 +74,65 @@ pub fn write_process_document<'a>(
     command: &str,
     regions: impl IntoIterator<Item = &'a Region>,
 ) -> std::io::Result<()> {
-    let head = json!({ "command": command, "pid": pid });
-    let head = pretty(&head);
-    // `{\n  "command": …,\n  "pid": N\n}\n`: all but the closing brace.
+    let totals = std::cell::Cell::new(Totals::default());
+    let items = regions.into_iter().map(|r| {
+        totals.set(totals.get().plus(r));
+        region_json(r)
+    });
+    write_array_document(
+        out,
+        &json!({ "command": command, "pid": pid }),
+        "regions",
+        items,
+        || Some(("totals", totals_json(&totals.get()))),
+    )
+}
+
+/// A document `{HEAD's fields, "KEY": [ITEMS…], TAIL}` as [`pretty`] would
+/// print it (HEAD's keys sort before KEY, TAIL's after), one item at a time:
+/// the items are never all in memory. `tail` is asked for once the items
+/// are written (totals of them, say).
+pub fn write_array_document(
+    out: &mut (impl std::io::Write + ?Sized),
+    head: &Value,
+    key: &str,
+    items: impl IntoIterator<Item = Value>,
+    tail: impl FnOnce() -> Option<(&'static str, Value)>,
+) -> std::io::Result<()> {
+    let head = pretty(head);
+    // `{\n  "a": …,\n  "b": N\n}\n`: all but the closing brace.
     let head = head.trim_end().trim_end_matches('}').trim_end();
-    write!(out, "{head},\n  \"regions\": [")?;
-    let mut totals = Totals::default();
+    let comma = if head == "{" { "" } else { "," };
+    write!(out, "{head}{comma}\n  {}: [", Value::from(key))?;
     let mut first = true;
-    for r in regions {
-        totals = totals.plus(r);
-        out.write_all(if first { b"\n" } else { b",\n" })?;
+    for item in items {
+        out.write_all(if first { b"\n    " } else { b",\n    " })?;
         first = false;
-        let text = pretty(&region_json(r));
-        for (i, line) in text.trim_end().lines().enumerate() {
-            if i > 0 {
-                out.write_all(b"\n")?;
-            }
-            write!(out, "    {line}")?;
-        }
+        write_indented(out, &item, "    ")?;
     }
-    out.write_all(if first { b"],\n" } else { b"\n  ],\n" })?;
-    let totals = pretty(&totals_json(&totals));
-    write!(out, "  \"totals\": ")?;
-    for (i, line) in totals.trim_end().lines().enumerate() {
+    out.write_all(if first { b"]" } else { b"\n  ]" })?;
+    if let Some((key, value)) = tail() {
+        write!(out, ",\n  {}: ", Value::from(key))?;
+        write_indented(out, &value, "  ")?;
+    }
+    out.write_all(b"\n}\n")
+}
+
+/// `value` as [`pretty`] prints it, every line after the first indented by
+/// `indent` (its depth in the enclosing document).
+fn write_indented(
+    out: &mut (impl std::io::Write + ?Sized),
+    value: &Value,
+    indent: &str,
+) -> std::io::Result<()> {
+    let text = pretty(value);
+    for (i, line) in text.trim_end().lines().enumerate() {
         if i > 0 {
-            write!(out, "\n  ")?;
+            write!(out, "\n{indent}")?;
         }
         out.write_all(line.as_bytes())?;
     }
-    out.write_all(b"\n}\n")
+    Ok(())
 }
 
 /// An address as the contract writes it: `0x…`.
