@@ -808,8 +808,14 @@ fn memory_limits_are_met_or_are_one_line_errors() {
         "{err}"
     );
 
-    // 30,000 mappings as JSON: streamed.
+    // 30,000 mappings as JSON, and explained: streamed.
     let out = run(&format!("pmap --json {pid}"));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(doc["regions"].as_array().unwrap().len() >= 30_000);
+
+    let out = run(&format!("explain --json {pid}"));
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{err}");
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();

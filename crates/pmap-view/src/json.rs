@@ -334,6 +334,40 @@ mod tests {
         json!({ "pid": 1, "regions": regions })
     }
 
+    #[test]
+    fn json_text_escapes_del_and_c1_controls() {
+        let text = pretty(&json!({ "name": "a\u{7f}b\u{85}c\u{9f}\x1bé" }));
+        assert_eq!(
+            text,
+            "{\n  \"name\": \"a\\u007fb\\u0085c\\u009f\\u001bé\"\n}\n"
+        );
+        let back: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(back["name"], "a\u{7f}b\u{85}c\u{9f}\x1bé");
+    }
+
+    /// The streamed document is the text of the whole one.
+    #[test]
+    fn a_streamed_document_is_the_pretty_one() {
+        let items = || (0..3).map(|i| json!({ "a": i, "b": [1, 2], "c": {} }));
+        for n in [0, 3] {
+            let mut out = Vec::new();
+            write_array_document(
+                &mut out,
+                &json!({ "pid": 7 }),
+                "regions",
+                items().take(n),
+                || Some(("totals", json!({ "x": 1 }))),
+            )
+            .unwrap();
+            let whole = json!({
+                "pid": 7,
+                "regions": items().take(n).collect::<Vec<_>>(),
+                "totals": { "x": 1 },
+            });
+            assert_eq!(String::from_utf8(out).unwrap(), pretty(&whole));
+        }
+    }
+
     /// Run in a debug build (overflow checks on): the largest counters the
     /// loader takes, in overlapping regions, sum and compare without overflow.
     #[test]
