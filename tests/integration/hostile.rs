@@ -46,7 +46,8 @@ else:
 pub struct Hostile {
     child: Child,
     _stdin: Option<ChildStdin>,
-    pub dir: PathBuf,
+    /// Where its file is: removed with it.
+    _dir: Scratch,
 }
 
 impl Hostile {
@@ -69,7 +70,7 @@ impl Hostile {
         Hostile {
             _stdin: child.stdin.take(),
             child,
-            dir,
+            _dir: dir,
         }
     }
 
@@ -82,18 +83,45 @@ impl Drop for Hostile {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
-/// A new empty directory of this test process.
-pub fn scratch_dir(what: &str) -> PathBuf {
+/// A new empty directory of this test process, removed when dropped (also
+/// when an assertion fails).
+pub fn scratch_dir(what: &str) -> Scratch {
     static COUNT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let n = COUNT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let dir = std::env::temp_dir().join(format!("pmap-lab-{what}-{}-{n}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    dir
+    Scratch(dir)
+}
+
+/// See [`scratch_dir`].
+pub struct Scratch(PathBuf);
+
+impl std::ops::Deref for Scratch {
+    type Target = std::path::Path;
+    fn deref(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl AsRef<std::ffi::OsStr> for Scratch {
+    fn as_ref(&self) -> &std::ffi::OsStr {
+        self.0.as_os_str()
+    }
+}
+
+impl AsRef<std::path::Path> for Scratch {
+    fn as_ref(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 fn lab(args: &[&str]) -> Output {
@@ -197,7 +225,6 @@ fn lab_views_escape_control_bytes() {
         .as_str()
         .unwrap()
         .ends_with(HOSTILE));
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -219,7 +246,6 @@ fn observe_escapes_control_bytes() {
         .stdin(Stdio::null())
         .output()
         .unwrap();
-    let _ = std::fs::remove_dir_all(&dir);
     // Step 0 shows every region; the escaped name is among them.
     assert_escaped("observe", &out, LAB_SHOWS);
 }
@@ -365,7 +391,6 @@ fn observe_leaves_no_grandchild_behind() {
         .trim()
         .parse()
         .unwrap();
-    let _ = std::fs::remove_dir_all(&dir);
     let gone = gone_within(pid, Duration::from_secs(5));
     if !gone {
         // SAFETY: kill(2) of the sleep this test started.
@@ -397,7 +422,6 @@ fn signal_removes_the_filemap_file(sig: i32) {
     lab.signal(sig).unwrap();
     lab.wait_for_exit(Duration::from_secs(10)).unwrap();
     let left = data_files(&cache);
-    let _ = std::fs::remove_dir_all(&cache);
     assert_eq!(left, Vec::<PathBuf>::new(), "left behind by signal {sig}");
 }
 
@@ -525,7 +549,6 @@ sys.stdin.read()
     let out = lab(&["explain", &child.id().to_string()]);
     let _ = child.kill();
     let _ = child.wait();
-    let _ = std::fs::remove_dir_all(&dir);
     let text = stdout(&out);
     let row = |name: &str| {
         text.lines()
@@ -640,7 +663,6 @@ fn diff_refuses_counters_out_of_range() {
             String::from_utf8_lossy(&out.stderr)
         );
     }
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 // ------------------------------------------------- 4. messages that say what failed
@@ -672,7 +694,6 @@ fn an_unwritable_html_page_fails_before_the_run() {
     let out = lab(&["heap", "--no-pause", "--html", page.to_str().unwrap()]);
     assert!(out.status.success());
     assert!(std::fs::read_to_string(&page).unwrap().contains("<html"));
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// Run `sh -c SCRIPT` (which runs `$LAB`), with XDG_CACHE_HOME in `cache`.
@@ -714,7 +735,6 @@ fn resource_limits_are_named_not_taken_for_missing_tools() {
              \"$LAB\" heap --impl c --no-pause",
             &theirs,
         );
-        let _ = std::fs::remove_dir_all(&theirs);
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{err}");
         assert!(!err.contains("not found"), "{err}");
@@ -735,7 +755,6 @@ fn resource_limits_are_named_not_taken_for_missing_tools() {
     assert!(err.contains(".dat: File too large"), "{err}");
     assert!(err.contains("writing filemap-"), "{err}");
     assert_eq!(data_files(&cache), Vec::<PathBuf>::new());
-    let _ = std::fs::remove_dir_all(&cache);
 }
 
 /// A program waiting for input where the kernel check cannot see it
@@ -845,7 +864,6 @@ fn memory_limits_are_met_or_are_one_line_errors() {
     std::fs::write(&big, text).unwrap();
     let out = run(&format!("diff {0} {0}", big.display()));
     let err = String::from_utf8_lossy(&out.stderr);
-    let _ = std::fs::remove_dir_all(&cache);
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.starts_with("lab: out of memory: "), "{err}");
     assert_eq!(err.lines().count(), 1, "{err}");
