@@ -18,7 +18,8 @@ int main(void)
 
     /* Make a 100 MiB file, then drop it from the page cache, as if cold. */
     snprintf(path, sizeof path, "filemap-%d.dat", (int)getpid());
-    fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+    /* A new file of our own: never one already there, nor through a link. */
+    fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW, 0600);
     if (fd < 0) { perror(path); return 1; }
     memset(buf, 7, sizeof buf);
     for (i = 0; i < SIZE; i += sizeof buf)

@@ -1,8 +1,14 @@
-#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#else
+/* malloc_trim is glibc's own; with another C library (musl) those steps do
+ * nothing, and the lab says its checks do not apply there. */
+static int malloc_trim(size_t pad) { (void)pad; return 0; }
+#endif
 
 #define COUNT 1000000
 #define BLOCK 64

@@ -11,6 +11,10 @@
 
 #define STEPS 5
 
+/* Every leaked block is stored here: the compiler cannot prove the writes
+ * unused and delete them with the mallocs (gcc and clang do at -O2). */
+static void *volatile sink;
+
 static void leak_once(int use_mmap)
 {
     int i;
@@ -18,11 +22,13 @@ static void leak_once(int use_mmap)
         char *p = mmap(NULL, 1 << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         if (p == MAP_FAILED) { perror("mmap"); exit(1); }
         memset(p, 1, 1 << 20);
+        sink = p;
     } else {
         for (i = 0; i < 1024; i++) {
             char *p = malloc(1000);
             if (p == NULL) { fprintf(stderr, "leak: malloc failed\n"); exit(1); }
             memset(p, 1, 1000);
+            sink = p;
         }
     }
 }

@@ -9,6 +9,10 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t changed = PTHREAD_COND_INITIALIZER;
 static int phase = 0;      /* 0: sleep, 1: malloc, 2: exit */
 static int done = 0;       /* threads that finished their malloc */
+/* Storing each block here keeps the mallocs at any optimisation level: a
+ * compiler may delete a malloc whose result is never used (gcc and clang do
+ * at -O2), and then no arena is ever created. */
+static void *volatile sink;
 
 static void *worker(void *arg)
 {
@@ -19,6 +23,7 @@ static void *worker(void *arg)
     pthread_mutex_unlock(&lock);
 
     void *p = malloc(1024);   /* a thread's first malloc picks (or creates) an arena */
+    sink = p;
 
     pthread_mutex_lock(&lock);
     done++;

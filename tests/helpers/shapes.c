@@ -24,6 +24,7 @@
  * between two readings (tmpfs pages, which are never written back, stay dirty).
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -75,14 +76,47 @@ static void many(long n)
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t never = PTHREAD_COND_INITIALIZER;
+static pthread_cond_t arrived = PTHREAD_COND_INITIALIZER;
+static long parked;
 
 static void *park(void *arg)
 {
     (void)arg;
     pthread_mutex_lock(&lock);
+    parked++;
+    pthread_cond_signal(&arrived);
     for (;;)
         pthread_cond_wait(&never, &lock);
     return NULL;
+}
+
+/* Whether every thread but the main one sleeps (state S in its stat): then
+ * none of them touches its stack any more, and two readings of the map
+ * agree. */
+static int all_asleep(void)
+{
+    DIR *dir = opendir("/proc/self/task");
+    struct dirent *e;
+    int asleep = 1;
+    if (!dir)
+        die("/proc/self/task");
+    while ((e = readdir(dir)) != NULL && asleep) {
+        char path[300], buf[512], *paren;
+        if (e->d_name[0] == '.' || atol(e->d_name) == (long)getpid())
+            continue;
+        snprintf(path, sizeof path, "/proc/self/task/%s/stat", e->d_name);
+        int fd = open(path, O_RDONLY);
+        if (fd < 0)
+            continue;
+        ssize_t n = read(fd, buf, sizeof buf - 1);
+        close(fd);
+        buf[n > 0 ? n : 0] = '\0';
+        paren = strrchr(buf, ')');
+        if (!paren || paren[1] != ' ' || paren[2] != 'S')
+            asleep = 0;
+    }
+    closedir(dir);
+    return asleep;
 }
 
 static void threads(long n)
@@ -92,6 +126,12 @@ static void threads(long n)
         if (pthread_create(&t, NULL, park, NULL))
             die("pthread_create");
     }
+    pthread_mutex_lock(&lock);
+    while (parked < n)
+        pthread_cond_wait(&arrived, &lock);
+    pthread_mutex_unlock(&lock);
+    while (!all_asleep())
+        usleep(1000);
 }
 
 /* A file of `pages` pages filled with a byte, opened read-write. */

@@ -208,6 +208,7 @@ fn sigterm_while_compiling_leaves_no_compiler_running() {
         .args(["heap", "--impl", "c", "--no-pause"])
         .env("CC", &cc)
         .env("XDG_CACHE_HOME", dir.join("cache"))
+        .env_remove("PMAP_LAB_CACHE_DIR")
         .stdout(std::process::Stdio::null())
         .spawn()
         .unwrap();

@@ -124,9 +124,12 @@ impl RlimitAs for std::process::Command {
     }
 }
 
-/// A demo OOM-killed in a memory cgroup of 40 MiB (it writes 100 MiB): the
-/// message says, in words, that it ran out of memory. Needs root and a cgroup
-/// v1 memory controller (this machine, CI); elsewhere it says why it skips.
+/// In a memory cgroup of 40 MiB, a lab whose demo holds more (mmap: 100 MiB)
+/// does not start and says why; a demo that holds more than its lab says (the
+/// heap demo built with every malloc writing its block: 60 MiB) is OOM-killed,
+/// and the message says, in words, that it ran out of memory. Needs root and
+/// a cgroup v1 memory controller (this machine, CI); elsewhere it says why it
+/// skips.
 #[test]
 fn a_demo_killed_by_the_oom_killer_is_explained() {
     let base = std::path::Path::new("/sys/fs/cgroup/memory");
@@ -149,6 +152,29 @@ fn a_demo_killed_by_the_oom_killer_is_explained() {
         .pre_exec_join(procs.clone())
         .output()
         .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("the mmap lab does not apply here: the memory cgroup limit is 40960 KiB and its demo holds up to 112 MiB"),
+        "{err}"
+    );
+    let dir = std::env::temp_dir().join(format!("pmap-lab-test-oom-{}", std::process::id()));
+    std::fs::create_dir(&dir).unwrap();
+    let wrapper = dir.join("touch.c");
+    std::fs::write(
+        &wrapper,
+        "#include <stddef.h>\n#include <string.h>\nvoid *__real_malloc(size_t);\n\
+         void *__wrap_malloc(size_t n) { void *p = __real_malloc(n); if (p) memset(p, 1, n); return p; }\n",
+    )
+    .unwrap();
+    let out = std::process::Command::new(crate::util::lab_exe())
+        .args(["heap", "--impl", "c", "--no-pause"])
+        .env("CC", format!("cc -Wl,--wrap=malloc {}", wrapper.display()))
+        .stdin(std::process::Stdio::null())
+        .pre_exec_join(procs.clone())
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
     let _ = std::fs::remove_dir(&group);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");

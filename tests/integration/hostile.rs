@@ -412,6 +412,7 @@ fn signal_removes_the_filemap_file(sig: i32) {
     cmd.arg("filemap")
         .env("NO_COLOR", "1")
         .env("XDG_CACHE_HOME", &cache)
+        .env_remove("PMAP_LAB_CACHE_DIR")
         .env("XDG_DATA_HOME", crate::util::data_home());
     // On a pty, so that it pauses for Enter after the first step, the file made.
     let mut lab = observer::demo::Demo::spawn(cmd).unwrap();
@@ -684,7 +685,7 @@ fn an_unwritable_html_page_fails_before_the_run() {
         assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
         assert_eq!(stdout(&out), "", "{args:?}: nothing ran");
         assert!(
-            err.starts_with(&format!("lab: writing {}", dir.display())),
+            err.starts_with(&format!("lab: cannot write the page {}", dir.display())),
             "{args:?}: {err}"
         );
         assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
@@ -702,6 +703,7 @@ fn lab_in_shell(script: &str, cache: &std::path::Path) -> Output {
         .args(["-c", script])
         .env("LAB", lab_exe())
         .env("XDG_CACHE_HOME", cache)
+        .env_remove("PMAP_LAB_CACHE_DIR")
         .env("XDG_DATA_HOME", crate::util::data_home())
         .stdin(Stdio::null())
         .output()

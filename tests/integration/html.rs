@@ -303,7 +303,7 @@ fn a_run_that_could_not_complete_is_in_the_page_with_its_message_escaped() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(
-        String::from_utf8_lossy(&out.stderr).starts_with("lab: writing "),
+        String::from_utf8_lossy(&out.stderr).starts_with("lab: cannot write the page "),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );

@@ -1,6 +1,7 @@
 //! Integration tests of the whole `lab` binary on real processes: one test
 //! binary, a module per area, shared helpers in `util`.
 
+mod cache;
 mod cleanup;
 mod cli;
 mod consistency;

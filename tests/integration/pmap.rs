@@ -16,6 +16,12 @@
 //! Where procps is wrong (README, "lab pmap versus procps pmap") the tests
 //! check lab's numbers against procps's own rows: `-A` with `-x` or `-X`, and
 //! `-X` over several PIDs.
+//!
+//! procps-ng releases print some things differently (docs/pmap.md): every
+//! `lab pmap` here follows the release installed (`pmap -V`, so 4.0.2 on
+//! Debian 12, 4.0.4 on Debian 13) with `--procps-compat`, and lab run as
+//! `pmap` (a link) with `$LAB_PMAP_PROCPS`; that one must print what procps
+//! prints, mistakes, usage errors and exit codes included.
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
@@ -163,13 +169,20 @@ struct TempDir(PathBuf);
 impl TempDir {
     /// A new directory in /tmp: a short path, so that the helper's file
     /// names stay within the 127 bytes procps keeps of a `-X` name.
+    /// Created anew, private (0700), never an existing one: a name taken
+    /// (by anyone, a link included) is skipped, not removed or entered.
     fn new() -> TempDir {
+        use std::os::unix::fs::DirBuilderExt;
         static COUNT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-        let n = COUNT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let path = std::env::temp_dir().join(format!("pmap-lab-{}-{n}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&path);
-        std::fs::create_dir_all(&path).unwrap();
-        TempDir(path)
+        loop {
+            let n = COUNT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let path = std::env::temp_dir().join(format!("pmap-lab-{}-{n}", std::process::id()));
+            match std::fs::DirBuilder::new().mode(0o700).create(&path) {
+                Ok(()) => return TempDir(path),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                Err(e) => panic!("creating {}: {e}", path.display()),
+            }
+        }
     }
 }
 
@@ -274,9 +287,32 @@ fn procps(args: &[&str]) -> Output {
         .expect("procps pmap not found: install procps (.ci/run does)")
 }
 
+/// The procps-ng release of the `pmap` installed, from `pmap -V`.
+fn installed() -> pmap_view::pmap::Release {
+    static RELEASE: OnceLock<pmap_view::pmap::Release> = OnceLock::new();
+    *RELEASE.get_or_init(|| {
+        let out = Command::new("pmap")
+            .arg("-V")
+            .output()
+            .expect("procps pmap not found: install procps (.ci/run does)");
+        let line = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            !line.contains("pmap lab"),
+            "the `pmap` in $PATH is lab itself: the tests need procps's"
+        );
+        let version = pmap_view::pmap::Release::version_in(&line)
+            .unwrap_or_else(|| panic!("pmap -V: {line:?} names no procps-ng version"));
+        pmap_view::pmap::Release::parse(version).unwrap_or_else(|| {
+            panic!("procps-ng {version} is installed: lab knows 4.0.2 to 4.0.6 (docs/pmap.md)")
+        })
+    })
+}
+
+/// `lab pmap ARGS`, following the installed procps's release.
 fn lab_pmap(args: &[&str]) -> Output {
     Command::new(lab_exe())
         .arg("pmap")
+        .args(["--procps-compat", installed().version()])
         .args(args)
         .output()
         .expect("running lab")
@@ -500,7 +536,7 @@ fn ranges_show_the_same_rows_as_procps_and_totals_of_those_rows() {
             assert!(!rows(&theirs).is_empty(), "{args:?} shows nothing");
             assert_eq!(rows(&ours), rows(&theirs), "{args:?}");
             if format == ["-x"] {
-                // procps 4.0.2 adds the RSS and Dirty of the mappings below the
+                // procps 4.0.x adds the RSS and Dirty of the mappings below the
                 // range into its totals; lab's total is that of the rows shown.
                 let total = ours.lines().last().unwrap();
                 let sums = column_sums(&rows(&theirs), 1..4);
@@ -513,7 +549,7 @@ fn ranges_show_the_same_rows_as_procps_and_totals_of_those_rows() {
                 assert_same(&format!("{args:?}"), &ours, &theirs);
             }
         }
-        // procps 4.0.2 ignores -A with -X: lab shows the rows in range, with
+        // procps (to 4.0.6) ignores -A with -X: lab shows the rows in range, with
         // procps's numbers, and their totals.
         let all = text(&procps(&["-X", &pid]));
         let ours = text(&lab_pmap(&["-X", "-A", range, &pid]));
@@ -551,8 +587,8 @@ fn several_pids_print_what_each_prints_alone() {
         let together = lab_pmap(&[&["--procps"], &with_pids(format, &pids)[..]].concat());
         assert!(together.status.success());
         assert_same(&format!("{format:?} on 3 PIDs"), &text(&together), &alone);
-        // procps agrees, except that it sums -X totals (and widens -X columns)
-        // over the PIDs of one call.
+        // procps agrees, except that it widens -X columns (and before 4.0.4
+        // sums -X totals) over the PIDs of one call.
         if !format.contains(&"-X") && !format.contains(&"-XX") {
             assert_same(
                 &format!("{format:?}"),
@@ -722,7 +758,7 @@ fn long_names_are_not_cut() {
         let row = ours.lines().find(|l| l.contains("long-")).unwrap();
         assert!(row.ends_with(&format!(" {name}")), "{args:?}: {row}");
     }
-    // procps 4.0.2 keeps the first 127 bytes of the path in -X.
+    // procps (4.0.2 to 4.0.6) keeps the first 127 bytes of the path in -X.
     let theirs = text(&procps(&["-X", &pid]));
     let row = theirs.lines().find(|l| l.contains("long-")).unwrap();
     let shown = row.rsplit(' ').next().unwrap();
@@ -773,6 +809,260 @@ fn json_is_the_region_format_with_procps_numbers() {
     for kind in ["heap", "stack", "file", "anon", "vdso"] {
         assert!(kinds.contains(&kind), "no {kind} region");
     }
+}
+
+// ------------------------------------------------------------ lab as `pmap`
+
+/// A link named `pmap` to lab, in a private directory of the test's own.
+struct AsPmap {
+    _dir: TempDir,
+    link: PathBuf,
+}
+
+impl AsPmap {
+    fn new() -> AsPmap {
+        let dir = TempDir::new();
+        let link = dir.0.join("pmap");
+        std::os::unix::fs::symlink(lab_exe(), &link).unwrap();
+        AsPmap { _dir: dir, link }
+    }
+
+    /// `pmap ARGS` through the link, with argv[0] `pmap` as a shell gives
+    /// it, following the release installed.
+    fn run(&self, args: &[&str]) -> Output {
+        use std::os::unix::process::CommandExt;
+        Command::new(&self.link)
+            .arg0("pmap")
+            .args(args)
+            .env("LAB_PMAP_PROCPS", installed().version())
+            .env("LC_ALL", "C.UTF-8")
+            .output()
+            .expect("running lab as pmap")
+    }
+}
+
+/// Both outputs, exit statuses and first lines of stderr are the same.
+fn assert_same_run(what: &str, ours: &Output, theirs: &Output) {
+    assert_eq!(
+        ours.status.code(),
+        theirs.status.code(),
+        "{what}: exit status"
+    );
+    assert_same(what, &text(ours), &text(theirs));
+    let first = |o: &Output| {
+        String::from_utf8_lossy(&o.stderr)
+            .lines()
+            .next()
+            .map(str::to_owned)
+    };
+    assert_eq!(first(ours), first(theirs), "{what}: stderr");
+}
+
+#[test]
+fn as_pmap_it_prints_what_procps_prints_mistakes_included() {
+    let pmap = AsPmap::new();
+    let (a, b, z) = (
+        Helper::files(),
+        Helper::shapes(&["many", "50"]),
+        Helper::shapes(&["zombie"]),
+    );
+    let zombie = z.said[0].strip_prefix("zombie ").unwrap().to_string();
+    let missing = i32::MAX.to_string();
+    let maps = std::fs::read_to_string(format!("/proc/{}/maps", a.pid())).unwrap();
+    let starts: Vec<&str> = maps.lines().map(|l| l.split('-').next().unwrap()).collect();
+    let pid_sets: Vec<Vec<String>> = vec![
+        vec![a.pid()],
+        vec![a.pid(), b.pid(), a.pid()],
+        vec![a.pid(), zombie.clone(), b.pid()],
+        vec![zombie.clone(), a.pid()],
+        vec![missing, b.pid()],
+    ];
+    let ranges = [
+        None,
+        Some(format!("{},", starts[6])),
+        Some(format!("{},{}", starts[2], starts[9])),
+    ];
+    let mut formats: Vec<Vec<&str>> = FORMATS.iter().map(|f| f.to_vec()).collect();
+    // -k is an option from 4.0.6 (an invalid one before: both must say so).
+    formats.extend([
+        vec!["-k"],
+        vec!["-x", "-k"],
+        vec!["-d", "-k", "-p"],
+        vec!["-X", "-k"],
+    ]);
+    for format in &formats {
+        for pids in &pid_sets {
+            for range in &ranges {
+                let mut args: Vec<&str> = format.clone();
+                if let Some(range) = range {
+                    args.extend(["-A", range.as_str()]);
+                }
+                args.extend(pids.iter().map(String::as_str));
+                assert_same_run(&format!("pmap {args:?}"), &pmap.run(&args), &procps(&args));
+            }
+        }
+    }
+}
+
+#[test]
+fn as_pmap_its_usage_errors_and_exit_codes_are_procps() {
+    let pmap = AsPmap::new();
+    let helper = Helper::shapes(&["threads", "1"]);
+    let pid = helper.pid();
+    let octal = format!("0{:o}", helper.child.id());
+    let hex = format!("0x{:x}", helper.child.id());
+    let cases: Vec<Vec<&str>> = vec![
+        vec![],
+        vec!["-z", &pid],
+        vec!["--foo=3", &pid],
+        vec!["--re=1"],
+        vec!["--c"],
+        vec!["--range"],
+        vec!["-A"],
+        vec!["--ext=1", &pid],
+        vec!["--ext", &pid],
+        vec!["-x"],
+        vec!["-x", "-d", &pid],
+        vec!["-XX", "-x", &pid],
+        vec!["-n", "-q"],
+        vec!["-n", &pid],
+        vec!["-N", "somewhere", &pid],
+        vec!["abc"],
+        vec!["0"],
+        vec!["-5"],
+        vec!["--", "-5"],
+        vec!["-", &pid],
+        vec!["/proc/abc"],
+        vec!["/proc/self", &pid],
+        vec!["99999999999"],
+        vec!["12x"],
+        vec!["+3"],
+        vec!["2147483647"],
+        vec!["-A", "zz", &pid],
+        vec!["-A", "1,2,3", &pid],
+        vec!["-A", "0x", &pid],
+        vec!["-A", "-1", &pid],
+        vec!["-A", " 0x0,", &pid],
+        vec!["-A", "1000,2000", "-A", ",ffffffffffffffff", &pid],
+        vec!["-r", &pid],
+        vec!["-k", &pid],
+        vec!["--use-kernel-name", &pid],
+        vec![&pid, "-x"],
+        vec![&octal],
+        vec![&hex],
+        vec!["-xq", &pid],
+        vec!["-A0,ffffffffffff", "-x", &pid],
+        vec!["--range=0,ffffffffffff", &pid],
+    ];
+    for args in &cases {
+        assert_same_run(&format!("pmap {args:?}"), &pmap.run(args), &procps(args));
+        // procps's usage, where it prints it (the line its own tests match).
+        let usage = |o: &Output| {
+            String::from_utf8_lossy(&o.stderr).contains("\nUsage:\n pmap [options] PID [PID ...]\n")
+        };
+        assert_eq!(
+            usage(&pmap.run(args)),
+            usage(&procps(args)),
+            "usage of pmap {args:?}"
+        );
+    }
+    for help in ["-h", "--help", "--he"] {
+        let (ours, theirs) = (pmap.run(&[help]), procps(&[help]));
+        assert_eq!(ours.status.code(), Some(0));
+        assert_eq!(theirs.status.code(), Some(0));
+        let head = |o: &Output| {
+            text(o)
+                .lines()
+                .take(5)
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(head(&ours), head(&theirs), "{help}");
+        // The same options, described in lab's own words.
+        let options = |o: &Output| {
+            text(o)
+                .lines()
+                .filter_map(|l| {
+                    l.strip_prefix(" -")
+                        .map(|o| o.split("  ").next().unwrap().to_owned())
+                })
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(options(&ours), options(&theirs), "{help}");
+    }
+    for version in ["-V", "--version", "-xV"] {
+        let (ours, theirs) = (pmap.run(&[version]), procps(&[version]));
+        assert_eq!(ours.status.code(), Some(0));
+        let theirs = text(&theirs);
+        let ours = text(&ours);
+        assert!(
+            ours.starts_with(theirs.trim_end()),
+            "{ours:?} vs {theirs:?}"
+        );
+        assert!(ours.contains("(pmap lab "), "{ours}");
+    }
+}
+
+#[test]
+fn names_and_command_lines_are_escaped_as_the_installed_release_does() {
+    use std::os::unix::ffi::OsStrExt;
+    use std::os::unix::process::CommandExt;
+    let pmap = AsPmap::new();
+    // A helper whose file is named in UTF-8 with a tab, and whose argv[0]
+    // holds a control, a C1 control, a byte that is not UTF-8 and UTF-8.
+    let dir = TempDir::new();
+    let exe = dir.0.join("sh\u{e4}pes\tdir-\u{e9}");
+    std::fs::copy(shapes_exe(), &exe).unwrap();
+    sync(&exe);
+    let mut command = Command::new(&exe);
+    command
+        .arg0(std::ffi::OsStr::from_bytes(
+            b"sh\xc3\xa4pes \x01\xc2\x85 \xff-\xc3\xa9",
+        ))
+        .args(["many", "5"]);
+    let helper = Helper::start(command, Some(dir));
+    let pid = helper.pid();
+    for format in [&[][..], &["-x"], &["-d"], &["-X"], &["-p"]] {
+        let args = with_pids(format, std::slice::from_ref(&pid));
+        let theirs = procps(&args);
+        assert_same_run(&format!("pmap {args:?}"), &pmap.run(&args), &theirs);
+        let exact = lab_pmap(&[&["--procps"], &args[..]].concat());
+        // procps prints -X mapping names raw, controls included; lab's own
+        // view shows each control as `?` (a name must not drive the
+        // terminal). The first line, the command line, is escaped alike.
+        let theirs = if format == ["-X"] {
+            let all = text(&theirs);
+            let (first, rest) = all.split_at(all.find('\n').map_or(all.len(), |i| i + 1));
+            let rest: String = rest
+                .chars()
+                .map(|c| match c as u32 {
+                    0x0a => c.to_string(),
+                    0..=0x1f | 0x7f => "?".to_string(),
+                    0x80..=0x9f => "??".to_string(),
+                    _ => c.to_string(),
+                })
+                .collect();
+            format!("{first}{rest}")
+        } else {
+            text(&theirs)
+        };
+        assert_same(
+            &format!("lab pmap --procps {args:?}"),
+            &text(&exact),
+            &theirs,
+        );
+    }
+    // The default release keeps UTF-8 names (4.0.5 on); lab's own view shows
+    // the tab, a control, as `?`.
+    let newest = Command::new(lab_exe())
+        .args(["pmap", &pid])
+        .output()
+        .unwrap();
+    assert!(
+        text(&newest).contains("sh\u{e4}pes?dir-\u{e9}"),
+        "{}",
+        text(&newest)
+    );
 }
 
 // --------------------------------------------------------- the tests themselves

@@ -1,28 +1,94 @@
 //! The annotated expected output of every lab × implementation, kept under
 //! `labs/<lab>/` as insta snapshots: normalised (no addresses, PIDs or
-//! timings; sizes rounded to whole MiB, changes under 1 MiB hidden), so a reader
+//! timings; sizes rounded to the lab's resolution, changes under it hidden;
+//! checks pinned by their rule, not by this machine's numbers), so a reader
 //! can open them and the tests keep them true.
+//!
+//! A lab whose output depends on machine facts (`machine = ["cpus", "stack"]`
+//! in its lab.toml) is pinned per value of those facts, in a file named by
+//! them (`threads-c.cpus-2.stack-8192-KiB.snap`); on a machine with other
+//! values and no such file, the comparison is skipped with a message saying
+//! so, while the lab's checks are still required to hold. `PMAP_LAB_PIN=1
+//! INSTA_UPDATE=always` records the output for this machine's values.
 
 use observer::{catalog, render, run_lab};
 
 use crate::util::run_options;
 
+/// `cpus-2.stack-8192-KiB` for the lab's facts on this run.
+fn fact_suffix(names: &[String], facts: &observer::machine::Facts) -> String {
+    names
+        .iter()
+        .map(|n| {
+            let v: String = facts
+                .get(n)
+                .unwrap_or("unknown")
+                .chars()
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() || c == '.' {
+                        c
+                    } else {
+                        '-'
+                    }
+                })
+                .collect();
+            format!(".{n}-{v}")
+        })
+        .collect()
+}
+
 fn pin(lab_name: &str) {
     let lab = catalog::find(lab_name).unwrap();
+    let dir = format!("{}/labs/{lab_name}", env!("CARGO_MANIFEST_DIR"));
     for source in &lab.impls {
         let report = run_lab(lab, source.imp, &run_options(), |_| Ok(()))
             .unwrap_or_else(|e| panic!("{lab_name} {}: {e}", source.imp));
+        let failed: Vec<String> = report
+            .steps
+            .iter()
+            .flat_map(|s| &s.checks)
+            .filter(|c| c.status == observer::check::Status::Fail)
+            .map(|c| format!("{}: expected {}; observed {}", c.id, c.expected, c.observed))
+            .collect();
+        assert!(failed.is_empty(), "{lab_name} {}: {failed:#?}", source.imp);
+        let name = format!(
+            "{lab_name}-{}{}",
+            source.imp,
+            fact_suffix(&lab.spec.machine, &report.facts)
+        );
+        let prefix = format!("{lab_name}-{}.", source.imp);
+        let pinned: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|f| f.starts_with(&prefix) && f.ends_with(".snap"))
+            .collect();
+        // PMAP_LAB_PIN=1 records the output for this machine's facts (run
+        // where the facts really are those values; read it before committing).
+        if !lab.spec.machine.is_empty()
+            && std::env::var_os("PMAP_LAB_PIN").is_none()
+            && !pinned.is_empty()
+            && !pinned.contains(&format!("{name}.snap"))
+        {
+            eprintln!(
+                "skipped: labs/{lab_name}/{name}.snap: the annotated output is pinned only for \
+                 {} ({}); this machine has {}. Its checks held.",
+                pinned.join(", "),
+                lab.spec.machine.join(", "),
+                report.facts.describe(&lab.spec.machine)
+            );
+            continue;
+        }
         let text = render::annotated(lab, &report);
         insta::with_settings!({
-            snapshot_path => format!("{}/labs/{lab_name}", env!("CARGO_MANIFEST_DIR")),
+            snapshot_path => dir.clone(),
             prepend_module_to_snapshot => false,
             omit_expression => true,
         }, {
-            insta::assert_snapshot!(format!("{lab_name}-{}", source.imp), text);
+            insta::assert_snapshot!(name, text);
         });
     }
 }
-
 #[test]
 fn heap_annotated_outputs() {
     pin("heap");

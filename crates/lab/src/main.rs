@@ -142,6 +142,16 @@ struct RunArgs {
     /// that depend on alignment) repeat exactly from run to run.
     #[arg(long)]
     no_aslr: bool,
+    /// Where compiled demos are kept and demos run (default:
+    /// $PMAP_LAB_CACHE_DIR, else ~/.cache/pmap-lab). It must be yours and
+    /// writable by nobody else.
+    #[arg(long, value_name = "DIR")]
+    cache_dir: Option<std::path::PathBuf>,
+    /// Keep the allocator variables (MALLOC_*, GLIBC_TUNABLES, LD_PRELOAD) in
+    /// the demos' environment; checks that depend on them then follow them or
+    /// say they do not apply.
+    #[arg(long)]
+    keep_alloc_env: bool,
 }
 
 impl RunArgs {
@@ -151,6 +161,8 @@ impl RunArgs {
             tools: Toolchain {
                 python: self.python.clone(),
                 no_aslr: self.no_aslr,
+                cache_dir: self.cache_dir.clone(),
+                keep_alloc_env: self.keep_alloc_env,
                 ..Toolchain::default()
             },
         }
@@ -166,7 +178,7 @@ struct LabArgs {
     /// Do not wait for Enter between steps (never waits when stdin is not a terminal).
     #[arg(long)]
     no_pause: bool,
-    /// Print the whole run as one JSON document (DESIGN.md's contract) instead of text.
+    /// Print the whole run as one JSON document (see README's JSON section) instead of text.
     #[arg(long)]
     json: bool,
     /// Also write the run as a self-contained HTML page.
@@ -213,6 +225,10 @@ fn main() -> ExitCode {
     // the command line and parsing every lab's data, so that the port starts
     // with a heap as fresh as the C demo's (start-up allocations that are freed
     // again would leave free space in [heap] for the port's first mallocs).
+    // Installed as `pmap` (a link to lab), lab is procps's pmap.
+    if pmap_cmd::invoked_as_pmap() {
+        return pmap_cmd::run_as_pmap();
+    }
     let argv: Vec<String> = std::env::args().collect();
     if argv.len() >= 3 && argv[1] == "workload" && !argv[2].starts_with('-') {
         return workload(&argv[2], &argv[3..]);

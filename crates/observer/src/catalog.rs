@@ -119,7 +119,6 @@ fn load(e: &Embedded) -> Lab {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::check::Check;
 
     /// Validates the embedded data the way `rustlings dev check` does: every
     /// lab parses, every check compiles, every step of every demo has source.
@@ -129,7 +128,6 @@ mod tests {
             assert!(!lab.impls.is_empty(), "{}: no implementation", lab.name());
             for (index, step) in lab.spec.steps.iter().enumerate() {
                 for c in &step.checks {
-                    Check::compile(c).unwrap_or_else(|e| panic!("{}: {}: {e}", lab.name(), c.id));
                     if let Some(only) = &c.only_for {
                         let imp: Impl = only
                             .parse()
@@ -168,18 +166,33 @@ mod tests {
                     }
                 }
             }
-            for fact in lab.spec.machine.iter().chain(
-                lab.spec
-                    .steps
-                    .iter()
-                    .flat_map(|s| &s.checks)
-                    .flat_map(|c| c.when.keys()),
-            ) {
+            let checks = lab.spec.steps.iter().flat_map(|s| &s.checks);
+            for fact in lab
+                .spec
+                .machine
+                .iter()
+                .chain(lab.spec.requires.keys())
+                .chain(
+                    checks
+                        .clone()
+                        .flat_map(|c| c.when.keys().chain(c.requires.keys())),
+                )
+            {
                 assert!(
-                    crate::machine::facts().contains_key(fact.as_str()),
+                    crate::machine::NAMES.iter().any(|(n, _)| n == fact),
                     "{}: unknown fact {fact}",
                     lab.name()
                 );
+            }
+            // Every check compiles with this machine's numbers.
+            let facts = crate::machine::Facts::of_machine(None);
+            if let Some(memory) = &lab.spec.memory {
+                crate::check::size_expr(memory, &facts)
+                    .unwrap_or_else(|e| panic!("{}: memory: {e}", lab.name()));
+            }
+            for c in checks {
+                crate::check::Check::compile(c, &facts)
+                    .unwrap_or_else(|e| panic!("{}: check {}: {e}", lab.name(), c.id));
             }
             let ids: std::collections::HashSet<_> = lab
                 .spec

@@ -19,15 +19,37 @@ use pmap_view::{diff, Change, Kind, Region, RegionChange, Snapshot, Totals};
 use serde::Serialize;
 
 use crate::lab::CheckSpec;
+pub use crate::machine::page_kib;
+use crate::machine::Facts;
+
+/// Whether a check held, failed, or does not apply on this machine.
+#[derive(Clone, Copy, Debug, Serialize, PartialEq, Eq)]
+pub enum Status {
+    #[serde(rename = "pass")]
+    Pass,
+    #[serde(rename = "fail")]
+    Fail,
+    /// A fact the check requires does not hold here (the reason names it).
+    #[serde(rename = "n/a")]
+    NotApplicable,
+}
 
 /// The outcome of one check on one step.
 #[derive(Clone, Debug, Serialize, PartialEq, Eq)]
 pub struct CheckResult {
     pub id: String,
+    /// True only when the check held (false when it failed or does not apply).
     pub passed: bool,
+    pub status: Status,
+    /// Why the check does not apply here: the fact that does not hold.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub not_applicable: Option<String>,
     /// The expectation in words (from the lab data).
     pub description: String,
     pub expected: String,
+    /// The bounds as the lab writes them, without this machine's numbers
+    /// (`100 stacks + 100 pages`): what the annotated outputs pin.
+    pub rule: String,
     pub observed: String,
     /// The measured number, KiB (or a count), when the measure is numeric.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -160,8 +182,9 @@ impl<'a> StepSnapshots<'a> {
 }
 
 impl Check {
-    /// Validate and compile a check spec. Errors are defects in lab data.
-    pub fn compile(spec: &CheckSpec) -> Result<Check, String> {
+    /// Validate and compile a check spec, its bounds evaluated with `facts`.
+    /// Errors are defects in lab data.
+    pub fn compile(spec: &CheckSpec, facts: &Facts) -> Result<Check, String> {
         let (child, measure) = match spec.measure.strip_prefix("child:") {
             Some(m) => (true, m),
             None => (false, spec.measure.as_str()),
@@ -210,8 +233,9 @@ impl Check {
         if whole_regions && since != Since::Previous {
             return Err("`largest` and `steady` take no `since`".into());
         }
-        let min = spec.min.as_deref().map(size_expr).transpose()?;
-        let max = spec.max.as_deref().map(size_expr).transpose()?;
+        let eval = |e: &str| size_expr(e, facts);
+        let min = spec.min.as_deref().map(eval).transpose()?;
+        let max = spec.max.as_deref().map(eval).transpose()?;
         match (field.is_text(), &spec.equals, min.or(max)) {
             (true, Some(_), None) | (false, None, Some(_)) => {}
             (true, _, _) => return Err("a text measure takes `equals` only".into()),
@@ -261,8 +285,11 @@ impl Check {
         CheckResult {
             id: self.spec.id.clone(),
             passed,
+            status: if passed { Status::Pass } else { Status::Fail },
+            not_applicable: None,
             description: self.spec.expect.clone(),
             expected,
+            rule: self.rule(),
             observed,
             observed_value: value,
             tolerance: self.spec.tolerance.clone(),
@@ -389,6 +416,21 @@ impl Check {
         format!("{sign}{v}{}", self.unit())
     }
 
+    /// The bounds in the lab's words only.
+    fn rule(&self) -> String {
+        if self.field.is_text() {
+            return self.spec.equals.clone().unwrap_or_default();
+        }
+        let e = |x: &Option<String>| x.clone().unwrap_or_default();
+        match (&self.spec.min, &self.spec.max) {
+            (Some(a), Some(b)) if a == b => a.clone(),
+            (Some(_), Some(_)) => format!("{} to {}", e(&self.spec.min), e(&self.spec.max)),
+            (Some(_), None) => format!("at least {}", e(&self.spec.min)),
+            (None, Some(_)) => format!("at most {}", e(&self.spec.max)),
+            (None, None) => String::new(),
+        }
+    }
+
     fn expected_range(&self) -> String {
         let e = |x: &Option<String>| x.clone().unwrap_or_default();
         let u = self.unit();
@@ -434,8 +476,9 @@ pub fn value_on(measure: &str, snap: &Snapshot) -> Option<i64> {
         tolerance: None,
         only_for: None,
         when: Default::default(),
+        requires: Default::default(),
     };
-    let check = Check::compile(&spec).ok()?;
+    let check = Check::compile(&spec, &Facts::default()).ok()?;
     matches!(check.scope, Scope::Total | Scope::Kind(_)).then(|| check.measure(snap))
 }
 
@@ -470,14 +513,22 @@ fn parse_kind(s: &str) -> Option<Kind> {
     })
 }
 
-/// The page size of this machine, in KiB.
-pub fn page_kib() -> i64 {
-    // SAFETY: sysconf has no preconditions.
-    let bytes = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
-    if bytes > 0 {
-        bytes as i64 / 1024
-    } else {
-        4
+impl CheckResult {
+    /// The result of a check that does not apply here, saying why.
+    pub fn not_applicable(spec: &CheckSpec, why: String) -> CheckResult {
+        CheckResult {
+            id: spec.id.clone(),
+            passed: false,
+            status: Status::NotApplicable,
+            not_applicable: Some(why),
+            description: spec.expect.clone(),
+            expected: String::new(),
+            rule: String::new(),
+            observed: String::new(),
+            observed_value: None,
+            tolerance: spec.tolerance.clone(),
+            is_size: false,
+        }
     }
 }
 
@@ -486,9 +537,10 @@ pub fn page_kib() -> i64 {
 /// Terms are joined by `+` and `-`; a term is a product of factors written
 /// side by side or with `*`: numbers, at most one size unit (`KiB`, `MiB`,
 /// `GiB`, `page(s)`, `stack(s)`: a thread's default stack) and counts this
-/// machine knows (`cpus`, `cached_stacks`, see [`crate::machine::number`]).
-/// Examples: `10 MiB + 1 page`, `100 stacks + 100 pages`, `8 * cpus * 64 MiB - 64 MiB`.
-pub fn size_expr(text: &str) -> Result<i64, String> {
+/// machine knows (`cpus`, `new_arenas`, `cached_stacks`, see
+/// [`Facts::number`]).
+/// Examples: `10 MiB + 1 page`, `100 stacks + 100 pages`, `new_arenas * 64 MiB`.
+pub fn size_expr(text: &str, facts: &Facts) -> Result<i64, String> {
     let bad = || format!("bad size expression `{text}`");
     let mut total = 0f64;
     let mut sign = 1f64;
@@ -510,7 +562,7 @@ pub fn size_expr(text: &str) -> Result<i64, String> {
             "MiB" => (1024.0, true),
             "GiB" => (1024.0 * 1024.0, true),
             "page" | "pages" => (page_kib() as f64, true),
-            word => match crate::machine::number(word) {
+            word => match facts.number(word) {
                 Some((v, size)) => (v as f64, size),
                 None => (word.parse::<f64>().map_err(|_| bad())?, false),
             },
@@ -532,27 +584,24 @@ mod tests {
     #[test]
     fn size_expressions() {
         let p = page_kib();
-        assert_eq!(size_expr("10 MiB"), Ok(10240));
-        assert_eq!(size_expr("10 MiB + 1 page"), Ok(10240 + p));
-        assert_eq!(size_expr("-60 MiB - 2 pages"), Ok(-61440 - 2 * p));
-        assert_eq!(size_expr("0"), Ok(0));
-        assert_eq!(size_expr("0.5 MiB"), Ok(512));
-        assert_eq!(size_expr("3"), Ok(3));
+        let f = Facts::from_pairs([("cpus", "2"), ("stack", "8192 KiB")]);
+        assert_eq!(size_expr("10 MiB", &f), Ok(10240));
+        assert_eq!(size_expr("10 MiB + 1 page", &f), Ok(10240 + p));
+        assert_eq!(size_expr("-60 MiB - 2 pages", &f), Ok(-61440 - 2 * p));
+        assert_eq!(size_expr("0", &f), Ok(0));
+        assert_eq!(size_expr("0.5 MiB", &f), Ok(512));
+        assert_eq!(size_expr("3", &f), Ok(3));
         assert_eq!(
-            size_expr("100 stacks + 100 pages"),
-            Ok(100 * crate::machine::thread_stack_kib() + 100 * p)
+            size_expr("100 stacks + 100 pages", &f),
+            Ok(100 * 8192 + 100 * p)
         );
-        let cpus = crate::machine::online_cpus();
-        assert_eq!(
-            size_expr("8 * cpus * 64 MiB - 64 MiB"),
-            Ok((8 * cpus - 1) * 65536)
-        );
-        assert!(size_expr("MiB MiB").is_err());
-        assert!(size_expr("2 nosuchfact").is_err());
-        assert!(size_expr("").is_err());
-        assert!(size_expr("10 MiB +").is_err());
-        assert!(size_expr("ten MiB").is_err());
-        assert!(size_expr("1 MiB 2 MiB").is_err());
+        assert_eq!(size_expr("8 * cpus * 64 MiB - 64 MiB", &f), Ok(15 * 65536));
+        assert!(size_expr("MiB MiB", &f).is_err());
+        assert!(size_expr("2 nosuchfact", &f).is_err());
+        assert!(size_expr("", &f).is_err());
+        assert!(size_expr("10 MiB +", &f).is_err());
+        assert!(size_expr("ten MiB", &f).is_err());
+        assert!(size_expr("1 MiB 2 MiB", &f).is_err());
     }
 
     fn spec(measure: &str, min: Option<&str>, max: Option<&str>) -> CheckSpec {
@@ -567,16 +616,17 @@ mod tests {
             tolerance: None,
             only_for: None,
             when: Default::default(),
+            requires: Default::default(),
         }
     }
 
     #[test]
     fn bad_specs_are_rejected() {
-        assert!(Check::compile(&spec("total", Some("1"), None)).is_err());
-        assert!(Check::compile(&spec("nowhere.size", Some("1"), None)).is_err());
-        assert!(Check::compile(&spec("total.size", None, None)).is_err());
-        assert!(Check::compile(&spec("total.kind", Some("1"), None)).is_err());
-        assert!(Check::compile(&spec("heap.size", Some("1"), None)).is_ok());
+        assert!(Check::compile(&spec("total", Some("1"), None), &Facts::default()).is_err());
+        assert!(Check::compile(&spec("nowhere.size", Some("1"), None), &Facts::default()).is_err());
+        assert!(Check::compile(&spec("total.size", None, None), &Facts::default()).is_err());
+        assert!(Check::compile(&spec("total.kind", Some("1"), None), &Facts::default()).is_err());
+        assert!(Check::compile(&spec("heap.size", Some("1"), None), &Facts::default()).is_ok());
     }
 
     fn snap(text: &str) -> Snapshot {
@@ -592,18 +642,24 @@ mod tests {
         );
         let (all, caches) = ([&before, &after], [None, None]);
         let s = StepSnapshots::of(&all, &caches);
-        let grow =
-            Check::compile(&spec("total.size", Some("10 MiB"), Some("10 MiB + 1 page"))).unwrap();
+        let grow = Check::compile(
+            &spec("total.size", Some("10 MiB"), Some("10 MiB + 1 page")),
+            &Facts::default(),
+        )
+        .unwrap();
         let r = grow.evaluate(&s);
         assert!(r.passed, "{r:?}");
         assert_eq!(r.observed, "+10244 KiB");
-        let heap = Check::compile(&spec("heap.size", None, Some("0"))).unwrap();
+        let heap = Check::compile(&spec("heap.size", None, Some("0")), &Facts::default()).unwrap();
         assert!(heap.evaluate(&s).passed);
-        let rss = Check::compile(&spec("total.rss", Some("1 MiB"), None)).unwrap();
+        let rss =
+            Check::compile(&spec("total.rss", Some("1 MiB"), None), &Facts::default()).unwrap();
         assert!(!rss.evaluate(&s).passed);
         let mut kind = spec("largest.kind", None, None);
         kind.equals = Some("anon".into());
-        let kind = Check::compile(&kind).unwrap().evaluate(&s);
+        let kind = Check::compile(&kind, &Facts::default())
+            .unwrap()
+            .evaluate(&s);
         assert!(kind.passed && kind.observed == "anon", "{kind:?}");
     }
 }

@@ -16,6 +16,7 @@ use std::fmt::Write as _;
 use pmap_view::render::{mode, signed_size, size};
 use pmap_view::{diff, Change, PageMap, PageState, Region};
 
+use crate::check::Status;
 use crate::report::{Report, StepReport};
 use crate::residency::{self, RegionResidency};
 use crate::suite::{Outcome, SuiteRun};
@@ -58,8 +59,7 @@ pub fn run_page(report: &Report) -> String {
 /// An existing file is opened for writing (not truncated); a new one is
 /// created and removed again.
 pub fn check_writable(path: &std::path::Path) -> Result<(), crate::RunError> {
-    // The words of a failure at the end (`write`), only earlier.
-    let error = |e| crate::RunError::Io(format!("writing {}", path.display()), e);
+    let error = |e| crate::RunError::Io(format!("cannot write the page {}", path.display()), e);
     match std::fs::OpenOptions::new().write(true).open(path) {
         Ok(_) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -121,6 +121,7 @@ tr.map td { border-top: none; padding-top: 0; }
 .verdict.skip { background: var(--muted); }
 td.pass { color: var(--pass); font-weight: 600; white-space: nowrap; }
 td.fail { color: var(--fail); font-weight: 600; white-space: nowrap; }
+td.na { color: var(--muted); font-weight: 600; white-space: nowrap; }
 .mark { font-weight: 700; text-align: center; }
 .appeared, .grew { color: var(--pass); } .vanished, .shrank { color: var(--fail); }
 .why p { margin: 6px 0; max-width: 80ch; }
@@ -136,7 +137,7 @@ details summary { cursor: pointer; color: var(--muted); }
 "#;
 
 fn page(title: &str, body: &str) -> String {
-    let facts: Vec<String> = crate::machine::facts()
+    let facts: Vec<String> = crate::machine::Facts::of_machine(None)
         .iter()
         .map(|(k, v)| format!("{k} {v}"))
         .collect();
@@ -342,11 +343,19 @@ fn step_article(out: &mut String, report: &Report, index: usize, s: &StepReport)
                 out,
                 "<tr><td class=\"{class}\">{mark}</td><td>{desc}{tolerance}</td>\
                  <td>{expected}</td><td>{observed}</td></tr>",
-                class = if c.passed { "pass" } else { "fail" },
-                mark = if c.passed { "✓ pass" } else { "✗ FAIL" },
+                class = match c.status {
+                    Status::Pass => "pass",
+                    Status::Fail => "fail",
+                    Status::NotApplicable => "na",
+                },
+                mark = match c.status {
+                    Status::Pass => "✓ pass",
+                    Status::Fail => "✗ FAIL",
+                    Status::NotApplicable => "– n/a",
+                },
                 desc = esc(&c.description),
                 expected = esc(&c.expected),
-                observed = esc(&c.observed),
+                observed = esc(c.not_applicable.as_deref().unwrap_or(&c.observed)),
             );
         }
         out.push_str("</table>\n");

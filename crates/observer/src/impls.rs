@@ -1,7 +1,9 @@
 //! The implementations of a lab (Rust port, C demo, Python demo) and how to
 //! start each one: the Rust port is this very binary (`lab workload NAME`), the
-//! C demo is compiled with the system compiler into a cache directory, the
-//! Python demo runs under `python3` or the interpreter the user names.
+//! C demo is compiled with the system compiler (`$CC`, flags allowed) into a
+//! cache directory of the user's own, the Python demo runs under `python3` or
+//! the interpreter the user names. Demos run without the allocator variables
+//! of this environment unless asked to keep them.
 
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -51,11 +53,12 @@ impl std::str::FromStr for Impl {
 pub struct Toolchain {
     /// The program that runs a Rust port: `PROGRAM workload LAB`. Default: this executable.
     pub workload_exe: Option<PathBuf>,
-    /// The C compiler. Default: `$CC`, else `cc`.
+    /// The C compiler, with flags if any (`clang -O2`). Default: `$CC`, else `cc`.
     pub cc: Option<String>,
     /// The Python interpreter. Default: `python3`.
     pub python: Option<PathBuf>,
-    /// Where compiled demos are cached. Default: the user's cache directory.
+    /// Where compiled demos are cached. Default: `$PMAP_LAB_CACHE_DIR`, else
+    /// the user's cache directory (see [`cache_dir`]).
     pub cache_dir: Option<PathBuf>,
     /// Run the demo without address-space layout randomisation, so that its
     /// layout, and sizes that depend on alignment, repeat exactly between runs.
@@ -64,6 +67,11 @@ pub struct Toolchain {
     /// Rust runtime's and libc's start-up allocations depend on the environment,
     /// so this makes [heap] start the same on every machine (the snapshot tests).
     pub fixed_env: bool,
+    /// Keep the allocator variables (`MALLOC_*`, `GLIBC_TUNABLES`,
+    /// `LD_PRELOAD`) in the demo's environment. By default they are removed:
+    /// the labs teach the allocator as it comes, and the report says what was
+    /// removed.
+    pub keep_alloc_env: bool,
 }
 
 /// A demo ready to start.
@@ -74,18 +82,39 @@ pub struct Launch {
     pub workdir: PathBuf,
     /// The program that runs it, in words ("gcc 12.2.0", "Python 3.11.7").
     pub runtime: String,
+    /// The allocator variables the demo runs with.
+    pub alloc_env: Vec<(String, String)>,
+    /// The allocator variables of this environment removed for the demo.
+    pub cleared_env: Vec<String>,
+    /// Facts about the demo known before it starts (its Python).
+    pub facts: Vec<(&'static str, String)>,
 }
 
 /// Build (if needed) and describe how to start `imp` of `lab`.
 pub fn prepare(lab: &Lab, imp: Impl, tools: &Toolchain) -> Result<Launch, RunError> {
     let mut launch = prepare_command(lab, imp, tools)?;
     launch.command.current_dir(&launch.workdir);
+    let ours: Vec<(String, String)> = std::env::vars_os()
+        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+        .filter(|(k, _)| crate::machine::is_allocator_variable(k))
+        .collect();
     if tools.fixed_env {
         launch.command.env_clear().env("LANG", "C.UTF-8");
         for keep in ["PATH", "HOME", "PYENV_ROOT"] {
             if let Some(v) = std::env::var_os(keep) {
                 launch.command.env(keep, v);
             }
+        }
+    }
+    if tools.keep_alloc_env {
+        for (k, v) in &ours {
+            launch.command.env(k, v);
+        }
+        launch.alloc_env = ours;
+    } else {
+        for (k, v) in ours {
+            launch.command.env_remove(&k);
+            launch.cleared_env.push(format!("{k}={v}"));
         }
     }
     if tools.no_aslr {
@@ -114,6 +143,14 @@ fn prepare_command(lab: &Lab, imp: Impl, tools: &Toolchain) -> Result<Launch, Ru
             .collect::<Vec<_>>()
             .join(", "),
     })?;
+    let launch = |command: Command, runtime: String, workdir: PathBuf| Launch {
+        command,
+        runtime,
+        workdir,
+        alloc_env: Vec::new(),
+        cleared_env: Vec::new(),
+        facts: Vec::new(),
+    };
     match imp {
         Impl::Rust => {
             let exe = match &tools.workload_exe {
@@ -123,29 +160,24 @@ fn prepare_command(lab: &Lab, imp: Impl, tools: &Toolchain) -> Result<Launch, Ru
             };
             let mut command = Command::new(exe);
             command.args(["workload", lab.name()]);
-            Ok(Launch {
+            Ok(launch(
                 command,
-                runtime: "the Rust port in this lab binary".into(),
-                workdir: cache_dir(tools)?,
-            })
+                "the Rust port in this lab binary".into(),
+                cache_dir(tools)?,
+            ))
         }
         Impl::C => {
-            let cc = tools
-                .cc
-                .clone()
-                .or_else(|| std::env::var("CC").ok())
-                .unwrap_or_else(|| "cc".into());
-            let runtime = tool_version(&cc, &["--version"])?.ok_or_else(|| RunError::MissingTool {
-                tool: cc.clone(),
-                install: "a C compiler (Debian/Ubuntu: sudo apt install gcc; Fedora: sudo dnf install gcc)".into(),
-            })?;
+            let cc = Compiler::from_setting(
+                tools
+                    .cc
+                    .clone()
+                    .or_else(|| std::env::var("CC").ok().filter(|s| !s.trim().is_empty()))
+                    .as_deref()
+                    .unwrap_or("cc"),
+            )?;
             let cache = cache_dir(tools)?;
             let exe = compile_c(&cc, lab.name(), source.source, &cache)?;
-            Ok(Launch {
-                command: Command::new(exe),
-                runtime,
-                workdir: cache,
-            })
+            Ok(launch(Command::new(exe), cc.describe(), cache))
         }
         Impl::Python => {
             let python = tools
@@ -153,36 +185,79 @@ fn prepare_command(lab: &Lab, imp: Impl, tools: &Toolchain) -> Result<Launch, Ru
                 .clone()
                 .unwrap_or_else(|| PathBuf::from("python3"));
             let shown = python.display().to_string();
-            let runtime = tool_version(&shown, &["--version"])?
-                .filter(|v| v.starts_with("Python "))
-                .ok_or_else(|| RunError::MissingTool {
-                    tool: shown.clone(),
-                    install: "Python 3 (Debian/Ubuntu: sudo apt install python3), or name a Python 3 with --python PATH"
-                        .into(),
-                })?;
+            let missing = |why: &str| {
+                RunError::MissingTool {
+                tool: shown.clone(),
+                install: format!(
+                    "Python 3 (Debian/Ubuntu: sudo apt install python3), or name a Python 3 with --python PATH{why}"
+                ),
+            }
+            };
+            // One probe for the version line and the facts the pylist lab
+            // depends on (implementation, version, debug build). Written to
+            // run under Python 2 too, so that it can say it is not Python 3.
+            let probe = "import platform, sys\n\
+                         sys.stdout.write('%s %s %s' % (platform.python_implementation(), \
+                         platform.python_version(), hasattr(sys, 'gettotalrefcount')))";
+            let out = run_tool(Command::new(&python).args(["-c", probe])).map_err(|e| {
+                match e.kind() {
+                    std::io::ErrorKind::NotFound => missing(""),
+                    _ => RunError::Io(format!("running {shown}"), crate::demo::spawn_error(e)),
+                }
+            })?;
+            let text = String::from_utf8_lossy(&out.stdout).trim().to_string();
+            let mut words = text.split_whitespace();
+            let (Some(implementation), Some(version), Some(debug)) =
+                (words.next(), words.next(), words.next())
+            else {
+                return Err(missing(" (it did not run a Python program)"));
+            };
+            if !out.status.success() {
+                return Err(missing(" (it did not run a Python program)"));
+            }
+            if !version.starts_with('3') {
+                return Err(RunError::Usage(format!(
+                    "{shown} is {implementation} {version}, not Python 3: name a Python 3 with --python PATH"
+                )));
+            }
             let cache = cache_dir(tools)?;
             let script = cache.join(Path::new(source.file).file_name().unwrap_or_default());
             write_if_changed(&script, source.source)?;
             let mut command = Command::new(&python);
             command.arg(script);
-            Ok(Launch {
-                command,
-                runtime,
-                workdir: cache,
-            })
+            let mut l = launch(command, format!("{implementation} {version}"), cache);
+            let minor: String = version.split('.').take(2).collect::<Vec<_>>().join(".");
+            l.facts = vec![
+                ("python", format!("{implementation} {version}")),
+                ("python_impl", implementation.to_ascii_lowercase()),
+                ("python_version", minor),
+                (
+                    "python_build",
+                    if debug == "True" { "debug" } else { "release" }.into(),
+                ),
+            ];
+            Ok(l)
         }
     }
 }
 
 /// Run a helper program (the compiler, `--version` probes) to completion, in
 /// its own process group registered for cleanup: a signal to `lab` while it
-/// compiles leaves no compiler running either.
+/// compiles leaves no compiler running either, and a SIGKILL of `lab` (which
+/// runs no cleanup) still ends it, by the parent-death signal.
 fn run_tool(command: &mut Command) -> std::io::Result<std::process::Output> {
     command
         .process_group(0)
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped());
+    // SAFETY: prctl is async-signal-safe and only sets a flag of the child.
+    unsafe {
+        command.pre_exec(|| {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            Ok(())
+        });
+    }
     let child = crate::cleanup::spawn_registered(command)?;
     let pid = child.id() as i32;
     let out = child.wait_with_output();
@@ -190,76 +265,240 @@ fn run_tool(command: &mut Command) -> std::io::Result<std::process::Output> {
     out
 }
 
-/// First line of `TOOL --version`; None when there is no such tool. A tool
-/// that cannot be started for another reason (too many open files or
-/// processes: `ulimit -n`, `ulimit -u`), or that fails, is an error saying
-/// so: "not found" would send the user to install what is there.
-fn tool_version(tool: &str, args: &[&str]) -> Result<Option<String>, RunError> {
-    let running = || format!("running `{tool} {}`", args.join(" "));
-    let out = match run_tool(Command::new(tool).args(args)) {
-        Ok(out) => out,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(RunError::Io(running(), crate::demo::spawn_error(e))),
-    };
-    let text = if out.stdout.is_empty() {
-        &out.stderr
-    } else {
-        &out.stdout
-    };
-    let line = String::from_utf8_lossy(text)
-        .lines()
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_string();
-    if !out.status.success() {
-        let said = String::from_utf8_lossy(&out.stderr);
-        let said = said.lines().next().unwrap_or("").trim();
-        return Err(RunError::Io(
-            running(),
-            std::io::Error::other(format!(
-                "it {}{}{said}",
-                crate::demo::describe_status(out.status),
-                if said.is_empty() { "" } else { ": " }
-            )),
-        ));
-    }
-    Ok((!line.is_empty()).then_some(line))
+/// A C compiler as the user names it: a program and its flags (`CC="clang -O2"`).
+#[derive(Debug)]
+struct Compiler {
+    program: String,
+    flags: Vec<String>,
+    /// The first line of `--version`.
+    version: String,
+    /// What makes one compiler differ from another: its resolved path, size,
+    /// modification time, whole `--version` text and the flags. The cache
+    /// key, so that switching the compiler behind `cc` builds anew.
+    identity: String,
 }
 
-fn cache_dir(tools: &Toolchain) -> Result<PathBuf, RunError> {
-    let dir = tools.cache_dir.clone().unwrap_or_else(|| {
-        let base = std::env::var_os("XDG_CACHE_HOME")
+impl Compiler {
+    fn from_setting(setting: &str) -> Result<Compiler, RunError> {
+        let words = shlex::split(setting)
+            .filter(|w| !w.is_empty())
+            .ok_or_else(|| {
+                RunError::Usage(format!(
+                    "the C compiler setting `{setting}` is not a command line"
+                ))
+            })?;
+        let (program, flags) = (words[0].clone(), words[1..].to_vec());
+        let not_found = || RunError::MissingTool {
+            tool: program.clone(),
+            install:
+                "a C compiler (Debian/Ubuntu: sudo apt install gcc; Fedora: sudo dnf install gcc)"
+                    .into(),
+        };
+        let out =
+            run_tool(Command::new(&program).arg("--version")).map_err(|e| match e.kind() {
+                std::io::ErrorKind::NotFound | std::io::ErrorKind::PermissionDenied => not_found(),
+                _ => RunError::Io(
+                    format!("running `{program} --version`"),
+                    crate::demo::spawn_error(e),
+                ),
+            })?;
+        if !out.status.success() {
+            return Err(not_found());
+        }
+        let text = String::from_utf8_lossy(if out.stdout.is_empty() {
+            &out.stderr
+        } else {
+            &out.stdout
+        })
+        .into_owned();
+        let version = text.lines().next().unwrap_or("").trim().to_string();
+        let resolved = resolve(&program);
+        let stamp = resolved
+            .as_deref()
+            .and_then(|p| std::fs::metadata(p).ok())
+            .map(|m| {
+                use std::os::unix::fs::MetadataExt;
+                format!("{} {} {}", m.len(), m.mtime(), m.ino())
+            })
+            .unwrap_or_default();
+        let identity = format!(
+            "{}\0{stamp}\0{text}\0{}",
+            resolved
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
+            flags.join("\0")
+        );
+        Ok(Compiler {
+            program,
+            flags,
+            version,
+            identity,
+        })
+    }
+
+    /// "gcc (Debian 12.2.0-14) 12.2.0 with -O2".
+    fn describe(&self) -> String {
+        if self.flags.is_empty() {
+            self.version.clone()
+        } else {
+            format!("{} with {}", self.version, self.flags.join(" "))
+        }
+    }
+}
+
+/// The file `program` runs: itself when it has a slash, else the first match on PATH.
+fn resolve(program: &str) -> Option<PathBuf> {
+    if program.contains('/') {
+        return std::fs::canonicalize(program).ok();
+    }
+    std::env::split_paths(&std::env::var_os("PATH")?)
+        .map(|d| d.join(program))
+        .find(|p| p.is_file())
+        .and_then(|p| std::fs::canonicalize(p).ok())
+}
+
+/// The environment variable that chooses the cache directory.
+pub const CACHE_DIR_VARIABLE: &str = "PMAP_LAB_CACHE_DIR";
+
+/// The directory compiled demos are cached in and demos run in: `--cache-dir`,
+/// else `$PMAP_LAB_CACHE_DIR`, else `pmap-lab` in `$XDG_CACHE_HOME`, in
+/// `$HOME/.cache`, or in the home directory of the password database; never a
+/// shared place like /tmp. It must be this user's own and writable by nobody
+/// else, because programs are run from it: it is created 0700, and refused
+/// with a message saying why when it is not.
+pub fn cache_dir(tools: &Toolchain) -> Result<PathBuf, RunError> {
+    let absolute = |p: PathBuf| p.is_absolute().then_some(p);
+    let chosen = tools.cache_dir.clone().or_else(|| {
+        std::env::var_os(CACHE_DIR_VARIABLE)
+            .filter(|v| !v.is_empty())
             .map(PathBuf::from)
-            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
-            .unwrap_or_else(std::env::temp_dir);
-        base.join("pmap-lab")
     });
-    std::fs::create_dir_all(&dir)
-        .map_err(|e| RunError::Io(format!("creating {}", dir.display()), e))?;
+    let dir = match chosen {
+        Some(dir) => dir,
+        None => std::env::var_os("XDG_CACHE_HOME")
+            .map(PathBuf::from)
+            .and_then(absolute)
+            .or_else(|| {
+                std::env::var_os("HOME")
+                    .map(PathBuf::from)
+                    .and_then(absolute)
+                    .map(|h| h.join(".cache"))
+            })
+            .or_else(|| {
+                nix::unistd::User::from_uid(nix::unistd::geteuid())
+                    .ok()
+                    .flatten()
+                    .map(|u| u.dir.join(".cache"))
+                    .and_then(absolute)
+            })
+            .map(|base| base.join("pmap-lab"))
+            .ok_or_else(|| {
+                RunError::Usage(format!(
+                    "no cache directory: set XDG_CACHE_HOME or HOME, or choose one with \
+                     --cache-dir DIR or {CACHE_DIR_VARIABLE}"
+                ))
+            })?,
+    };
+    ensure_private_dir(&dir)?;
     Ok(dir)
 }
 
-/// Compile `source` once per (compiler, source) pair into
+/// Create `dir` (0700) if needed and check that it is a real directory of
+/// this user that nobody else can write to.
+fn ensure_private_dir(dir: &Path) -> Result<(), RunError> {
+    use std::os::unix::fs::{DirBuilderExt, MetadataExt};
+    let choose = format!("choose another with --cache-dir DIR or {CACHE_DIR_VARIABLE}");
+    if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(|e| {
+            RunError::Usage(format!(
+                "cannot create the cache directory {}: {e}; {choose}",
+                dir.display()
+            ))
+        })?;
+    }
+    match std::fs::DirBuilder::new().mode(0o700).create(dir) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) => {
+            return Err(RunError::Usage(format!(
+                "cannot create the cache directory {}: {e}; {choose}",
+                dir.display()
+            )))
+        }
+    }
+    let meta = std::fs::symlink_metadata(dir).map_err(|e| {
+        RunError::Usage(format!("cache directory {}: {e}; {choose}", dir.display()))
+    })?;
+    let me = nix::unistd::geteuid().as_raw();
+    let refuse = |why: String| {
+        Err(RunError::Usage(format!(
+            "refusing the cache directory {}: {why}, and programs are run from it; {choose}",
+            dir.display()
+        )))
+    };
+    if !meta.file_type().is_dir() {
+        return refuse("it is not a directory (a symbolic link?)".into());
+    }
+    if meta.uid() != me {
+        return refuse(format!(
+            "it belongs to uid {}, not to you (uid {me})",
+            meta.uid()
+        ));
+    }
+    if meta.mode() & 0o022 != 0 {
+        return refuse(format!(
+            "others can write to it (mode {:o})",
+            meta.mode() & 0o7777
+        ));
+    }
+    if nix::unistd::access(
+        dir,
+        nix::unistd::AccessFlags::W_OK | nix::unistd::AccessFlags::X_OK,
+    )
+    .is_err()
+    {
+        return Err(RunError::Usage(format!(
+            "the cache directory {} is not writable (a read-only filesystem?); {choose}",
+            dir.display()
+        )));
+    }
+    Ok(())
+}
+
+/// Compile `source` once per (compiler identity, flags, source) into
 /// `CACHE/c-HASH/NAME` (so pmap shows the demo under its own name); later runs
 /// reuse the binary.
-fn compile_c(cc: &str, name: &str, source: &str, cache: &Path) -> Result<PathBuf, RunError> {
-    let key = fnv1a(cc.as_bytes().iter().chain(b"\0").chain(source.as_bytes()));
+fn compile_c(cc: &Compiler, name: &str, source: &str, cache: &Path) -> Result<PathBuf, RunError> {
+    let key = fnv1a(
+        cc.identity
+            .as_bytes()
+            .iter()
+            .chain(b"\0")
+            .chain(source.as_bytes()),
+    );
     let dir = cache.join(format!("c-{key:016x}"));
     let exe = dir.join(name);
-    if exe.exists() {
+    if std::fs::symlink_metadata(&exe).is_ok_and(|m| m.file_type().is_file()) {
         return Ok(exe);
     }
-    std::fs::create_dir_all(&dir)
-        .map_err(|e| RunError::Io(format!("creating {}", dir.display()), e))?;
+    ensure_private_dir(&dir)?;
+    remove_stale_temporaries(&dir);
     let src = dir.join(format!("{name}.c"));
     write_if_changed(&src, source)?;
     // Build under a private name, then rename: two labs running at once never
     // see a half-written binary.
     let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    // -O0 is what `cc heap.c` means: the demo is compiled as a student would.
-    let out = run_tool(Command::new(cc).arg("-O0").arg("-o").arg(&tmp).arg(&src))
-        .map_err(|e| RunError::Io(format!("running {cc}"), e))?;
+    // -O0 is what `cc heap.c` means: the demo is compiled as a student would;
+    // flags in CC come after it and win.
+    let out = run_tool(
+        Command::new(&cc.program)
+            .arg("-O0")
+            .args(&cc.flags)
+            .arg("-o")
+            .arg(&tmp)
+            .arg(&src),
+    )
+    .map_err(|e| RunError::Io(format!("running {}", cc.program), e))?;
     if !out.status.success() {
         let _ = std::fs::remove_file(&tmp);
         return Err(RunError::Compile {
@@ -267,22 +506,60 @@ fn compile_c(cc: &str, name: &str, source: &str, cache: &Path) -> Result<PathBuf
             stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
         });
     }
-    std::fs::rename(&tmp, &exe)
-        .map_err(|e| RunError::Io(format!("writing {}", exe.display()), e))?;
+    std::fs::rename(&tmp, &exe).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        RunError::Io(format!("writing {}", exe.display()), e)
+    })?;
     Ok(exe)
 }
 
+/// Remove `.NAME.PID.tmp` files of processes that no longer exist (a `lab`
+/// killed while it compiled or wrote).
+fn remove_stale_temporaries(dir: &Path) {
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(pid) = name
+            .strip_suffix(".tmp")
+            .and_then(|n| n.rsplit('.').next())
+            .and_then(|p| p.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        if !Path::new(&format!("/proc/{pid}")).exists() {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
 /// Write `text` to `path` unless it is there already, atomically (a private
-/// file renamed into place): labs running at once never read half a file.
+/// file, created exclusively and never through a link, renamed into place):
+/// labs running at once never read half a file.
 fn write_if_changed(path: &Path, text: &str) -> Result<(), RunError> {
-    if std::fs::read(path).is_ok_and(|old| old == text.as_bytes()) {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_file())
+        && std::fs::read(path).is_ok_and(|old| old == text.as_bytes())
+    {
         return Ok(());
     }
     let mut tmp = path.as_os_str().to_owned();
     tmp.push(format!(".{}.tmp", std::process::id()));
+    let tmp = PathBuf::from(tmp);
     let err = |e| RunError::Io(format!("writing {}", path.display()), e);
-    std::fs::write(&tmp, text).map_err(err)?;
-    std::fs::rename(&tmp, path).map_err(err)
+    let _ = std::fs::remove_file(&tmp);
+    let written = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(&tmp)
+        .and_then(|mut f| f.write_all(text.as_bytes()))
+        .and_then(|()| std::fs::rename(&tmp, path));
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(err(e));
+    }
+    Ok(())
 }
 
 /// FNV-1a, 64-bit: a stable hash for cache keys (std's hasher may change between releases).

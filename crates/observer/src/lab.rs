@@ -24,10 +24,19 @@ pub struct LabSpec {
     /// (`cache.resident`), relative to the demo's working directory; `{pid}`
     /// is the demo's pid. The observer deletes it after the run.
     pub cache_file: Option<String>,
-    /// Facts of the machine this lab's outcome depends on (`thp`, `stack`…),
-    /// shown in the report.
+    /// Facts this lab's annotated outputs depend on (`thp`, `stack`…): shown
+    /// in the report, and the pinned outputs are named by their values
+    /// (`threads-c.cpus-2.stack-8192-KiB.snap`).
     #[serde(default)]
     pub machine: Vec<String>,
+    /// The most memory the demo holds at once (a size expression): under a
+    /// memory cgroup limit below it the demo would be killed, so the lab
+    /// does not start and says why.
+    pub memory: Option<String>,
+    /// Facts every check of this lab requires (a check's own `requires`
+    /// adds to these and overrides the same fact).
+    #[serde(default)]
+    pub requires: std::collections::BTreeMap<String, Vec<String>>,
     pub steps: Vec<StepSpec>,
 }
 
@@ -72,18 +81,47 @@ pub struct CheckSpec {
     /// Only for this implementation (`rust`, `c`, `python`); default: all.
     #[serde(default, rename = "impl")]
     pub only_for: Option<String>,
-    /// Only on machines where these facts have these values (see [`crate::machine`]).
+    /// A variant: the check exists only where these facts have these values
+    /// (one of two checks for 4 KiB and 16 KiB Python pools, say); where they
+    /// do not, it is left out. See [`crate::machine::Facts::unmet`].
     #[serde(default)]
     pub when: std::collections::BTreeMap<String, Vec<String>>,
+    /// Facts the check's expectation depends on: where one does not hold, the
+    /// check is reported as not applicable, naming the fact.
+    #[serde(default)]
+    pub requires: std::collections::BTreeMap<String, Vec<String>>,
+}
+
+/// What a check comes to on one run: left out, not applicable (and why), or
+/// to be evaluated.
+pub enum Applies {
+    No,
+    NotHere(String),
+    Yes,
 }
 
 impl CheckSpec {
-    /// Does this check apply to `imp` on this machine?
-    pub fn applies_to(&self, imp: Impl) -> bool {
-        self.only_for
+    /// Does this check apply to `imp` under `facts`, with the lab's own
+    /// requirements `lab_requires`?
+    pub fn applies(
+        &self,
+        imp: Impl,
+        facts: &crate::machine::Facts,
+        lab_requires: &std::collections::BTreeMap<String, Vec<String>>,
+    ) -> Applies {
+        let mine = self
+            .only_for
             .as_deref()
-            .is_none_or(|only| only == imp.as_str())
-            && crate::machine::holds(&self.when)
+            .is_none_or(|only| only == imp.as_str());
+        if !mine || facts.unmet(&self.when).is_some() {
+            return Applies::No;
+        }
+        let mut requires = lab_requires.clone();
+        requires.extend(self.requires.clone());
+        match facts.unmet(&requires) {
+            Some(why) => Applies::NotHere(why),
+            None => Applies::Yes,
+        }
     }
 }
 

@@ -48,6 +48,8 @@ pub fn observe(
         runtime: argv.join(" "),
         source_file: program.clone(),
         pid: demo.pid(),
+        facts: crate::machine::Facts::of_machine(None),
+        cleared_env: Vec::new(),
         steps: Vec::new(),
     };
     loop {

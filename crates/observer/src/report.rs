@@ -1,11 +1,11 @@
 //! The report of one lab run: every step's snapshot, checks and annotation,
-//! and its JSON form (the contract in DESIGN.md; fields may be added, never
+//! and its JSON form (the contract in README.md; fields may be added, never
 //! renamed).
 
 use pmap_view::{diff, Snapshot};
 use serde_json::{json, Value};
 
-use crate::check::CheckResult;
+use crate::check::{CheckResult, Status};
 use crate::impls::Impl;
 
 /// One lab run, step by step.
@@ -18,6 +18,11 @@ pub struct Report {
     /// The demo's source file, relative to the repository.
     pub source_file: String,
     pub pid: i32,
+    /// The facts this run's checks were judged by (machine and demo).
+    pub facts: crate::machine::Facts,
+    /// The allocator variables removed from the demo's environment
+    /// (`MALLOC_ARENA_MAX=2`), which would have changed what it shows.
+    pub cleared_env: Vec<String>,
     pub steps: Vec<StepReport>,
 }
 
@@ -47,13 +52,34 @@ pub struct StepReport {
 }
 
 impl Report {
+    /// No check failed (checks that do not apply here do not count).
     pub fn passed(&self) -> bool {
-        self.steps.iter().flat_map(|s| &s.checks).all(|c| c.passed)
+        self.steps
+            .iter()
+            .flat_map(|s| &s.checks)
+            .all(|c| c.status != Status::Fail)
     }
 
+    /// (held, applicable): checks that held, of those that apply here.
     pub fn checks_passed(&self) -> (usize, usize) {
-        let all = self.steps.iter().flat_map(|s| &s.checks);
-        (all.clone().filter(|c| c.passed).count(), all.count())
+        let applicable = self
+            .steps
+            .iter()
+            .flat_map(|s| &s.checks)
+            .filter(|c| c.status != Status::NotApplicable);
+        (
+            applicable.clone().filter(|c| c.passed).count(),
+            applicable.count(),
+        )
+    }
+
+    /// How many checks do not apply on this machine.
+    pub fn checks_not_applicable(&self) -> usize {
+        self.steps
+            .iter()
+            .flat_map(|s| &s.checks)
+            .filter(|c| c.status == Status::NotApplicable)
+            .count()
     }
 
     /// The base page size the residency maps count in, in KiB.
@@ -84,7 +110,8 @@ impl Report {
             "source_file": self.source_file,
             "pid": self.pid,
             "passed": self.passed(),
-            "machine": crate::machine::facts(),
+            "machine": self.facts,
+            "cleared_env": self.cleared_env,
             "page_size_kib": self.page_kib(),
             "steps": steps,
         })

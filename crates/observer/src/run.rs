@@ -6,10 +6,12 @@ use std::time::Duration;
 
 use pmap_view::{CaptureError, Snapshot};
 
-use crate::check::{Check, StepSnapshots};
+use crate::check::{Check, CheckResult, StepSnapshots};
 use crate::demo::{describe_status, Demo, WaitError};
 use crate::impls::{prepare, Impl, Toolchain};
+use crate::lab::Applies;
 use crate::lab::{step_source, Lab};
+use crate::machine::Facts;
 use crate::pagecache::{residency, Residency};
 use crate::report::{Report, StepReport};
 
@@ -38,6 +40,12 @@ pub enum RunError {
     },
     #[error("capturing the memory map at step {step}: {source}")]
     Capture { step: usize, source: CaptureError },
+    /// A setting that cannot work here (a cache directory, a compiler line).
+    #[error("{0}")]
+    Usage(String),
+    /// The lab cannot run on this machine (its memory limit is too small).
+    #[error("the {lab} lab does not apply here: {why}")]
+    NotApplicable { lab: String, why: String },
     #[error("stopped")]
     Stopped,
 }
@@ -129,6 +137,27 @@ impl Default for RunOptions {
     }
 }
 
+/// Every step's checks for `imp` under `facts`: compiled, or the result of a
+/// check that does not apply here.
+fn compile_checks(lab: &Lab, imp: Impl, facts: &Facts) -> Vec<Vec<Result<Check, CheckResult>>> {
+    lab.spec
+        .steps
+        .iter()
+        .map(|s| {
+            s.checks
+                .iter()
+                .filter_map(|c| match c.applies(imp, facts, &lab.spec.requires) {
+                    Applies::No => None,
+                    Applies::NotHere(why) => Some(Err(CheckResult::not_applicable(c, why))),
+                    Applies::Yes => Some(Ok(
+                        Check::compile(c, facts).expect("lab data is validated by tests")
+                    )),
+                })
+                .collect()
+        })
+        .collect()
+}
+
 /// Run `lab` with `imp`; `on_step` sees the report after each captured step
 /// and may stop the run by returning an error (it is where a student's
 /// terminal pauses for Enter while the demo waits).
@@ -142,18 +171,29 @@ pub fn run_lab(
     let source = lab
         .source_of(imp)
         .expect("prepare checked the implementation exists");
-    let checks: Vec<Vec<Check>> = lab
-        .spec
-        .steps
-        .iter()
-        .map(|s| {
-            s.checks
-                .iter()
-                .filter(|c| c.applies_to(imp))
-                .map(|c| Check::compile(c).expect("lab data is validated by tests"))
-                .collect()
-        })
-        .collect();
+    let mut facts = Facts::of_machine(Some(&launch.workdir));
+    if let Some(need) = &lab.spec.memory {
+        let requires = std::collections::BTreeMap::from([(
+            "memory_limit".to_string(),
+            vec![format!(">= {need}")],
+        )]);
+        if facts.unmet(&requires).is_some() {
+            return Err(RunError::NotApplicable {
+                lab: lab.name().to_string(),
+                why: format!(
+                    "the memory cgroup limit is {} and its demo holds up to {need} at once \
+                     (it would be killed or stall)",
+                    facts.get("memory_limit").unwrap_or("?")
+                ),
+            });
+        }
+    }
+    for (name, value) in &launch.facts {
+        facts.set(name, value.clone());
+    }
+    // The checks are compiled once the start-up map says which C library and
+    // allocator the demo runs with (step 0).
+    let mut checks: Vec<Vec<Result<Check, CheckResult>>> = Vec::new();
     let mut demo =
         Demo::spawn(launch.command).map_err(|e| RunError::Io("starting the demo".into(), e))?;
     // The lab's file, removed when the run ends however it ends.
@@ -171,6 +211,8 @@ pub fn run_lab(
         runtime: launch.runtime,
         source_file: source.file.to_string(),
         pid: demo.pid(),
+        facts: Facts::default(),
+        cleared_env: launch.cleared_env,
         steps: Vec::with_capacity(lab.spec.steps.len()),
     };
     let demo_error = |step: usize, e: WaitError| match e {
@@ -201,6 +243,17 @@ pub fn run_lab(
             step: index,
             source,
         })?;
+        if index == 0 {
+            let libraries: Vec<&str> = snapshot
+                .regions
+                .iter()
+                .filter(|r| r.kind == pmap_view::Kind::File)
+                .map(|r| r.name.as_str())
+                .collect();
+            facts.add_allocator(&launch.alloc_env, &libraries);
+            checks = compile_checks(lab, imp, &facts);
+            report.facts = facts.clone();
+        }
         let children = capture_children(demo.pid());
         let page_maps = crate::residency::capture(
             demo.pid(),
@@ -234,12 +287,13 @@ pub fn run_lab(
             let child_view = StepSnapshots::of(&theirs, &caches);
             checks[index]
                 .iter()
-                .map(|c| {
-                    c.evaluate(if c.on_child() {
+                .map(|c| match c {
+                    Ok(c) => c.evaluate(if c.on_child() {
                         &child_view
                     } else {
                         &demo_view
-                    })
+                    }),
+                    Err(not_applicable) => not_applicable.clone(),
                 })
                 .collect()
         };

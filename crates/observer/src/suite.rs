@@ -5,8 +5,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
+use crate::check::Status;
 use crate::impls::Impl;
 use crate::lab::Lab;
+use crate::machine::Facts;
 use crate::report::Report;
 use crate::run::{run_lab, RunError, RunOptions};
 
@@ -49,6 +51,14 @@ impl SuiteRun {
         }
     }
 
+    /// Checks that do not apply on this machine (0 when none ran).
+    pub fn not_applicable(&self) -> usize {
+        match &self.outcome {
+            Outcome::Ran(r) => r.checks_not_applicable(),
+            _ => 0,
+        }
+    }
+
     /// "12/12", or "-" when no checks ran.
     pub fn checks(&self) -> String {
         match &self.outcome {
@@ -82,6 +92,7 @@ pub fn run_suite(
             Err(e @ RunError::MissingTool { .. }) if skip_missing => {
                 Outcome::Skipped(e.to_string())
             }
+            Err(e @ RunError::NotApplicable { .. }) => Outcome::Skipped(e.to_string()),
             Err(e) => Outcome::Error(e.to_string()),
         };
         let run = SuiteRun {
@@ -96,21 +107,58 @@ pub fn run_suite(
     runs
 }
 
-/// The summary table, then the details of every failed check and error.
+/// The facts the suite's checks were judged by: this machine's, and those of
+/// every run that differ (a Python, a C library), from the first run that
+/// has them.
+pub fn facts(runs: &[SuiteRun]) -> Facts {
+    let mut facts = Facts::of_machine(None);
+    for r in runs {
+        if let Outcome::Ran(report) = &r.outcome {
+            for (k, v) in report.facts.iter() {
+                if facts.get(k).is_none() {
+                    facts.set(k, v);
+                }
+            }
+        }
+    }
+    facts
+}
+
+/// The summary table, then the details of every failed check and error,
+/// and the checks that do not apply here with the fact that decides it.
 pub fn table(runs: &[SuiteRun]) -> String {
     let w = runs.iter().map(|r| r.lab.len()).max().unwrap_or(0).max(10);
     let mut out = format!(
-        "{:<w$} {:<8} {:>7}  {:<6} {:>8}\n",
-        "lab", "impl", "checks", "result", "time"
+        "{}\n\n",
+        crate::render::wrap(&format!("machine: {}", facts(runs).summary()), "  ").trim_start()
+    );
+    out += &format!(
+        "{:<w$} {:<8} {:>7} {:>4}  {:<6} {:>8}\n",
+        "lab", "impl", "checks", "n/a", "result", "time"
     );
     for r in runs {
         out += &format!(
-            "{:<w$} {:<8} {:>7}  {:<6} {:>6.2} s\n",
+            "{:<w$} {:<8} {:>7} {:>4}  {:<6} {:>6.2} s\n",
             r.lab,
             r.imp.as_str(),
             r.checks(),
+            r.not_applicable(),
             r.verdict(),
             r.elapsed.as_secs_f64()
+        );
+    }
+    let cleared: std::collections::BTreeSet<&String> = runs
+        .iter()
+        .filter_map(|r| match &r.outcome {
+            Outcome::Ran(report) => Some(&report.cleared_env),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    if !cleared.is_empty() {
+        out += &format!(
+            "(the demos ran without {}: --keep-alloc-env keeps them)\n",
+            cleared.into_iter().cloned().collect::<Vec<_>>().join(" ")
         );
     }
     let total: Duration = runs.iter().map(|r| r.elapsed).sum();
@@ -141,12 +189,29 @@ pub fn table(runs: &[SuiteRun]) -> String {
         match &r.outcome {
             Outcome::Ran(report) => {
                 for s in &report.steps {
-                    for c in s.checks.iter().filter(|c| !c.passed) {
+                    for c in s.checks.iter().filter(|c| c.status == Status::Fail) {
                         out += &format!(
                             "\n{name}, step {} ({}): {}\n  expected {}; observed {}\n",
                             s.index, s.title, c.description, c.expected, c.observed
                         );
                     }
+                }
+                // Checks that do not apply, counted by the fact that decides.
+                let mut reasons: Vec<(&str, usize)> = Vec::new();
+                for why in report
+                    .steps
+                    .iter()
+                    .flat_map(|s| &s.checks)
+                    .filter_map(|c| c.not_applicable.as_deref())
+                {
+                    match reasons.iter_mut().find(|(w, _)| *w == why) {
+                        Some((_, n)) => *n += 1,
+                        None => reasons.push((why, 1)),
+                    }
+                }
+                for (why, n) in reasons {
+                    let checks = if n == 1 { "check" } else { "checks" };
+                    out += &format!("\n{name}: {n} {checks} not applicable: {why}\n");
                 }
             }
             Outcome::Skipped(why) => out += &format!("\n{name} skipped: {why}\n"),
@@ -173,14 +238,28 @@ pub fn to_json(runs: &[SuiteRun]) -> Value {
                     let (p, t) = report.checks_passed();
                     v["checks_passed"] = json!(p);
                     v["checks_total"] = json!(t);
+                    v["checks_not_applicable"] = json!(report.checks_not_applicable());
                     v["runtime"] = json!(report.runtime);
+                    v["facts"] = json!(report.facts);
+                    v["cleared_env"] = json!(report.cleared_env);
+                    v["not_applicable_checks"] = report
+                        .steps
+                        .iter()
+                        .flat_map(|s| {
+                            s.checks
+                                .iter()
+                                .filter(|c| c.status == Status::NotApplicable)
+                                .map(move |c| (s.index, c))
+                        })
+                        .map(|(step, c)| json!({"step": step, "check": c}))
+                        .collect();
                     v["failed_checks"] = report
                         .steps
                         .iter()
                         .flat_map(|s| {
                             s.checks
                                 .iter()
-                                .filter(|c| !c.passed)
+                                .filter(|c| c.status == Status::Fail)
                                 .map(move |c| (s.index, c))
                         })
                         .map(|(step, c)| json!({"step": step, "check": c}))
@@ -191,5 +270,9 @@ pub fn to_json(runs: &[SuiteRun]) -> Value {
             v
         })
         .collect();
-    json!({ "passed": runs.iter().all(SuiteRun::passed), "runs": runs_json })
+    json!({
+        "passed": runs.iter().all(SuiteRun::passed),
+        "machine": facts(runs),
+        "runs": runs_json,
+    })
 }

@@ -7,6 +7,7 @@
 
 use std::io::Write;
 use std::os::fd::AsRawFd;
+use std::os::unix::fs::OpenOptionsExt;
 
 use crate::{Error, Prompter};
 
@@ -18,11 +19,13 @@ pub fn run(pr: &mut Prompter, _args: &[String]) -> Result<(), Error> {
     let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) } as usize;
     // Make a 100 MiB file, then drop it from the page cache, as if cold.
     let path = format!("filemap-{}.dat", std::process::id());
+    // A new file of our own: never one already there, nor through a link.
     let mut file = std::fs::OpenOptions::new()
         .read(true)
         .write(true)
-        .create(true)
-        .truncate(true)
+        .create_new(true)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW)
         .open(&path)
         .map_err(|e| Error::io(format!("creating {path}"), e))?;
     let chunk = vec![7u8; 65536];

@@ -1,0 +1,772 @@
+#!/usr/bin/env bash
+# scripts/matrix.sh: the portability matrix of pmap lab.
+#
+# A lab is only worth teaching if its checks hold on the machines students and
+# instructors have, not only on the one that recorded the snapshots. This
+# script builds the workspace once, then runs `lab check` (and, where the leg
+# can, the integration test binary) under a set of machine variations ("legs")
+# and prints one Markdown table: leg | what differs | `lab check` | integration
+# tests | seconds, followed by every failed check (lab, implementation, step,
+# check id, expected, observed), every check that did not apply (n/a) with the
+# fact that ruled it out, and the path of each failing leg's log.
+#
+#   scripts/matrix.sh                 # every leg; those impossible here say why
+#   scripts/matrix.sh host debian13   # only these legs
+#   scripts/matrix.sh --list          # the leg names
+#
+# Legs: host; debian13 (a debootstrap trixie userland, the binaries built here
+# run inside it); kernel-6.1 and kernel-6.12 (Debian's cloud kernels booted
+# under qemu/TCG with a Debian 12/13 initramfs); cpus1 (1 online CPU as glibc
+# counts it); stack-256/-1001/-4096/-unlimited (ulimit -s); glibc allocator
+# environments; LD_PRELOADed jemalloc, mimalloc, tcmalloc; transparent huge
+# page modes (global and per size; restored afterwards); C compilers (clang,
+# musl-gcc, -O2); Python interpreters (pypy3, python3-dbg, every pyenv
+# CPython 3); the lab cache on tmpfs; a read-only default cache with
+# PMAP_LAB_CACHE_DIR elsewhere; memory cgroup limits of 300 MiB and 64 MiB;
+# a non-root user.
+#
+# Most legs need root (mounts, /sys knobs, cgroups, useradd, debootstrap).
+# Heavy things (debootstrap folders, kernels, initramfs images) and the logs
+# live in ${MATRIX_CACHE:-<repo>/target/matrix}; a cold debian13 leg spends
+# about 2 minutes in debootstrap, later ones reuse the folder.
+# Environment: MATRIX_CACHE (that directory), CARGO_TARGET_DIR (where cargo
+# builds), MATRIX_QEMU_TIMEOUT (seconds, default 1200), MATRIX_NO_BUILD=1
+# (use the binaries already built).
+# Exit status: 0 when every leg that ran passed, 1 when one failed, 2 for a
+# usage error or a failed build.
+
+set -uo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cache=${MATRIX_CACHE:-$repo/target/matrix}
+target=${CARGO_TARGET_DIR:-$repo/target}
+lab=$target/release/lab
+qemu_timeout=${MATRIX_QEMU_TIMEOUT:-1200}
+PY=$(command -v /usr/bin/python3 || command -v python3 || true)
+
+# ---------------------------------------------------------------- cleanup --
+# Every mount, knob, cgroup and user a leg changes is undone by a command
+# pushed here; legs undo their own at their end, the EXIT trap whatever is
+# left (a failure, Ctrl-C).
+undo=()
+defer() { undo+=("$1"); }
+undo_to() { # undo_to N: run the pushed commands above N, newest first
+  local i
+  for ((i = ${#undo[@]} - 1; i >= $1; i--)); do eval "${undo[i]}" || true; done
+  undo=("${undo[@]:0:$1}")
+}
+trap 'undo_to 0' EXIT
+trap 'exit 130' INT TERM
+
+is_root() { [ "$(id -u)" -eq 0 ]; }
+
+# ------------------------------------------------------------------- legs --
+pyenv_pythons() { # "NAME PATH" for each pyenv version
+  local root
+  root=$( (command -v pyenv >/dev/null && pyenv root) 2>/dev/null || echo "$HOME/.pyenv")
+  [ -d "$root/versions" ] || return 0
+  local d
+  for d in "$root"/versions/*/; do
+    d=${d%/}
+    echo "pyenv-${d##*/} $d"
+  done | sort -V
+}
+
+all_legs() {
+  echo host debian13 kernel-6.1 kernel-6.12 cpus1 stack-256 stack-1001 stack-4096 stack-unlimited \
+    arena-max-2 tunable-arena-max-1 tunable-hugetlb-1 tunable-stack-cache-0 perturb-165 \
+    jemalloc mimalloc tcmalloc thp-always thp-madvise thp-never thp-2m-never thp-64k-always \
+    cc-clang cc-musl cc-gcc-O2 cc-clang-O2 py-pypy3 py-dbg
+  pyenv_pythons | cut -d' ' -f1
+  echo cache-tmpfs cache-readonly cgroup-300m cgroup-64m nonroot
+}
+
+# -------------------------------------------------------------- reporting --
+# Per leg: R_check (the `lab check` cell), R_tests (integration tests cell),
+# R_facts (what differs), R_status (pass, fail, skipped), R_details (failed
+# checks), R_logs (paths).
+rows=()
+details=()
+any_fail=0
+
+summarise_json() { # FILE EXIT [BASELINE] -> line 1: the cell; line 2: the
+  # machine facts (lab's "machine" object, when it has one) that differ from
+  # BASELINE's; other lines: failed checks, then n/a checks with their reason
+  "$PY" - "$1" "$2" "${3:-}" <<'EOF'
+import json, sys
+path, rc, baseline = sys.argv[1], sys.argv[2], sys.argv[3]
+
+def load(p):
+    text = open(p, encoding="utf-8", errors="replace").read()
+    return json.loads(text[text.index("{"):text.rindex("}") + 1])
+
+try:
+    doc = load(path)
+except Exception:
+    print(f"no JSON (exit {rc})")
+    print()
+    sys.exit(0)
+try:
+    base = (load(baseline).get("machine") or {}) if baseline else {}
+except Exception:
+    base = {}
+
+def na_count(node):
+    """Checks whose status is n/a, wherever the JSON lists them."""
+    n = 0
+    if isinstance(node, dict):
+        if node.get("status") == "n/a" and "id" in node:
+            n += 1
+        for v in node.values():
+            n += na_count(v)
+    elif isinstance(node, list):
+        for v in node:
+            n += na_count(v)
+    return n
+
+def run_na(run):
+    counted = [run.get(k) for k in ("checks_na", "checks_not_applicable", "na")
+               if isinstance(run.get(k), int)]
+    return max(counted + [na_count(run)])
+
+def fmt_check(c, step):
+    status = c.get("status") or ("pass" if c.get("passed") else "fail")
+    return (f"step {step} `{c.get('id')}` [{status}]: expected {c.get('expected')}; "
+            f"observed {c.get('observed')}"
+            + (f" ({c['reason']})" if c.get("reason") else ""))
+
+lines, counts, na = [], {}, 0
+na_groups = {}   # reason -> {run name: [ids]}
+
+def add_na(name, c):
+    reason = c.get("not_applicable") or c.get("reason") or "no reason given"
+    na_groups.setdefault(reason, {}).setdefault(name, []).append(str(c.get("id")))
+
+if "runs" in doc:                                  # lab check --json
+    runs = doc["runs"]
+    for r in runs:
+        res = r.get("result") or ("pass" if r.get("passed") else "fail")
+        counts[res] = counts.get(res, 0) + 1
+        na += run_na(r)
+        name = f"{r.get('lab')} ({r.get('impl')})"
+        if res not in ("pass", "skipped"):
+            if r.get("message"):
+                lines.append((name, f"{res}: {r['message']}"))
+            for f in r.get("failed_checks", []):
+                c = f.get("check", f)
+                lines.append((name, fmt_check(c, f.get("step", "?"))))
+        for f in r.get("not_applicable_checks", []):
+            add_na(name, f.get("check", f))
+    total = len(runs)
+else:                                              # one lab run's --json
+    total, res = 1, ("pass" if doc.get("passed") else "fail")
+    counts[res] = 1
+    na = na_count(doc)
+    name = f"{doc.get('lab')} ({doc.get('impl')})"
+    for s in doc.get("steps", []):
+        for c in s.get("checks", []):
+            st = c.get("status") or ("pass" if c.get("passed") else "fail")
+            if st == "fail":
+                lines.append((name, fmt_check(c, s.get("index", "?"))))
+            elif st == "n/a":
+                add_na(name, c)
+order = ["pass", "fail", "error", "skipped"]
+parts = [f"{counts[k]} {k}" for k in order if k in counts]
+parts += [f"{v} {k}" for k, v in counts.items() if k not in order]
+cell = f"{total} run{'s' if total != 1 else ''}: " + ", ".join(parts)
+if na:
+    cell += f"; {na} checks n/a"
+print(cell)
+machine = doc.get("machine") or {}
+print(", ".join(f"{k} {v}" for k, v in machine.items() if base.get(k) != v) if base else "")
+# one line per distinct failure; the runs that share it listed in front
+groups = {}
+for name, what in lines:
+    groups.setdefault(what, []).append(name)
+for what, names in groups.items():
+    print(", ".join(names) + " " + what)
+for reason, runs_ids in na_groups.items():
+    ids = sorted({i for v in runs_ids.values() for i in v})
+    print(f"n/a ({reason}): " + ", ".join(runs_ids) + f": {len(ids)} distinct checks: "
+          + ", ".join(ids))
+EOF
+}
+
+# check_result LEG JSON EXIT LOG: fill R_check/R_status/R_details from a run
+check_result() {
+  local leg=$1 json=$2 rc=$3 log=$4 out
+  out=$(summarise_json "$json" "$rc" "$baseline")
+  R_check=$(sed -n 1p <<<"$out")
+  local facts rest
+  facts=$(sed -n 2p <<<"$out")
+  rest=$(tail -n +3 <<<"$out")
+  [ -n "$facts" ] && [ "$leg" != host ] && R_facts+="; lab's facts: $facts"
+  if [ "$rc" -eq 0 ] && [[ $R_check != no\ JSON* ]]; then
+    R_status=pass
+    R_check="pass: $R_check"
+  else
+    R_status=fail
+    R_check="FAIL: $R_check"
+    R_logs+=" $log"
+    [ -s "$json" ] && R_logs+=" $json"
+    if [[ $R_check == *"no JSON"* ]]; then
+      rest+=$'\n'"last lines of the log:"$'\n'"$(tail -5 "$log" 2>/dev/null | sed 's/^/    /')"
+    fi
+  fi
+  [ -n "$rest" ] && R_details+="$rest"$'\n'
+}
+
+# tests_result LOG EXIT: the integration tests cell
+tests_result() {
+  local log=$1 rc=$2 line failed
+  line=$(grep -E '^test result:' "$log" | tail -1)
+  failed=$(grep -E '^test .* \.\.\. FAILED$' "$log" | sed -E 's/^test (.*) \.\.\. FAILED$/\1/' | tr '\n' ' ')
+  if [ -z "$line" ]; then
+    R_tests="FAIL: no result (exit $rc)"
+    R_status=fail
+    R_logs+=" $log"
+    return
+  fi
+  local p f i
+  p=$(grep -oE '[0-9]+ passed' <<<"$line" | cut -d' ' -f1)
+  f=$(grep -oE '[0-9]+ failed' <<<"$line" | cut -d' ' -f1)
+  i=$(grep -oE '[0-9]+ ignored' <<<"$line" | cut -d' ' -f1)
+  if [ "$rc" -eq 0 ]; then
+    R_tests="pass: $p passed, $i ignored"
+  else
+    R_tests="FAIL: $p passed, $f failed"
+    R_status=fail
+    R_logs+=" $log"
+    R_details+="integration tests failed: $failed"$'\n'
+    # per failing test: the snapshot file and its changed lines, or where it
+    # panicked and the message
+    R_details+=$(awk '
+      /^---- .* stdout ----$/ { name = $2; n = 0; p = 0; next }
+      /^failures:$/ { name = "" }
+      name == "" { next }
+      /^Snapshot file:/ { print "  " name ": " $0; next }
+      /│[-+]/ && n < 8 { print "  " name ":     " $0; n++; next }
+      /stack backtrace:|^note: / { p = 0; next }
+      /panicked at/ { print "  " name ": " substr($0, index($0, "panicked at")); p = 8; next }
+      p > 0 && NF { print "  " name ":     " substr($0, 1, 240); p--; next }' "$log")$'\n'
+  fi
+}
+
+# ----------------------------------------------------------- lab runners --
+keep_alloc=""
+baseline=""
+lab_env() { # the environment every lab run gets: its own cache directory
+  local dir=$1
+  mkdir -p "$dir"
+  echo "XDG_CACHE_HOME=$dir PMAP_LAB_CACHE_DIR=$dir/pmap-lab"
+}
+
+# run_lab LEG [PREFIX...] --lab [LAB ARGS...]: run `lab check --json` (or the
+# given lab command) under a prefix command (env, unshare, runuser...)
+run_lab() {
+  local leg=$1
+  shift
+  local prefix=()
+  while [ $# -gt 0 ] && [ "$1" != --lab ]; do prefix+=("$1"); shift; done
+  shift
+  local args=("$@")
+  [ ${#args[@]} -gt 0 ] || args=(check --json)
+  local json=$logs/$leg.json log=$logs/$leg.log rc
+  "${prefix[@]}" "$lab" "${args[@]}" >"$json" 2>"$log" </dev/null
+  rc=$?
+  check_result "$leg" "$json" "$rc" "$log"
+}
+
+run_tests_host() { # LEG [PREFIX...]: the integration test binary
+  local leg=$1
+  shift
+  local log=$logs/$leg.tests.log rc
+  (cd "$repo" && env -u CI "$@" timeout 1800 "$integration" >"$log" 2>&1 </dev/null)
+  rc=$?
+  tests_result "$log" "$rc"
+}
+
+skip() { R_status=skipped; R_check="skipped: $1"; }
+
+# ------------------------------------------------------- the legs' bodies --
+leg_host() {
+  R_facts="this machine: kernel $(uname -r), $(getconf GNU_LIBC_VERSION), gcc $(gcc -dumpfullversion 2>/dev/null), $(python3 -V 2>&1), procps $(pmap -V 2>&1 | grep -oE "[0-9]+(\.[0-9]+)+" | head -1), THP $(thp_get "$thp/enabled"), $(nproc) CPUs, ulimit -s $(ulimit -s)"
+  run_lab host env $(lab_env "$cache/labcache/host") --lab
+  run_tests_host host
+}
+
+with_env() { # LEG FACTS VAR=VALUE...: lab check under an allocator environment
+  local leg=$1
+  R_facts=$2
+  shift 2
+  local flags=(check --json)
+  [ -n "$keep_alloc" ] && flags+=(--keep-alloc-env) && R_facts+=" (with --keep-alloc-env)"
+  run_lab "$leg" env $(lab_env "$cache/labcache/$leg") "$@" --lab "${flags[@]}"
+}
+
+leg_preload() { # LEG SONAME PACKAGE: an allocator LD_PRELOADed
+  local so
+  so=$(ldconfig -p 2>/dev/null | awk -v n="$2" '$1 == n {print $NF; exit}')
+  [ -n "$so" ] || { skip "no $2 (apt-get install $3)"; return; }
+  local version
+  version=$(dpkg-query -W -f '${Version}' "$3" 2>/dev/null)
+  with_env "$1" "LD_PRELOAD=$so${version:+ ($3 $version)}" LD_PRELOAD="$so"
+}
+
+leg_cache_readonly() { # the default cache location read-only, PMAP_LAB_CACHE_DIR elsewhere
+  is_root || { skip "not root (mounts a read-only bind)"; return; }
+  local ro=$cache/readonly-cache rw=$cache/labcache/cache-readonly
+  mkdir -p "$ro" "$rw"
+  mount --bind "$ro" "$ro" && defer "umount '$ro'" &&
+    mount -o remount,bind,ro "$ro" || { skip "could not make a read-only bind mount"; return; }
+  R_facts="HOME and XDG_CACHE_HOME on a read-only bind mount; PMAP_LAB_CACHE_DIR names a writable directory"
+  run_lab cache-readonly env HOME="$ro" XDG_CACHE_HOME="$ro" PMAP_LAB_CACHE_DIR="$rw" --lab
+}
+
+leg_stack() { # LEG VALUE
+  R_facts="ulimit -s $2"
+  local dir
+  dir=$(lab_env "$cache/labcache/$1")
+  run_lab "$1" bash -c "ulimit -s $2 && exec env $dir \"\$@\"" _ --lab
+}
+
+leg_cpus1() {
+  is_root || { skip "not root (needs a mount namespace)"; return; }
+  command -v unshare >/dev/null || { skip "no unshare (util-linux)"; return; }
+  local f=$cache/cpus1-online
+  echo 0 >"$f"
+  R_facts="glibc sees 1 online CPU (/sys/devices/system/cpu/online = 0, bind-mounted in a mount namespace)"
+  local dir
+  dir=$(lab_env "$cache/labcache/cpus1")
+  run_lab cpus1 unshare -m sh -c "mount --bind '$f' /sys/devices/system/cpu/online && exec env $dir \"\$@\"" _ --lab
+}
+
+thp=/sys/kernel/mm/transparent_hugepage
+thp_get() { sed -E 's/.*\[([a-z]+)\].*/\1/' "$1" 2>/dev/null || echo unknown; }
+thp_set() { # FILE VALUE: set a knob, restore it at the leg's end
+  local old
+  old=$(thp_get "$1")
+  defer "echo $old > '$1'"
+  echo "$2" >"$1"
+}
+leg_thp() { # LEG FACTS FILE=VALUE...
+  local leg=$1 facts=$2
+  shift 2
+  [ -d "$thp" ] || { skip "no $thp (kernel without THP)"; return; }
+  local kv file
+  for kv in "$@"; do
+    file=${kv%=*}
+    [ -e "$thp/$file" ] || { skip "no $thp/$file on this kernel"; return; }
+    [ -w "$thp/$file" ] && is_root || { skip "$thp/$file is not writable here"; return; }
+  done
+  for kv in "$@"; do
+    thp_set "$thp/${kv%=*}" "${kv#*=}" || { skip "could not write ${kv%=*}"; return; }
+  done
+  R_facts=$facts
+  run_lab "$leg" env $(lab_env "$cache/labcache/$leg") --lab
+}
+
+leg_cc() { # LEG CC
+  local leg=$1 cc=$2 bin=${2%% *}
+  command -v "$bin" >/dev/null || {
+    case $bin in
+      clang) skip "no clang (apt-get install clang)" ;;
+      musl-gcc) skip "no musl-gcc (apt-get install musl-tools)" ;;
+      *) skip "no $bin" ;;
+    esac
+    return
+  }
+  local version
+  case $bin in
+    musl-gcc) version="musl $(dpkg-query -W -f '${Version}' musl 2>/dev/null), $(gcc -dumpfullversion 2>/dev/null | sed 's/^/gcc /')" ;;
+    *) version=$("$bin" --version 2>/dev/null | head -1) ;;
+  esac
+  R_facts="CC=\"$cc\" ($version)"
+  run_lab "$leg" env $(lab_env "$cache/labcache/$leg") CC="$cc" --lab
+}
+
+leg_python() { # LEG PYTHON
+  local leg=$1 py=$2 version
+  [ -x "$py" ] || { skip "no $py"; return; }
+  version=$("$py" -c 'import sys, platform; print(platform.python_implementation(), platform.python_version(), "debug build" if hasattr(sys, "gettotalrefcount") else "")' 2>/dev/null)
+  if [ -z "$version" ] || [[ $version != *" 3."* ]]; then
+    skip "$py is not a Python 3 ($("$py" -V 2>&1 | head -1))"
+    return
+  fi
+  version=${version% }
+  R_facts="$version ($py)"
+  run_lab "$leg" env $(lab_env "$cache/labcache/$leg") --lab pylist --impl python --python "$py" --no-pause --json
+}
+
+leg_pyenv() {
+  local leg=$1 dir py
+  dir=$(pyenv_pythons | awk -v l="$leg" '$1 == l {print $2}')
+  [ -n "$dir" ] || { skip "no such pyenv version"; return; }
+  py=$dir/bin/python3
+  if [ ! -x "$py" ]; then
+    skip "$dir has no bin/python3 ($("$dir/bin/python" -V 2>&1 | head -1) is not a Python 3)"
+    return
+  fi
+  leg_python "$leg" "$py"
+}
+
+leg_cache_tmpfs() {
+  is_root || { skip "not root (mounts a tmpfs)"; return; }
+  local mnt=$cache/tmpfs-cache
+  mkdir -p "$mnt"
+  mount -t tmpfs -o size=1g,mode=755 matrix-tmpfs "$mnt" || { skip "could not mount a tmpfs"; return; }
+  defer "umount '$mnt'"
+  R_facts="the lab cache directory on tmpfs (XDG_CACHE_HOME and PMAP_LAB_CACHE_DIR under a tmpfs)"
+  run_lab cache-tmpfs env $(lab_env "$mnt") --lab
+}
+
+leg_cgroup() { # LEG LIMIT: lab check inside a memory cgroup limited to LIMIT
+  local leg=$1 limit=$2 cg
+  is_root || { skip "not root (creates a cgroup)"; return; }
+  if [ -f /sys/fs/cgroup/cgroup.controllers ]; then # v2
+    grep -qw memory /sys/fs/cgroup/cgroup.subtree_control 2>/dev/null ||
+      echo +memory >/sys/fs/cgroup/cgroup.subtree_control 2>/dev/null ||
+      { skip "cgroup v2 without the memory controller delegated"; return; }
+    cg=/sys/fs/cgroup/pmap-matrix-$leg
+    mkdir -p "$cg" && defer "rmdir '$cg'"
+    echo "$limit" >"$cg/memory.max" || { skip "could not set memory.max"; return; }
+    R_facts="memory cgroup v2, memory.max = $limit"
+  elif [ -d /sys/fs/cgroup/memory ]; then # v1
+    cg=/sys/fs/cgroup/memory/pmap-matrix-$leg
+    mkdir -p "$cg" && defer "rmdir '$cg'"
+    echo "$limit" >"$cg/memory.limit_in_bytes" || { skip "could not set memory.limit_in_bytes"; return; }
+    R_facts="memory cgroup v1, memory.limit_in_bytes = $limit"
+  else
+    skip "no memory cgroup controller mounted"
+    return
+  fi
+  local dir
+  dir=$(lab_env "$cache/labcache/$leg")
+  run_lab "$leg" sh -c "echo \$\$ > '$cg/cgroup.procs' && exec env $dir \"\$@\"" _ --lab
+}
+
+leg_nonroot() {
+  is_root || { R_facts="already not root: $(id -un)"; run_lab nonroot env $(lab_env "$cache/labcache/nonroot") --lab; return; }
+  local user=pmap-matrix home=$cache/nonroot-home
+  if ! id "$user" >/dev/null 2>&1; then
+    useradd --system --no-create-home --home-dir "$home" --shell /usr/sbin/nologin "$user" ||
+      { skip "useradd failed"; return; }
+    defer "userdel '$user'"
+  fi
+  mkdir -p "$home" && chown "$user:" "$home"
+  # the user must be able to reach the binary
+  if ! runuser -u "$user" -- test -x "$lab"; then
+    skip "$user cannot execute $lab (directory permissions)"
+    return
+  fi
+  R_facts="user $user (uid $(id -u "$user")), no capabilities, its own HOME"
+  run_lab nonroot runuser -u "$user" -- env -i PATH=/usr/local/bin:/usr/bin:/bin HOME="$home" \
+    XDG_CACHE_HOME="$home/.cache" PMAP_LAB_CACHE_DIR="$home/.cache/pmap-lab" --lab
+}
+
+# ------------------------------------------------------ debootstrap roots --
+# SUITE -> $cache/SUITE, created on demand; R_note says whether it was cold.
+ensure_rootfs() {
+  local suite=$1 root=$cache/$1
+  if [ -x "$root/usr/bin/python3" ] && [ -x "$root/usr/bin/gcc" ] && [ -x "$root/usr/bin/pmap" ]; then
+    return 0
+  fi
+  is_root || { skip "not root (debootstrap, chroot)"; return 1; }
+  command -v debootstrap >/dev/null || { skip "no debootstrap (apt-get install debootstrap)"; return 1; }
+  local t0=$SECONDS log=$logs/debootstrap-$suite.log
+  echo "  debootstrap $suite into $root (about 2 minutes; log $log)" >&2
+  rm -rf "$root.tmp"
+  if ! debootstrap --variant=minbase --include=python3,gcc,libc6-dev,procps \
+    "$suite" "$root.tmp" >"$log" 2>&1; then
+    skip "debootstrap $suite failed (see $log)"
+    R_logs+=" $log"
+    return 1
+  fi
+  rm -rf "$root" && mv "$root.tmp" "$root"
+  R_note="cold: debootstrap took $((SECONDS - t0)) s"
+  return 0
+}
+
+# the facts of a Debian userland, run inside it (sh)
+userland_facts='echo "glibc $(getconf GNU_LIBC_VERSION | cut -d" " -f2), gcc $(gcc -dumpfullversion), $(python3 -V 2>&1), procps $(pmap -V 2>&1 | grep -oE "[0-9]+(\.[0-9]+)+" | head -1)"'
+
+leg_debian13() {
+  is_root || { skip "not root (debootstrap, chroot, mounts)"; return; }
+  R_note=""
+  ensure_rootfs trixie || return
+  local root=$cache/trixie
+  local m
+  mount_in() { # SOURCE DEST ARGS...: mount, and unmount at the leg's end
+    local dest=$root$2
+    mkdir -p "$dest"
+    mount "${@:3}" "$1" "$dest" || return 1
+    defer "umount '$dest' || umount -l '$dest'"
+  }
+  mount_in proc /proc -t proc &&
+    mount_in /dev /dev --bind &&
+    mount_in /dev/pts /dev/pts --bind &&
+    { mount_in sys /sys -t sysfs || mount_in /sys /sys --bind; } &&
+    mount_in "$repo" "$repo" --bind || { skip "mounting into $root failed"; return; }
+  case $target in
+    "$repo"/*) ;;
+    *) mount_in "$target" "$target" --bind || { skip "mounting $target failed"; return; } ;;
+  esac
+  R_facts="Debian 13 userland (debootstrap trixie, chroot): $(chroot "$root" sh -c "$userland_facts" 2>&1)"
+  [ -n "$R_note" ] && R_facts+="; $R_note"
+  local envs="PATH=/usr/local/bin:/usr/bin:/bin HOME=/root LANG=C.UTF-8 XDG_CACHE_HOME=/var/tmp/pmap-matrix PMAP_LAB_CACHE_DIR=/var/tmp/pmap-matrix/pmap-lab"
+  run_lab debian13 chroot "$root" env -i $envs --lab
+  local log=$logs/debian13.tests.log rc
+  chroot "$root" env -i $envs sh -c 'cd "$1" && exec timeout 1800 "$2"' _ "$repo" "$integration" >"$log" 2>&1 </dev/null
+  rc=$?
+  tests_result "$log" "$rc"
+}
+
+# ---------------------------------------------------------- qemu kernels --
+apt_opts() { # SUITE KEYRING: apt options for a private apt state of SUITE
+  local d=$cache/apt/$1
+  mkdir -p "$d/lists/partial" "$d/cache/archives/partial"
+  {
+    echo "deb [signed-by=$2] http://deb.debian.org/debian $1 main"
+    echo "deb [signed-by=$2] http://deb.debian.org/debian $1-updates main"
+    echo "deb [signed-by=$2] http://deb.debian.org/debian-security $1-security main"
+  } >"$d/sources.list"
+  echo "-o Dir::Etc::SourceList=$d/sources.list -o Dir::Etc::SourceParts=/dev/null" \
+    "-o Dir::State::Lists=$d/lists -o Dir::Cache=$d/cache -o Dir::State::status=/dev/null" \
+    "-o APT::Sandbox::User=root -o Debug::NoLocking=1"
+}
+
+ensure_kernel() { # SUITE -> prints the vmlinuz path (the suite's newest, with
+  # its security updates: what an up-to-date Debian runs)
+  local suite=$1 d=$cache/kernel-$1 k
+  k=$(ls "$d"/x/boot/vmlinuz-* 2>/dev/null | head -1)
+  if [ -z "$k" ]; then
+    local o pkg
+    o=$(apt_opts "$suite" "$cache/$suite/usr/share/keyrings/debian-archive-keyring.gpg")
+    apt-get $o update >"$logs/apt-$suite.log" 2>&1 || return 1
+    pkg=$(apt-cache $o depends linux-image-cloud-amd64 2>>"$logs/apt-$suite.log" |
+      awk '/Depends: linux-image-[0-9]/ {print $2; exit}')
+    [ -n "$pkg" ] || return 1
+    mkdir -p "$d" && rm -f "$d"/*.deb
+    (cd "$d" && apt-get $o download "$pkg") >>"$logs/apt-$suite.log" 2>&1 || return 1
+    rm -rf "$d/x" && dpkg-deb -x "$d"/*.deb "$d/x" || return 1
+    k=$(ls "$d"/x/boot/vmlinuz-* | head -1)
+  fi
+  echo "$k"
+}
+
+# base.cpio: the debootstrap folder without docs, locales and apt's caches
+ensure_base_cpio() { # SUITE -> $cache/kernel-SUITE/base.cpio
+  local root=$cache/$1 out=$cache/kernel-$1/base.cpio
+  if [ ! -s "$out" ] || [ "$root/var/lib/dpkg/status" -nt "$out" ]; then
+    (cd "$root" && find . -xdev \( -path ./usr/share/doc -o -path ./usr/share/man \
+      -o -path ./usr/share/locale -o -path ./usr/share/info -o -path ./var/cache/apt \
+      -o -path ./var/lib/apt/lists -o -path ./var/tmp/pmap-matrix -o -path ./work \
+      -o -name 'lto1' -o -name 'lto-wrapper' \) -prune -o -print |
+      cpio -o -H newc --quiet) >"$out.tmp" && mv "$out.tmp" "$out" || return 1
+  fi
+}
+
+vm_init='#!/bin/sh
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+mkdir -p /dev/pts && mount -t devpts devpts /dev/pts
+mount -t tmpfs tmp /tmp
+echo 1 > /proc/sys/kernel/printk
+cachefs="the initramfs (RAM)"
+mkdir -p /mnt/cache
+if [ -b /dev/nvme0n1 ] && mount -t ext4 /dev/nvme0n1 /mnt/cache; then
+  cachefs="an ext4 disk (NVMe)"
+  export XDG_CACHE_HOME=/mnt/cache PMAP_LAB_CACHE_DIR=/mnt/cache/pmap-lab
+fi
+echo "@@MATRIX-FACTS kernel $(uname -r), THP $(sed -E "s/.*\[([a-z]+)\].*/\1/" /sys/kernel/mm/transparent_hugepage/enabled), $(nproc) CPUs, lab cache on $cachefs; USERLAND@@"
+echo @@MATRIX-JSON-BEGIN@@
+lab check --json 2>/tmp/check.err
+echo "@@MATRIX-RC $?@@"
+echo @@MATRIX-JSON-END@@
+echo @@MATRIX-STDERR-BEGIN@@
+cat /tmp/check.err
+echo @@MATRIX-STDERR-END@@
+umount /mnt/cache 2>/dev/null
+sync
+echo o > /proc/sysrq-trigger
+sleep 10
+poweroff -f
+'
+
+leg_kernel() { # LEG SUITE
+  local leg=$1 suite=$2
+  command -v qemu-system-x86_64 >/dev/null || { skip "no qemu-system-x86_64 (apt-get install qemu-system-x86)"; return; }
+  command -v cpio >/dev/null || { skip "no cpio"; return; }
+  command -v dpkg-deb >/dev/null || { skip "no dpkg-deb"; return; }
+  R_note=""
+  ensure_rootfs "$suite" || return
+  local kernel
+  kernel=$(ensure_kernel "$suite") || { skip "could not download $suite's linux-image-cloud-amd64 (see $logs/apt-$suite.log)"; return; }
+  ensure_base_cpio "$suite" || { skip "building the initramfs failed"; return; }
+  local d=$cache/kernel-$suite ov=$cache/kernel-$suite/overlay
+  rm -rf "$ov" && mkdir -p "$ov/usr/local/bin"
+  cp "$lab" "$ov/usr/local/bin/lab"
+  local ufacts
+  ufacts=$(chroot "$cache/$suite" sh -c "$userland_facts" 2>/dev/null || echo "Debian $suite userland")
+  printf '%s' "${vm_init/USERLAND/$ufacts}" >"$ov/init"
+  chmod 755 "$ov/init"
+  (cd "$ov" && find . | cpio -o -H newc --quiet) >"$d/overlay.cpio" || { skip "cpio failed"; return; }
+  cat "$d/base.cpio" "$d/overlay.cpio" >"$d/initrd.cpio"
+  local disk=$d/cache.img drive=()
+  if command -v mkfs.ext4 >/dev/null; then
+    rm -f "$disk" && truncate -s 1G "$disk" && mkfs.ext4 -q -F "$disk" &&
+      drive=(-drive "file=$disk,if=none,id=cache,format=raw" -device nvme,drive=cache,serial=matrix)
+  fi
+  local serial=$logs/$leg.serial.log rc
+  timeout "$qemu_timeout" qemu-system-x86_64 -accel tcg -cpu max -m 2G -smp 2 -nographic -no-reboot \
+    -kernel "$kernel" -initrd "$d/initrd.cpio" -append "console=ttyS0 rdinit=/init quiet" \
+    "${drive[@]}" >"$serial" 2>&1 </dev/null
+  rc=$?
+  rm -f "$d/initrd.cpio" "$disk"
+  tr -d '\r' <"$serial" >"$serial.txt"
+  local facts
+  facts=$(grep -o '@@MATRIX-FACTS .*@@' "$serial.txt" | sed -E 's/@@MATRIX-FACTS (.*)@@/\1/')
+  R_facts="qemu TCG, 2 vCPUs, 2 GiB, Debian $suite cloud kernel: ${facts:-no facts printed (qemu exit $rc)}"
+  [ -n "$R_note" ] && R_facts+="; $R_note"
+  sed -n '/@@MATRIX-JSON-BEGIN@@/,/@@MATRIX-JSON-END@@/p' "$serial.txt" | sed '1d;$d' | grep -v '@@MATRIX-RC' >"$logs/$leg.json"
+  sed -n '/@@MATRIX-STDERR-BEGIN@@/,/@@MATRIX-STDERR-END@@/p' "$serial.txt" | sed '1d;$d' >"$logs/$leg.log"
+  local lrc
+  lrc=$(grep -oE '@@MATRIX-RC [0-9]+@@' "$serial.txt" | grep -oE '[0-9]+')
+  [ -n "$lrc" ] || { lrc=99; cp "$serial.txt" "$logs/$leg.log"; }
+  check_result "$leg" "$logs/$leg.json" "$lrc" "$serial.txt"
+  R_tests="not run (no checkout in the VM)"
+}
+
+# ----------------------------------------------------------------- driver --
+leg_desc() { # what a leg varies, for the table when it could not run
+  case $1 in
+    host) echo "this machine as it is" ;;
+    debian13) echo "Debian 13 userland (debootstrap trixie, chroot)" ;;
+    kernel-6.1) echo "Debian 12's cloud kernel 6.1 under qemu, Debian 12 initramfs" ;;
+    kernel-6.12) echo "Debian 13's cloud kernel 6.12 under qemu, Debian 13 initramfs" ;;
+    cpus1) echo "glibc sees 1 online CPU" ;;
+    stack-*) echo "ulimit -s ${1#stack-}" ;;
+    thp-*) echo "transparent huge pages: ${1#thp-}" ;;
+    cc-*) echo "CC: ${1#cc-}" ;;
+    py-* | pyenv-*) echo "Python: ${1#py*-}" ;;
+    cache-tmpfs) echo "the lab cache directory on tmpfs" ;;
+    cgroup-*) echo "memory cgroup limit ${1#cgroup-}" ;;
+    nonroot) echo "a non-root user" ;;
+    cache-readonly) echo "a read-only default cache directory" ;;
+    jemalloc | mimalloc | tcmalloc) echo "LD_PRELOAD $1" ;;
+    *) echo "allocator environment" ;;
+  esac
+}
+
+run_leg() {
+  local leg=$1
+  R_facts="" R_check="" R_tests="" R_status="" R_details="" R_logs=""
+  local mark=${#undo[@]}
+  case $leg in
+    host) leg_host ;;
+    debian13) leg_debian13 ;;
+    kernel-6.1) leg_kernel kernel-6.1 bookworm ;;
+    kernel-6.12) leg_kernel kernel-6.12 trixie ;;
+    cpus1) leg_cpus1 ;;
+    stack-*) leg_stack "$leg" "${leg#stack-}" ;;
+    arena-max-2) with_env "$leg" "MALLOC_ARENA_MAX=2" MALLOC_ARENA_MAX=2 ;;
+    tunable-arena-max-1) with_env "$leg" "GLIBC_TUNABLES=glibc.malloc.arena_max=1" GLIBC_TUNABLES=glibc.malloc.arena_max=1 ;;
+    tunable-hugetlb-1) with_env "$leg" "GLIBC_TUNABLES=glibc.malloc.hugetlb=1" GLIBC_TUNABLES=glibc.malloc.hugetlb=1 ;;
+    tunable-stack-cache-0) with_env "$leg" "GLIBC_TUNABLES=glibc.pthread.stack_cache_size=0" GLIBC_TUNABLES=glibc.pthread.stack_cache_size=0 ;;
+    perturb-165) with_env "$leg" "MALLOC_PERTURB_=165" MALLOC_PERTURB_=165 ;;
+    jemalloc) leg_preload "$leg" libjemalloc.so.2 libjemalloc2 ;;
+    mimalloc) leg_preload "$leg" libmimalloc.so.2 libmimalloc2.0 ;;
+    tcmalloc) leg_preload "$leg" libtcmalloc_minimal.so.4 libtcmalloc-minimal4 ;;
+    thp-always | thp-madvise | thp-never) leg_thp "$leg" "THP enabled = ${leg#thp-}" "enabled=${leg#thp-}" ;;
+    thp-2m-never) leg_thp "$leg" "THP enabled = madvise, hugepages-2048kB/enabled = never" enabled=madvise hugepages-2048kB/enabled=never ;;
+    thp-64k-always) leg_thp "$leg" "THP hugepages-64kB/enabled = always (enabled = $(thp_get "$thp/enabled"))" hugepages-64kB/enabled=always ;;
+    cc-clang) leg_cc "$leg" clang ;;
+    cc-musl) leg_cc "$leg" musl-gcc ;;
+    cc-gcc-O2) leg_cc "$leg" "gcc -O2" ;;
+    cc-clang-O2) leg_cc "$leg" "clang -O2" ;;
+    py-pypy3) leg_python "$leg" "$(command -v pypy3 || echo /usr/bin/pypy3)" ;;
+    py-dbg) leg_python "$leg" "$(command -v python3-dbg || echo /usr/bin/python3-dbg)" ;;
+    pyenv-*) leg_pyenv "$leg" ;;
+    cache-tmpfs) leg_cache_tmpfs ;;
+    cache-readonly) leg_cache_readonly ;;
+    cgroup-*) leg_cgroup "$leg" "$(tr '[:lower:]' '[:upper:]' <<<"${leg#cgroup-}")" ;;
+    nonroot) leg_nonroot ;;
+    *) echo "unknown leg: $leg (scripts/matrix.sh --list)" >&2; return 2 ;;
+  esac
+  undo_to "$mark"
+  [ -n "$R_facts" ] || R_facts=$(leg_desc "$leg")
+}
+
+main() {
+  local legs=()
+  for a in "$@"; do
+    case $a in
+      --list) all_legs | tr ' ' '\n'; exit 0 ;;
+      -h | --help) sed -n '2,/^$/s/^# \{0,1\}//p' "$0"; exit 0 ;;
+      -*) echo "unknown option $a" >&2; exit 2 ;;
+      *) legs+=("$a") ;;
+    esac
+  done
+  [ ${#legs[@]} -gt 0 ] || read -ra legs <<<"$(all_legs | tr '\n' ' ')"
+  local known=" $(all_legs | tr '\n' ' ') " l
+  for l in "${legs[@]}"; do
+    [[ $known == *" $l "* ]] || { echo "unknown leg: $l (scripts/matrix.sh --list)" >&2; exit 2; }
+  done
+  [ -n "$PY" ] || { echo "matrix.sh needs python3 to read lab's JSON" >&2; exit 2; }
+
+  mkdir -p "$cache"
+  logs=$cache/logs/$(date -u +%Y%m%dT%H%M%SZ)
+  mkdir -p "$logs"
+
+  # Build once.
+  if [ "${MATRIX_NO_BUILD:-}" != 1 ]; then
+    echo "building (cargo build --release; cargo test --release --workspace --no-run)" >&2
+    (cd "$repo" && cargo build --release -q) >"$logs/build.log" 2>&1 &&
+      (cd "$repo" && cargo test --release --workspace --no-run --message-format=json) \
+        >"$logs/build-tests.json" 2>>"$logs/build.log" ||
+      { echo "build failed: see $logs/build.log" >&2; exit 2; }
+  fi
+  integration=$(grep -h '"name":"integration"' "$logs/build-tests.json" 2>/dev/null |
+    grep -oE '"executable":"[^"]+"' | tail -1 | cut -d'"' -f4)
+  [ -n "$integration" ] || integration=$(ls -t "$target"/release/deps/integration-* 2>/dev/null | grep -v '\.d$' | head -1)
+  [ -x "$lab" ] || { echo "no $lab" >&2; exit 2; }
+  "$lab" check --help 2>&1 | grep -q -- --keep-alloc-env && keep_alloc=1
+  # this machine's facts as lab states them (newer binaries), so that each
+  # leg's row can name the facts that differ
+  baseline=$logs/baseline.json
+  env $(lab_env "$cache/labcache/host") "$lab" check heap pylist --json >"$baseline" 2>/dev/null </dev/null
+
+  echo "lab: $lab; integration tests: ${integration:-none}; logs: $logs" >&2
+  for l in "${legs[@]}"; do
+    local t0=$SECONDS
+    printf '%-24s ' "$l" >&2
+    run_leg "$l"
+    local secs=$((SECONDS - t0))
+    printf '%s %s (%d s)\n' "$R_check" "${R_tests:+| tests $R_tests}" "$secs" >&2
+    [ "$R_status" = fail ] && any_fail=1
+    local esc_facts=${R_facts//|/\\|}
+    rows+=("| $l | ${esc_facts:--} | ${R_check//|/\\|} | ${R_tests:--} | $secs |")
+    if [ -n "$R_details" ] || [ "$R_status" = fail ]; then
+      details+=("### $l" "" "$(sed '/^$/d; s/^/    /' <<<"$R_details")" "")
+      [ -n "$R_logs" ] && details+=("logs:$R_logs" "")
+    fi
+  done
+
+  {
+    echo "| leg | what differs | \`lab check\` | integration tests | s |"
+    echo "|---|---|---|---|---:|"
+    printf '%s\n' "${rows[@]}"
+    if [ ${#details[@]} -gt 0 ]; then
+      echo
+      echo "## Failures and checks not applicable"
+      echo
+      printf '%s\n' "${details[@]}"
+    fi
+  } | tee "$logs/table.md"
+  echo "(table and failures also in $logs/table.md)" >&2
+  exit "$any_fail"
+}
+
+main "$@"
