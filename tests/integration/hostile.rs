@@ -46,7 +46,8 @@ else:
 pub struct Hostile {
     child: Child,
     _stdin: Option<ChildStdin>,
-    pub dir: PathBuf,
+    /// Where its file is: removed with it.
+    _dir: Scratch,
 }
 
 impl Hostile {
@@ -69,7 +70,7 @@ impl Hostile {
         Hostile {
             _stdin: child.stdin.take(),
             child,
-            dir,
+            _dir: dir,
         }
     }
 
@@ -82,18 +83,45 @@ impl Drop for Hostile {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
-/// A new empty directory of this test process.
-pub fn scratch_dir(what: &str) -> PathBuf {
+/// A new empty directory of this test process, removed when dropped (also
+/// when an assertion fails).
+pub fn scratch_dir(what: &str) -> Scratch {
     static COUNT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let n = COUNT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let dir = std::env::temp_dir().join(format!("pmap-lab-{what}-{}-{n}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    dir
+    Scratch(dir)
+}
+
+/// See [`scratch_dir`].
+pub struct Scratch(PathBuf);
+
+impl std::ops::Deref for Scratch {
+    type Target = std::path::Path;
+    fn deref(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl AsRef<std::ffi::OsStr> for Scratch {
+    fn as_ref(&self) -> &std::ffi::OsStr {
+        self.0.as_os_str()
+    }
+}
+
+impl AsRef<std::path::Path> for Scratch {
+    fn as_ref(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 fn lab(args: &[&str]) -> Output {
@@ -197,7 +225,6 @@ fn lab_views_escape_control_bytes() {
         .as_str()
         .unwrap()
         .ends_with(HOSTILE));
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -219,7 +246,6 @@ fn observe_escapes_control_bytes() {
         .stdin(Stdio::null())
         .output()
         .unwrap();
-    let _ = std::fs::remove_dir_all(&dir);
     // Step 0 shows every region; the escaped name is among them.
     assert_escaped("observe", &out, LAB_SHOWS);
 }
@@ -365,7 +391,6 @@ fn observe_leaves_no_grandchild_behind() {
         .trim()
         .parse()
         .unwrap();
-    let _ = std::fs::remove_dir_all(&dir);
     let gone = gone_within(pid, Duration::from_secs(5));
     if !gone {
         // SAFETY: kill(2) of the sleep this test started.
@@ -398,7 +423,6 @@ fn signal_removes_the_filemap_file(sig: i32) {
     lab.signal(sig).unwrap();
     lab.wait_for_exit(Duration::from_secs(10)).unwrap();
     let left = data_files(&cache);
-    let _ = std::fs::remove_dir_all(&cache);
     assert_eq!(left, Vec::<PathBuf>::new(), "left behind by signal {sig}");
 }
 
@@ -526,7 +550,6 @@ sys.stdin.read()
     let out = lab(&["explain", &child.id().to_string()]);
     let _ = child.kill();
     let _ = child.wait();
-    let _ = std::fs::remove_dir_all(&dir);
     let text = stdout(&out);
     let row = |name: &str| {
         text.lines()
@@ -641,5 +664,209 @@ fn diff_refuses_counters_out_of_range() {
             String::from_utf8_lossy(&out.stderr)
         );
     }
-    let _ = std::fs::remove_dir_all(&dir);
+}
+
+// ------------------------------------------------- 4. messages that say what failed
+
+/// `--html` into a place it cannot be written fails before the run, not
+/// after every step has run.
+#[test]
+fn an_unwritable_html_page_fails_before_the_run() {
+    let dir = scratch_dir("hostile-html");
+    let missing = dir.join("no-such-dir").join("page.html");
+    let missing = missing.to_str().unwrap();
+    let a_dir = dir.to_str().unwrap();
+    for args in [
+        &["heap", "--no-pause", "--html", missing][..],
+        &["check", "heap", "--html", a_dir],
+    ] {
+        let out = lab(args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert_eq!(stdout(&out), "", "{args:?}: nothing ran");
+        assert!(
+            err.starts_with(&format!("lab: cannot write the page {}", dir.display())),
+            "{args:?}: {err}"
+        );
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+    }
+    // The check leaves nothing behind where the page could be written.
+    let page = dir.join("page.html");
+    let out = lab(&["heap", "--no-pause", "--html", page.to_str().unwrap()]);
+    assert!(out.status.success());
+    assert!(std::fs::read_to_string(&page).unwrap().contains("<html"));
+}
+
+/// Run `sh -c SCRIPT` (which runs `$LAB`), with XDG_CACHE_HOME in `cache`.
+fn lab_in_shell(script: &str, cache: &std::path::Path) -> Output {
+    Command::new("sh")
+        .args(["-c", script])
+        .env("LAB", lab_exe())
+        .env("XDG_CACHE_HOME", cache)
+        .env_remove("PMAP_LAB_CACHE_DIR")
+        .env("XDG_DATA_HOME", crate::util::data_home())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+/// A compiler that cannot be started for want of file descriptors is not
+/// "not found"; a Rust port's failed write is not "reading stdin".
+#[test]
+fn resource_limits_are_named_not_taken_for_missing_tools() {
+    let cache = scratch_dir("hostile-limits");
+    let out = lab_in_shell(
+        "ulimit -n 8; exec \"$LAB\" heap --impl c --no-pause",
+        &cache,
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(!err.contains("not found"), "{err}");
+    assert!(err.contains("Too many open files"), "{err}");
+
+    // A process limit, for a user it applies to (not root).
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } == 0
+        && Command::new("setpriv").arg("--help").output().is_ok()
+        && Command::new("prlimit").arg("--help").output().is_ok()
+    {
+        let theirs = scratch_dir("hostile-nproc");
+        std::os::unix::fs::chown(&theirs, Some(65534), Some(65534)).unwrap();
+        let out = lab_in_shell(
+            "exec prlimit --nproc=1 setpriv --reuid=65534 --regid=65534 --clear-groups \
+             \"$LAB\" heap --impl c --no-pause",
+            &theirs,
+        );
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(!err.contains("not found"), "{err}");
+        assert!(
+            err.contains("no more processes allowed (ulimit -u"),
+            "{err}"
+        );
+    }
+
+    // A file size limit (its signal ignored): the port's write fails.
+    let out = lab_in_shell(
+        "trap '' XFSZ; ulimit -f 1024; exec \"$LAB\" filemap --no-pause",
+        &cache,
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(!err.contains("reading stdin"), "{err}");
+    assert!(err.contains(".dat: File too large"), "{err}");
+    assert!(err.contains("writing filemap-"), "{err}");
+    assert_eq!(data_files(&cache), Vec::<PathBuf>::new());
+}
+
+/// A program waiting for input where the kernel check cannot see it
+/// (select, here) times out with a pointer to `--prompt`.
+#[test]
+fn observe_timing_out_mentions_prompt() {
+    let out = lab(&[
+        "observe",
+        "--no-pause",
+        "--step-timeout",
+        "1",
+        "--",
+        "python3",
+        "-c",
+        "import select, sys\nprint('> ', end='', flush=True)\nselect.select([sys.stdin], [], [])",
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("--prompt REGEX"), "{err}");
+}
+
+/// /proc/PID/io and syscall unreadable (here: a program that makes itself
+/// non-dumpable, observed by an unprivileged user): an error naming the file
+/// at once, not a timeout blaming the program.
+#[test]
+fn unreadable_proc_files_are_named_at_once() {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 || Command::new("setpriv").arg("--help").output().is_err() {
+        eprintln!("skipped: needs root and setpriv to run lab as another user");
+        return;
+    }
+    let start = std::time::Instant::now();
+    let out = Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(lab_exe())
+        .args(["observe", "--no-pause", "--step-timeout", "30", "--"])
+        .args(["/usr/bin/python3", "-c"])
+        .arg("import ctypes; ctypes.CDLL(None).prctl(4, 0, 0, 0, 0); input('> ')")
+        .current_dir("/")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("cannot read /proc/"), "{err}");
+    assert!(err.contains("Permission denied"), "{err}");
+    assert!(start.elapsed() < Duration::from_secs(20), "{err}");
+}
+
+// ------------------------------------------------------ 5. memory stays bounded
+
+/// Under a 100 MB address-space limit (`ulimit -v`), the commands whose input
+/// has no bound finish (they stream, or keep what they need), and where the
+/// input itself is too big, running out of memory is one line and exit 2,
+/// not SIGABRT. (bench/memory.sh measures the peaks.)
+#[test]
+fn memory_limits_are_met_or_are_one_line_errors() {
+    const LIMIT: &str = "ulimit -v 100000";
+    let cache = scratch_dir("hostile-memory");
+    let (mut target, stdin) = many_mappings(30_000);
+    let pid = target.id();
+    let run = |command: &str| lab_in_shell(&format!("{LIMIT}; exec \"$LAB\" {command}"), &cache);
+
+    // A program that prints without end: its output is not kept.
+    let out = run("observe --no-pause --step-timeout 1 -- yes");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.starts_with("lab: the demo did not reach a prompt"),
+        "{err}"
+    );
+
+    // 30,000 mappings as JSON, and explained: streamed.
+    let out = run(&format!("pmap --json {pid}"));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(doc["regions"].as_array().unwrap().len() >= 30_000);
+
+    let out = run(&format!("explain --json {pid}"));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(doc["regions"].as_array().unwrap().len() >= 30_000);
+
+    // 40 samples of them: two captures kept, not forty.
+    let out = run(&format!("watch {pid} --interval 0.01 --count 40"));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    drop(stdin);
+    let _ = target.wait();
+
+    // A capture too big for the limit: one line, exit 2.
+    let big = cache.join("big.json");
+    let mut text = String::from(r#"{"pid":1,"regions":["#);
+    for i in 1..400_000u64 {
+        if i > 1 {
+            text.push(',');
+        }
+        text.push_str(&format!(
+            r#"{{"start":"{:#x}","end":"{:#x}","perms":"rw-p","name":"/a/file","rss_kib":4}}"#,
+            i << 12,
+            (i + 1) << 12
+        ));
+    }
+    text.push_str("]}");
+    std::fs::write(&big, text).unwrap();
+    let out = run(&format!("diff {0} {0}", big.display()));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.starts_with("lab: out of memory: "), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
 }

@@ -10,8 +10,12 @@ use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use observer::render::{self, Style};
 use observer::{catalog, run_lab, suite, Impl, RunError, RunOptions, Toolchain};
 
+mod oom;
 mod pmap_cmd;
 mod tools_cmd;
+
+#[global_allocator]
+static ALLOCATOR: oom::Allocator = oom::Allocator;
 
 /// Watch a Linux process's memory map change, step by step.
 ///
@@ -229,6 +233,7 @@ fn main() -> ExitCode {
     if argv.len() >= 3 && argv[1] == "workload" && !argv[2].starts_with('-') {
         return workload(&argv[2], &argv[3..]);
     }
+    oom::exit_on_failure();
     let matches = full_command().get_matches();
     let _ = COLOR.set(
         matches
@@ -380,12 +385,12 @@ fn watch(args: &WatchArgs) -> ExitCode {
     use observer::watch;
     let interval = Duration::from_secs_f64(args.interval);
     let json = args.json;
-    let samples = watch::watch(args.pid, interval, args.count as usize, |samples| {
+    let samples = watch::watch(args.pid, interval, args.count as usize, |w| {
         if json {
             return Ok(());
         }
         let mut out = io::stdout().lock();
-        writeln!(out, "{}", watch::sample_line(samples))?;
+        writeln!(out, "{}", watch::sample_line(w))?;
         out.flush()
     });
     let samples = match samples {
@@ -533,6 +538,18 @@ fn print_or_quit(text: &str) -> ExitCode {
 fn fail(e: &RunError) -> ExitCode {
     eprintln!("lab: {e}");
     ExitCode::from(2)
+}
+
+/// Write a long output as it is made (no copy of it all in memory); exit as
+/// [`print_or_quit`] does.
+fn stream(write: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> ExitCode {
+    let stdout = io::stdout();
+    let mut out = io::BufWriter::with_capacity(64 * 1024, stdout.lock());
+    match write(&mut out).and_then(|()| out.flush()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => fail(&RunError::Io("writing the report".into(), e)),
+    }
 }
 
 /// Write to stdout; a closed pipe (`lab heap | head`) ends the run quietly.

@@ -124,8 +124,8 @@ pub(crate) fn unregister_file(path: &Path) {
     }
 }
 
-/// Remove the registered files. Async-signal-safe.
-fn remove_files() {
+/// Remove the registered files. Async-signal-safe, and allocates nothing.
+pub fn remove_files() {
     for slot in &FILES {
         let p = slot.load(Ordering::SeqCst);
         if !p.is_null() {

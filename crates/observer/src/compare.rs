@@ -11,12 +11,13 @@ use crate::render::change_words;
 
 /// Read the first JSON document of `text` as a snapshot.
 pub fn load(text: &str) -> Result<Snapshot, String> {
-    let mut docs = serde_json::Deserializer::from_str(text).into_iter::<serde_json::Value>();
-    let doc = docs
-        .next()
-        .ok_or("empty file")?
-        .map_err(|e| format!("not JSON: {e}"))?;
-    pmap_view::json::snapshot_from_json(&doc)
+    pmap_view::json::snapshot_from_reader(text.as_bytes())
+}
+
+/// Read the first JSON document of `file` as a snapshot, as it streams in.
+pub fn load_file(file: &std::path::Path) -> Result<Snapshot, String> {
+    let f = std::fs::File::open(file).map_err(|e| e.to_string())?;
+    pmap_view::json::snapshot_from_reader(f)
 }
 
 /// The regions that appeared, vanished, grew, shrank or changed, then the totals.

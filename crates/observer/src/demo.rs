@@ -26,12 +26,20 @@ use nix::sys::termios::{self, LocalFlags, OutputFlags, SetArg};
 
 use crate::cleanup;
 
+/// The output kept between two prompts: its end (a prompt, the last words
+/// before a crash) is what anyone reads.
+pub const KEPT_OUTPUT: usize = 64 * 1024;
+/// The most output one drain moves before the caller looks at the clock again.
+const DRAIN_LIMIT: usize = 1024 * 1024;
+
 /// A demo running on a pty.
 pub struct Demo {
     child: Child,
     master: std::fs::File,
     /// Output not yet handed out by [`Demo::wait_for_prompt`].
     pending: Vec<u8>,
+    /// Bytes of output dropped from the front of `pending` (see [`KEPT_OUTPUT`]).
+    dropped: u64,
     /// `syscr` when we last answered: the next prompt is a later read.
     answered_at_reads: Option<u64>,
     exited: Option<ExitStatus>,
@@ -93,7 +101,7 @@ impl Demo {
                 Ok(())
             });
         }
-        let child = cleanup::spawn_registered(&mut command)?;
+        let child = cleanup::spawn_registered(&mut command).map_err(spawn_error)?;
         // `command` still holds the slave copies; drop them so that the master
         // reads EOF (EIO) once the demo and its children are gone.
         drop(command);
@@ -103,6 +111,7 @@ impl Demo {
             child,
             master,
             pending: Vec::new(),
+            dropped: 0,
             answered_at_reads: None,
             exited: None,
         })
@@ -123,7 +132,7 @@ impl Demo {
         loop {
             self.drain()?;
             if let Some(status) = self.try_wait()? {
-                self.drain()?;
+                self.drain_to_end()?;
                 return Err(WaitError::Exited {
                     status,
                     output: self.take_output(),
@@ -176,7 +185,7 @@ impl Demo {
         loop {
             self.drain()?;
             if let Some(status) = self.try_wait()? {
-                self.drain()?;
+                self.drain_to_end()?;
                 return Ok((status, self.take_output()));
             }
             let waited = start.elapsed();
@@ -249,20 +258,49 @@ impl Demo {
         Ok(in_read_of_stdin && sleeping && read_syscalls(pid)? == Some(reads))
     }
 
-    /// Move whatever the pty has into `pending`, without blocking.
+    /// Move what the pty has into `pending`, without blocking: at most
+    /// [`DRAIN_LIMIT`] bytes, so that a program printing without end (`yes`)
+    /// still lets the caller look at the clock; only the last
+    /// [`KEPT_OUTPUT`] bytes are kept, so that it cannot fill our memory.
     fn drain(&mut self) -> io::Result<()> {
+        self.drain_up_to(DRAIN_LIMIT).map(drop)
+    }
+
+    /// The rest of the output of a demo that has exited (bounded all the
+    /// same: a process that left its group may still hold the pty).
+    fn drain_to_end(&mut self) -> io::Result<()> {
+        for _ in 0..16 {
+            if !self.drain_up_to(DRAIN_LIMIT)? {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// Read at most about `limit` bytes; true when it stopped at the limit.
+    fn drain_up_to(&mut self, limit: usize) -> io::Result<bool> {
         let mut buf = [0u8; 4096];
-        loop {
+        let mut taken = 0;
+        while taken < limit {
+            if self.pending.len() > 2 * KEPT_OUTPUT {
+                let cut = self.pending.len() - KEPT_OUTPUT;
+                self.pending.drain(..cut);
+                self.dropped += cut as u64;
+            }
             match self.master.read(&mut buf) {
-                Ok(0) => return Ok(()),
-                Ok(n) => self.pending.extend_from_slice(&buf[..n]),
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+                Ok(0) => return Ok(false),
+                Ok(n) => {
+                    taken += n;
+                    self.pending.extend_from_slice(&buf[..n]);
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 // EIO: every slave fd is closed, the demo is gone.
-                Err(e) if e.raw_os_error() == Some(libc::EIO) => return Ok(()),
+                Err(e) if e.raw_os_error() == Some(libc::EIO) => return Ok(false),
                 Err(e) => return Err(e),
             }
         }
+        Ok(true)
     }
 
     /// Sleep until output arrives or `timeout` passes; true if output woke us.
@@ -291,7 +329,19 @@ impl Demo {
     }
 
     fn take_output(&mut self) -> String {
-        let text = String::from_utf8_lossy(&self.pending).replace("\r\n", "\n");
+        if self.pending.len() > KEPT_OUTPUT {
+            let cut = self.pending.len() - KEPT_OUTPUT;
+            self.pending.drain(..cut);
+            self.dropped += cut as u64;
+        }
+        let mut text = String::from_utf8_lossy(&self.pending).replace("\r\n", "\n");
+        if self.dropped > 0 {
+            text.insert_str(
+                0,
+                &format!("[… {} earlier bytes of output not kept]\n", self.dropped),
+            );
+            self.dropped = 0;
+        }
         self.pending.clear();
         text
     }
@@ -326,6 +376,22 @@ pub fn describe_status(status: ExitStatus) -> String {
         return format!("was killed by {name}");
     }
     format!("was killed by {name} ({words}{core})")
+}
+
+/// A failure to start a process, in words that point to the cause when the
+/// system's own ("Resource temporarily unavailable") do not.
+pub(crate) fn spawn_error(e: io::Error) -> io::Error {
+    match e.raw_os_error() {
+        Some(libc::EAGAIN) => io::Error::new(
+            e.kind(),
+            format!("no more processes allowed (ulimit -u, or a cgroup's pids limit): {e}"),
+        ),
+        Some(libc::EMFILE | libc::ENFILE) => io::Error::new(
+            e.kind(),
+            format!("no more files can be opened (ulimit -n): {e}"),
+        ),
+        _ => e,
+    }
 }
 
 /// The read-syscall counter of a process, from /proc/PID/io (None once it

@@ -8,17 +8,78 @@
 
 use pmap_view::{diff, Kind, Region, Snapshot};
 
-/// One region followed through the samples.
+/// One region followed through the samples: what the analysis needs of its
+/// series of RSS and virtual size, kept as it goes (a region absent from a
+/// sample counts as 0 there), so that memory does not grow with the number
+/// of samples (`lab watch --count 100000`).
 #[derive(Clone, Debug)]
 pub struct Track {
     pub kind: Kind,
     /// The region's label as it is in the last sample where it exists.
     pub label: String,
     pub start: u64,
-    /// RSS (KiB) at each sample, None where the region did not exist.
-    pub rss: Vec<Option<u64>>,
-    /// Virtual size (KiB) at each sample.
-    pub size: Vec<Option<u64>>,
+    /// (RSS, size) KiB at the first sample.
+    first: (u64, u64),
+    /// (RSS, size) KiB at the last sample where it exists, and its index.
+    last: (u64, u64),
+    last_seen: usize,
+    /// Intervals in which RSS grew; whether it ever shrank.
+    grew: usize,
+    shrank: bool,
+}
+
+impl Track {
+    fn new(region: &Region, sample: usize) -> Track {
+        let now = (region.fields.rss, region.fields.size);
+        let mut t = Track {
+            kind: region.kind,
+            label: region.label(),
+            start: region.start,
+            first: if sample == 0 { now } else { (0, 0) },
+            last: (0, 0),
+            last_seen: sample,
+            grew: 0,
+            shrank: false,
+        };
+        // It appeared: from 0 (in the samples before) to what it is now.
+        if sample > 0 {
+            t.step(0, now.0);
+        }
+        t.last = now;
+        t
+    }
+
+    /// RSS went from `from` to `to` over one interval.
+    fn step(&mut self, from: u64, to: u64) {
+        self.grew += usize::from(to > from);
+        self.shrank |= to < from;
+    }
+
+    /// The region is in sample `sample` (after an earlier one) with these counters.
+    fn update(&mut self, region: &Region, sample: usize) {
+        let rss = region.fields.rss;
+        if self.last_seen + 1 < sample {
+            // Gone in between: down to 0, then back.
+            self.step(self.last.0, 0);
+            self.step(0, rss);
+        } else {
+            self.step(self.last.0, rss);
+        }
+        self.last = (rss, region.fields.size);
+        self.last_seen = sample;
+        self.label = region.label();
+        self.start = region.start;
+    }
+
+    /// (RSS, size) at the last of `samples` samples; the whole series judged.
+    fn finish(mut self, samples: usize) -> (Track, (u64, u64)) {
+        if self.last_seen + 1 < samples {
+            self.step(self.last.0, 0);
+            return (self, (0, 0));
+        }
+        let last = self.last;
+        (self, last)
+    }
 }
 
 /// What the analysis says about a track.
@@ -33,55 +94,92 @@ pub struct Growth {
     pub steady: bool,
 }
 
+/// Regions followed sample by sample ([`Tracks::add`]); what [`analyse`]
+/// does for a whole series at once.
+#[derive(Clone, Debug, Default)]
+pub struct Tracks {
+    tracks: Vec<Track>,
+    /// For the last sample: region index -> track index.
+    current: Vec<usize>,
+    samples: usize,
+}
+
+impl Tracks {
+    /// Follow the regions of `snap`, the sample after `prev` (None: the first).
+    pub fn add(&mut self, prev: Option<&Snapshot>, snap: &Snapshot) {
+        let i = self.samples;
+        let mut next = vec![usize::MAX; snap.regions.len()];
+        match prev {
+            None => {
+                for (r, region) in snap.regions.iter().enumerate() {
+                    self.tracks.push(Track::new(region, i));
+                    next[r] = self.tracks.len() - 1;
+                }
+            }
+            Some(prev) => {
+                for c in diff(prev, snap).changes {
+                    let Some(after) = c.after else { continue };
+                    let r = index_of(snap, after);
+                    next[r] = match c.before {
+                        Some(before) => {
+                            let t = self.current[index_of(prev, before)];
+                            self.tracks[t].update(after, i);
+                            t
+                        }
+                        None => {
+                            self.tracks.push(Track::new(after, i));
+                            self.tracks.len() - 1
+                        }
+                    };
+                }
+            }
+        }
+        self.current = next;
+        self.samples += 1;
+    }
+
+    /// Rank the tracks by RSS growth rate, fastest first. `at[i]` is the
+    /// position of sample i (its time in seconds, or its step number).
+    pub fn growth(&self, at: &[f64]) -> Vec<Growth> {
+        assert_eq!(self.samples, at.len());
+        let span = at.last().copied().unwrap_or(0.0) - at.first().copied().unwrap_or(0.0);
+        let intervals = self.samples.saturating_sub(1);
+        let mut growth: Vec<Growth> = self
+            .tracks
+            .iter()
+            .cloned()
+            .map(|t| {
+                let (t, last) = t.finish(self.samples);
+                let rate = |first: u64, last: u64| {
+                    if span > 0.0 {
+                        (last as f64 - first as f64) / span
+                    } else {
+                        0.0
+                    }
+                };
+                Growth {
+                    rss_rate: rate(t.first.0, last.0),
+                    size_rate: rate(t.first.1, last.1),
+                    steady: intervals > 0 && !t.shrank && t.grew * 5 >= intervals * 4,
+                    track: t,
+                }
+            })
+            .collect();
+        growth.sort_by(|a, b| b.rss_rate.total_cmp(&a.rss_rate));
+        growth
+    }
+}
+
 /// Follow every region through `samples` (in order) and rank the tracks by
 /// RSS growth rate, fastest first. `at[i]` is the position of sample i (its
 /// time in seconds, or its step number).
 pub fn analyse(samples: &[&Snapshot], at: &[f64]) -> Vec<Growth> {
     assert_eq!(samples.len(), at.len());
-    let n = samples.len();
-    let mut tracks: Vec<Track> = Vec::new();
-    // For the current sample: region index -> track index.
-    let mut current: Vec<usize> = Vec::new();
+    let mut tracks = Tracks::default();
     for (i, snap) in samples.iter().enumerate() {
-        let mut next = vec![usize::MAX; snap.regions.len()];
-        if i == 0 {
-            for (r, region) in snap.regions.iter().enumerate() {
-                next[r] = new_track(&mut tracks, region, n);
-            }
-        } else {
-            let prev = samples[i - 1];
-            for c in diff(prev, snap).changes {
-                let Some(after) = c.after else { continue };
-                let r = index_of(snap, after);
-                next[r] = match c.before {
-                    Some(before) => current[index_of(prev, before)],
-                    None => new_track(&mut tracks, after, n),
-                };
-            }
-        }
-        for (r, region) in snap.regions.iter().enumerate() {
-            let t = &mut tracks[next[r]];
-            t.rss[i] = Some(region.fields.rss);
-            t.size[i] = Some(region.fields.size);
-            t.label = region.label();
-            t.start = region.start;
-        }
-        current = next;
+        tracks.add(i.checked_sub(1).map(|p| samples[p]), snap);
     }
-    let mut growth: Vec<Growth> = tracks.into_iter().map(|t| judge(t, at)).collect();
-    growth.sort_by(|a, b| b.rss_rate.total_cmp(&a.rss_rate));
-    growth
-}
-
-fn new_track(tracks: &mut Vec<Track>, region: &Region, n: usize) -> usize {
-    tracks.push(Track {
-        kind: region.kind,
-        label: region.label(),
-        start: region.start,
-        rss: vec![None; n],
-        size: vec![None; n],
-    });
-    tracks.len() - 1
+    tracks.growth(at)
 }
 
 /// The index of a region of `snap` (the diff hands out references into it).
@@ -95,30 +193,6 @@ fn index_of(snap: &Snapshot, region: &Region) -> usize {
         "a region of this snapshot"
     );
     offset / size
-}
-
-fn judge(track: Track, at: &[f64]) -> Growth {
-    // A region that appeared or vanished counts from/to zero.
-    let series = |v: &[Option<u64>]| v.iter().map(|x| x.unwrap_or(0) as f64).collect::<Vec<_>>();
-    let (rss, size) = (series(&track.rss), series(&track.size));
-    let span = at.last().copied().unwrap_or(0.0) - at.first().copied().unwrap_or(0.0);
-    let rate = |v: &[f64]| {
-        if span > 0.0 {
-            (v[v.len() - 1] - v[0]) / span
-        } else {
-            0.0
-        }
-    };
-    let intervals = rss.len().saturating_sub(1);
-    let grew = rss.windows(2).filter(|w| w[1] > w[0]).count();
-    let shrank = rss.windows(2).any(|w| w[1] < w[0]);
-    let steady = intervals > 0 && !shrank && grew * 5 >= intervals * 4;
-    Growth {
-        rss_rate: rate(&rss),
-        size_rate: rate(&size),
-        steady,
-        track,
-    }
 }
 
 /// The fastest steadily growing track, if any.

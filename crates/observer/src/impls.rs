@@ -202,7 +202,7 @@ fn prepare_command(lab: &Lab, imp: Impl, tools: &Toolchain) -> Result<Launch, Ru
             let out = run_tool(Command::new(&python).args(["-c", probe])).map_err(|e| {
                 match e.kind() {
                     std::io::ErrorKind::NotFound => missing(""),
-                    _ => RunError::Io(format!("running {shown}"), e),
+                    _ => RunError::Io(format!("running {shown}"), crate::demo::spawn_error(e)),
                 }
             })?;
             let text = String::from_utf8_lossy(&out.stdout).trim().to_string();
@@ -297,7 +297,10 @@ impl Compiler {
         let out =
             run_tool(Command::new(&program).arg("--version")).map_err(|e| match e.kind() {
                 std::io::ErrorKind::NotFound | std::io::ErrorKind::PermissionDenied => not_found(),
-                _ => RunError::Io(format!("running `{program} --version`"), e),
+                _ => RunError::Io(
+                    format!("running `{program} --version`"),
+                    crate::demo::spawn_error(e),
+                ),
             })?;
         if !out.status.success() {
             return Err(not_found());

@@ -67,18 +67,18 @@ pub fn observe(
                 return Ok(report);
             }
             Err(WaitError::Timeout { waited, output }) => {
-                let mut what = format!(
-                    "did not reach a prompt within {:.1} s (it was killed)",
+                // The kernel check sees only read(0) on the main thread.
+                let hint = match rule {
+                    PromptRule::Blocked => {
+                        "; if it waits for input otherwise (select or poll, another \
+                         thread, /dev/tty), step it by its prompt: --prompt REGEX"
+                    }
+                    PromptRule::Pattern(_) => "",
+                };
+                let what = format!(
+                    "did not reach a prompt within {:.1} s (it was killed{hint})",
                     waited.as_secs_f64()
                 );
-                if matches!(rule, PromptRule::Blocked) {
-                    // The kernel check sees only read(0) on the main thread.
-                    what.push_str(
-                        "; a program that waits for input otherwise (select or poll, \
-                         another thread, /dev/tty) is stepped by its prompt: \
-                         --prompt REGEX",
-                    );
-                }
                 return Err(RunError::Demo {
                     step: index,
                     what,
@@ -139,6 +139,14 @@ fn wait(demo: &mut Demo, rule: &PromptRule, timeout: Duration) -> Result<String,
     let mut seen = String::new();
     loop {
         seen += &demo.read_available(Duration::from_millis(2))?;
+        // The prompt is at the end: keep as much as a step keeps.
+        if seen.len() > crate::demo::KEPT_OUTPUT {
+            let mut cut = seen.len() - crate::demo::KEPT_OUTPUT;
+            while !seen.is_char_boundary(cut) {
+                cut += 1;
+            }
+            seen.drain(..cut);
+        }
         if re.is_match(&seen) {
             // The pattern matched; give the program a moment to block reading,
             // so that the capture is of a program at rest when it can be.

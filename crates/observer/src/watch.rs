@@ -4,15 +4,37 @@
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
-use pmap_view::{diff, CaptureError, Snapshot};
+use pmap_view::{diff, CaptureError, Snapshot, Totals};
 use serde_json::{json, Value};
 
-use crate::growth::{analyse, likely_leak, Growth};
+use crate::growth::{likely_leak, Growth, Tracks};
 
-/// One capture and when it was taken (seconds since the first).
+/// When a sample was taken (seconds since the first) and its totals.
 pub struct Sample {
     pub at: f64,
-    pub snapshot: Snapshot,
+    pub totals: Totals,
+}
+
+/// A watch so far: the totals of every sample, the last two captures (for
+/// the changes of the last interval) and the regions followed through all of
+/// them. Whole captures are not kept: on 65,000 mappings each is 27 MB.
+#[derive(Default)]
+pub struct Watch {
+    pub samples: Vec<Sample>,
+    pub previous: Option<Snapshot>,
+    pub last: Option<Snapshot>,
+    tracks: Tracks,
+}
+
+impl Watch {
+    fn add(&mut self, at: f64, snapshot: Snapshot) {
+        self.tracks.add(self.last.as_ref(), &snapshot);
+        self.samples.push(Sample {
+            at,
+            totals: snapshot.totals,
+        });
+        self.previous = self.last.replace(snapshot);
+    }
 }
 
 /// Capture `pid` `count` times, `interval` apart (on a fixed schedule, so a
@@ -22,10 +44,10 @@ pub fn watch(
     pid: i32,
     interval: Duration,
     count: usize,
-    mut on_sample: impl FnMut(&[Sample]) -> std::io::Result<()>,
-) -> Result<Vec<Sample>, CaptureError> {
+    mut on_sample: impl FnMut(&Watch) -> std::io::Result<()>,
+) -> Result<Watch, CaptureError> {
     let start = Instant::now();
-    let mut samples: Vec<Sample> = Vec::with_capacity(count);
+    let mut w = Watch::default();
     for i in 0..count {
         let due = start + interval * i as u32;
         if let Some(wait) = due.checked_duration_since(Instant::now()) {
@@ -33,36 +55,37 @@ pub fn watch(
         }
         let at = start.elapsed().as_secs_f64();
         match Snapshot::capture(pid) {
-            Ok(snapshot) => samples.push(Sample { at, snapshot }),
-            Err(CaptureError::NotFound(_) | CaptureError::Exited(_)) if !samples.is_empty() => {
+            Ok(snapshot) => w.add(at, snapshot),
+            Err(CaptureError::NotFound(_) | CaptureError::Exited(_)) if !w.samples.is_empty() => {
                 break
             }
             Err(e) => return Err(e),
         }
-        if on_sample(&samples).is_err() {
+        if on_sample(&w).is_err() {
             break; // the reader went away (closed pipe): stop quietly
         }
     }
-    Ok(samples)
+    Ok(w)
 }
 
 /// Rank the regions of the samples by RSS growth per second.
-pub fn growth(samples: &[Sample]) -> Vec<Growth> {
-    let snaps: Vec<&Snapshot> = samples.iter().map(|s| &s.snapshot).collect();
-    let at: Vec<f64> = samples.iter().map(|s| s.at).collect();
-    analyse(&snaps, &at)
+pub fn growth(w: &Watch) -> Vec<Growth> {
+    let at: Vec<f64> = w.samples.iter().map(|s| s.at).collect();
+    w.tracks.growth(&at)
 }
 
-/// The line for the last sample: time, totals, and what changed since the one before.
-pub fn sample_line(samples: &[Sample]) -> String {
-    let last = &samples[samples.len() - 1];
-    let t = &last.snapshot.totals;
+/// One line for the latest sample: time, totals, the regions that changed.
+pub fn sample_line(w: &Watch) -> String {
+    let (Some(last), Some(sample)) = (&w.last, w.samples.last()) else {
+        return String::new();
+    };
+    let t = &last.totals;
     let mut line = format!(
         "{:>7.2} s  virt {:>9} KiB  RSS {:>9} KiB",
-        last.at, t.size_kib, t.rss_kib
+        sample.at, t.size_kib, t.rss_kib
     );
-    if let Some(prev) = samples.len().checked_sub(2).map(|i| &samples[i]) {
-        let changes: Vec<String> = diff(&prev.snapshot, &last.snapshot)
+    if let Some(prev) = &w.previous {
+        let changes: Vec<String> = diff(prev, last)
             .changed()
             .filter(|c| c.rss_delta() != 0 || c.size_delta() != 0)
             .map(|c| format!("{} {:+} K RSS", c.region().label(), c.rss_delta()))
@@ -76,7 +99,8 @@ pub fn sample_line(samples: &[Sample]) -> String {
 }
 
 /// The summary after the last sample.
-pub fn summary(samples: &[Sample], growth: &[Growth]) -> String {
+pub fn summary(w: &Watch, growth: &[Growth]) -> String {
+    let samples = &w.samples;
     let mut out = String::new();
     let span = samples.last().map_or(0.0, |s| s.at);
     let _ = writeln!(
@@ -116,7 +140,8 @@ pub fn summary(samples: &[Sample], growth: &[Growth]) -> String {
 }
 
 /// The whole watch as JSON.
-pub fn to_json(pid: i32, samples: &[Sample], growth: &[Growth]) -> Value {
+pub fn to_json(pid: i32, w: &Watch, growth: &[Growth]) -> Value {
+    let samples = &w.samples;
     let g = |g: &Growth| {
         json!({
             "start": format!("{:#x}", g.track.start),
@@ -129,7 +154,7 @@ pub fn to_json(pid: i32, samples: &[Sample], growth: &[Growth]) -> Value {
     };
     json!({
         "pid": pid,
-        "samples": samples.iter().map(|s| json!({"t": s.at, "totals": crate::report::totals_json(&s.snapshot.totals)})).collect::<Vec<_>>(),
+        "samples": samples.iter().map(|s| json!({"t": s.at, "totals": crate::report::totals_json(&s.totals)})).collect::<Vec<_>>(),
         "growth": growth.iter().filter(|x| x.rss_rate != 0.0 || x.size_rate != 0.0).map(g).collect::<Vec<_>>(),
         "likely_leak": likely_leak(growth).map(g),
     })

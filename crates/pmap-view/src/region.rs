@@ -290,3 +290,20 @@ pub fn escape_controls(text: &str) -> Cow<'_, str> {
     }
     Cow::Owned(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_characters_are_escaped_for_lab_views() {
+        assert!(matches!(
+            escape_controls("/usr/lib/libc.so.6"),
+            Cow::Borrowed(_)
+        ));
+        assert_eq!(
+            escape_controls("a\x1b[31mb\x07\t\x7f\u{85}é"),
+            "a\\x1b[31mb\\x07\\x09\\x7f\\u{85}é"
+        );
+    }
+}

@@ -26,12 +26,15 @@ pub fn run(pr: &mut Prompter, _args: &[String]) -> Result<(), Error> {
         .create_new(true)
         .mode(0o600)
         .custom_flags(libc::O_NOFOLLOW)
-        .open(&path)?;
+        .open(&path)
+        .map_err(|e| Error::io(format!("creating {path}"), e))?;
     let chunk = vec![7u8; 65536];
     for _ in 0..SIZE / chunk.len() {
-        file.write_all(&chunk)?;
+        file.write_all(&chunk)
+            .map_err(|e| Error::io(format!("writing {path}"), e))?;
     }
-    file.sync_all()?;
+    file.sync_all()
+        .map_err(|e| Error::io(format!("writing {path} to disk"), e))?;
     // SAFETY: advice on our own open file.
     unsafe { libc::posix_fadvise(file.as_raw_fd(), 0, 0, libc::POSIX_FADV_DONTNEED) };
 
@@ -86,6 +89,6 @@ pub fn run(pr: &mut Prompter, _args: &[String]) -> Result<(), Error> {
 
     pr.wait("unmapped: press Enter to delete the file and exit")?;
     drop(file);
-    std::fs::remove_file(&path)?;
+    std::fs::remove_file(&path).map_err(|e| Error::io(format!("removing {path}"), e))?;
     Ok(())
 }

@@ -63,6 +63,8 @@ pub fn find(name: &str) -> Option<&'static Workload> {
 pub enum Error {
     /// stdin closed or failed while waiting at a prompt.
     Input(io::Error),
+    /// Another operation failed; `what` says which.
+    Io { what: String, source: io::Error },
     /// The allocator refused memory (a `ulimit -v` or a cgroup limit, say).
     OutOfMemory { what: &'static str },
 }
@@ -71,14 +73,20 @@ impl std::fmt::Display for Error {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Error::Input(e) => write!(f, "reading stdin at a prompt: {e}"),
+            Error::Io { what, source } => write!(f, "{what}: {source}"),
             Error::OutOfMemory { what } => write!(f, "out of memory: {what} failed"),
         }
     }
 }
 
-impl From<io::Error> for Error {
-    fn from(e: io::Error) -> Self {
-        Error::Input(e)
+impl Error {
+    /// An I/O error, with what was being done (no blanket conversion: every
+    /// failure says what failed, not "reading stdin").
+    pub fn io(what: impl Into<String>, source: io::Error) -> Error {
+        Error::Io {
+            what: what.into(),
+            source,
+        }
     }
 }
 
@@ -113,10 +121,11 @@ impl Prompter {
     /// Print `prompt` on its own line, then block until a line (or EOF) arrives.
     pub fn wait(&mut self, prompt: &str) -> Result<(), Error> {
         let mut out = io::stdout().lock();
-        writeln!(out, "{prompt}")?;
-        out.flush()?;
+        writeln!(out, "{prompt}")
+            .and_then(|()| out.flush())
+            .map_err(|e| Error::io("writing a prompt", e))?;
         self.line.clear();
-        if self.stdin.read_line(&mut self.line)? == 0 {
+        if self.stdin.read_line(&mut self.line).map_err(Error::Input)? == 0 {
             return Err(Error::Input(io::ErrorKind::UnexpectedEof.into()));
         }
         Ok(())
@@ -126,7 +135,9 @@ impl Prompter {
 /// Run a workload with the real stdin/stdout: what `lab workload NAME [ARGS]` does.
 pub fn run_standalone(workload: &Workload, args: &[String]) -> Result<(), Error> {
     let mut prompter = Prompter::new();
-    prompter.announce_pid()?;
+    prompter
+        .announce_pid()
+        .map_err(|e| Error::io("writing the pid", e))?;
     (workload.run)(&mut prompter, args)
 }
 

@@ -47,7 +47,10 @@ pub fn run(p: &mut Prompter, _args: &[String]) -> Result<(), Error> {
         // SAFETY: default attributes; `worker` takes no argument and touches only statics.
         let rc = unsafe { libc::pthread_create(t, std::ptr::null(), worker, std::ptr::null_mut()) };
         if rc != 0 {
-            return Err(Error::Input(std::io::Error::from_raw_os_error(rc)));
+            return Err(Error::io(
+                "pthread_create",
+                std::io::Error::from_raw_os_error(rc),
+            ));
         }
     }
 
