@@ -10,6 +10,7 @@ mod fuzz;
 mod heap;
 mod hostile;
 mod html;
+mod layering;
 mod pmap;
 mod residency;
 mod snapshots;

@@ -9,44 +9,10 @@ use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use crate::error::RunError;
 use crate::lab::Lab;
-use crate::RunError;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Impl {
-    Rust,
-    C,
-    Python,
-}
-
-impl Impl {
-    pub const ALL: [Impl; 3] = [Impl::Rust, Impl::C, Impl::Python];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Impl::Rust => "rust",
-            Impl::C => "c",
-            Impl::Python => "python",
-        }
-    }
-}
-
-impl std::fmt::Display for Impl {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl std::str::FromStr for Impl {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        Impl::ALL
-            .into_iter()
-            .find(|i| i.as_str() == s)
-            .ok_or_else(|| format!("unknown implementation `{s}` (rust, c or python)"))
-    }
-}
+pub use crate::lab::Impl;
 
 /// Where and with what the demos are built and run.
 #[derive(Clone, Debug, Default)]

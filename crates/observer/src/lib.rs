@@ -9,6 +9,7 @@ pub mod check;
 pub mod cleanup;
 pub mod compare;
 pub mod demo;
+pub mod error;
 pub mod explain;
 pub mod growth;
 pub mod html;

@@ -304,7 +304,7 @@ impl Facts {
 
     /// A fact written as a size ("8192 KiB", "40 MiB"), in KiB.
     fn kib(&self, name: &str) -> Option<i64> {
-        crate::check::size_expr(self.get(name)?, &Facts::default()).ok()
+        size_kib(self.get(name)?)
     }
 
     /// Why `requires` does not hold here, or None when it does. Each named
@@ -359,11 +359,10 @@ fn matches(value: &str, alternative: &str) -> bool {
         value.cmp(want)
     } else if want.contains(' ') {
         // A size: compare in KiB; `none`/`unlimited` is above every size.
-        let facts = Facts::default();
-        let w = crate::check::size_expr(want, &facts).ok();
+        let w = size_kib(want);
         let v = match value {
             "none" | "unlimited" => Some(i64::MAX),
-            v => crate::check::size_expr(v, &facts).ok(),
+            v => size_kib(v),
         };
         match (v, w) {
             (Some(v), Some(w)) => v.cmp(&w),
@@ -379,6 +378,20 @@ fn matches(value: &str, alternative: &str) -> bool {
         ">" => order.is_gt(),
         _ => order.is_lt(),
     }
+}
+
+/// A size as facts write them, `8192 KiB`, `40 MiB`, `1 GiB`, in KiB. (Lab
+/// data's size expressions are [`crate::check::size_expr`]'s, which use facts.)
+fn size_kib(text: &str) -> Option<i64> {
+    let (number, unit) = text.trim().split_once(' ')?;
+    let n: f64 = number.parse().ok()?;
+    let unit = match unit.trim() {
+        "KiB" => 1.0,
+        "MiB" => 1024.0,
+        "GiB" => 1024.0 * 1024.0,
+        _ => return None,
+    };
+    Some((n * unit).round() as i64)
 }
 
 /// Compare dotted versions by their leading numbers ("6.1.0-40-cloud-amd64" < "6.7").

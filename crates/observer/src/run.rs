@@ -4,51 +4,18 @@
 
 use std::time::Duration;
 
-use pmap_view::{CaptureError, Snapshot};
+use pmap_view::Snapshot;
 
 use crate::check::{Check, CheckResult, StepSnapshots};
 use crate::demo::{describe_status, Demo, WaitError};
-use crate::impls::{prepare, Impl, Toolchain};
+use crate::impls::{prepare, Toolchain};
 use crate::lab::Applies;
-use crate::lab::{step_source, Lab};
+use crate::lab::{step_source, Impl, Lab};
 use crate::machine::Facts;
 use crate::pagecache::{residency, Residency};
 use crate::report::{Report, StepReport};
 
-/// Why a run could not be completed (exit status 2). A failed check is not one.
-#[derive(Debug, thiserror::Error)]
-pub enum RunError {
-    #[error("no lab named `{0}` (see `lab list`)")]
-    NoSuchLab(String),
-    #[error("lab {lab} has no {imp} implementation (it has: {available})")]
-    NoSuchImpl {
-        lab: String,
-        imp: Impl,
-        available: String,
-    },
-    #[error("`{tool}` not found (or not working): install {install}")]
-    MissingTool { tool: String, install: String },
-    #[error("compiling {file} failed:\n{stderr}")]
-    Compile { file: String, stderr: String },
-    #[error("{0}: {1}")]
-    Io(String, #[source] std::io::Error),
-    #[error("{}", demo_message(.step, .what, .output))]
-    Demo {
-        step: usize,
-        what: String,
-        output: String,
-    },
-    #[error("capturing the memory map at step {step}: {source}")]
-    Capture { step: usize, source: CaptureError },
-    /// A setting that cannot work here (a cache directory, a compiler line).
-    #[error("{0}")]
-    Usage(String),
-    /// The lab cannot run on this machine (its memory limit is too small).
-    #[error("the {lab} lab does not apply here: {why}")]
-    NotApplicable { lab: String, why: String },
-    #[error("stopped")]
-    Stopped,
-}
+pub use crate::error::RunError;
 
 /// A file deleted when this goes out of scope.
 struct RemoveOnDrop(std::path::PathBuf);
@@ -105,17 +72,6 @@ fn memory_hint(status: std::process::ExitStatus) -> String {
         );
     }
     String::new()
-}
-
-fn demo_message(step: &usize, what: &str, output: &str) -> String {
-    let tail: Vec<&str> = output.lines().rev().take(5).collect();
-    let seen = if tail.is_empty() {
-        "it printed nothing".to_string()
-    } else {
-        let lines: Vec<&str> = tail.into_iter().rev().collect();
-        format!("its last output:\n  {}", lines.join("\n  "))
-    };
-    format!("the demo {what} at step {step}; {seen}")
 }
 
 /// Knobs of a run.

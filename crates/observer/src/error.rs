@@ -1,0 +1,54 @@
+//! Why a lab run could not be completed (exit status 2): a missing tool, a
+//! demo that crashed or hung, a setting that cannot work here. A failed check
+//! is not one (it is a verdict in the report), and neither is a student's
+//! `q`: that is [`RunError::Stopped`], the one variant that is not a failure.
+
+use pmap_view::CaptureError;
+
+use crate::lab::Impl;
+
+/// Why a run could not be completed (exit status 2). A failed check is not one.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("no lab named `{0}` (see `lab list`)")]
+    NoSuchLab(String),
+    #[error("lab {lab} has no {imp} implementation (it has: {available})")]
+    NoSuchImpl {
+        lab: String,
+        imp: Impl,
+        available: String,
+    },
+    #[error("`{tool}` not found (or not working): install {install}")]
+    MissingTool { tool: String, install: String },
+    #[error("compiling {file} failed:\n{stderr}")]
+    Compile { file: String, stderr: String },
+    #[error("{0}: {1}")]
+    Io(String, #[source] std::io::Error),
+    #[error("{}", demo_message(.step, .what, .output))]
+    Demo {
+        step: usize,
+        what: String,
+        output: String,
+    },
+    #[error("capturing the memory map at step {step}: {source}")]
+    Capture { step: usize, source: CaptureError },
+    /// A setting that cannot work here (a cache directory, a compiler line).
+    #[error("{0}")]
+    Usage(String),
+    /// The lab cannot run on this machine (its memory limit is too small).
+    #[error("the {lab} lab does not apply here: {why}")]
+    NotApplicable { lab: String, why: String },
+    #[error("stopped")]
+    Stopped,
+}
+
+fn demo_message(step: &usize, what: &str, output: &str) -> String {
+    let tail: Vec<&str> = output.lines().rev().take(5).collect();
+    let seen = if tail.is_empty() {
+        "it printed nothing".to_string()
+    } else {
+        let lines: Vec<&str> = tail.into_iter().rev().collect();
+        format!("its last output:\n  {}", lines.join("\n  "))
+    };
+    format!("the demo {what} at step {step}; {seen}")
+}
