@@ -302,19 +302,7 @@ fn show(
 /// Why a process has no memory map, if it has none: it has exited and waits
 /// to be reaped (a zombie), or it is a kernel thread (no user address space).
 pub(crate) fn no_map_reason(pid: i32) -> Option<&'static str> {
-    const PF_KTHREAD: u64 = 0x0020_0000;
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let rest = stat.rsplit_once(')')?.1;
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    // After the command: state is field 3, flags field 9 (proc(5)).
-    let flags: u64 = fields.get(6)?.parse().ok()?;
-    if fields.first() == Some(&"Z") {
-        Some("has exited and not been reaped yet (a zombie): it has no memory map any more")
-    } else if flags & PF_KTHREAD != 0 {
-        Some("is a kernel thread: it has no user-space memory map")
-    } else {
-        None
-    }
+    pmap_view::stat::ProcStat::read(pid)?.no_map_reason()
 }
 
 /// Capture `process` as `opts` needs, and write it.

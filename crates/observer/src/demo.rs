@@ -15,6 +15,7 @@
 //! SIGKILL if our thread dies (`PR_SET_PDEATHSIG`), is killed on drop, and is
 //! registered with [`crate::cleanup`] for the signal handlers.
 
+use pmap_view::stat::ProcStat;
 use std::io::{self, Read, Write};
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
@@ -252,8 +253,7 @@ impl Demo {
         let syscall = proc_file(pid, "syscall", "which system call the demo waits in")?;
         let in_read_of_stdin =
             syscall.is_some_and(|s| s.starts_with(&format!("{} 0x0 ", libc::SYS_read)));
-        let sleeping = std::fs::read_to_string(format!("/proc/{pid}/stat"))
-            .is_ok_and(|s| stat_state(&s) == Some('S'));
+        let sleeping = ProcStat::read(pid).is_some_and(|s| s.state == 'S');
         // If the counter moved while we looked, the read we saw may be over.
         Ok(in_read_of_stdin && sleeping && read_syscalls(pid)? == Some(reads))
     }
@@ -426,7 +426,7 @@ fn proc_file(pid: i32, file: &str, tells: &str) -> io::Result<Option<String>> {
 /// The state letter of /proc/PID/stat (after the parenthesised command name,
 /// which may itself hold spaces and parentheses).
 pub fn stat_state(stat: &str) -> Option<char> {
-    stat.rsplit_once(')')?.1.trim_start().chars().next()
+    ProcStat::parse(stat.as_bytes()).map(|s| s.state)
 }
 
 fn set_cloexec(fd: &OwnedFd) -> io::Result<()> {

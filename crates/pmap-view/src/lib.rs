@@ -17,6 +17,7 @@ pub mod render;
 pub mod resident;
 pub mod smaps;
 pub mod snapshot;
+pub mod stat;
 
 pub use diff::{diff, Change, Diff, RegionChange};
 pub use pagemap::{PageMap, PageState};

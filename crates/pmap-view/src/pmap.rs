@@ -257,21 +257,7 @@ impl Process {
             path: stat_path.clone().into(),
             source: io::Error::new(io::ErrorKind::InvalidData, "unexpected format"),
         };
-        // `PID (COMM) STATE …`: COMM may hold anything, so split at the last ')'.
-        let open = stat.iter().position(|&b| b == b'(').ok_or_else(malformed)?;
-        let close = stat
-            .iter()
-            .rposition(|&b| b == b')')
-            .ok_or_else(malformed)?;
-        let comm = stat.get(open + 1..close).ok_or_else(malformed)?;
-        let rest = String::from_utf8_lossy(&stat[close + 1..]).into_owned();
-        let fields: Vec<&str> = rest.split_ascii_whitespace().collect();
-        // Field 3 is the state; field 28 the start of stack.
-        let zombie = fields.first() == Some(&"Z");
-        let start_stack = fields
-            .get(25)
-            .and_then(|v| v.parse().ok())
-            .ok_or_else(malformed)?;
+        let stat = crate::stat::ProcStat::parse(&stat).ok_or_else(malformed)?;
         let cmdline_path = format!("/proc/{tgid}/cmdline");
         let cmdline = match std::fs::read(&cmdline_path) {
             Ok(bytes) => bytes,
@@ -279,8 +265,8 @@ impl Process {
         };
         Ok(Process {
             pid: tgid,
-            command: command_text_as(&cmdline, comm, zombie, release),
-            start_stack,
+            command: command_text_as(&cmdline, &stat.comm, stat.is_zombie(), release),
+            start_stack: stat.start_stack,
         })
     }
 }

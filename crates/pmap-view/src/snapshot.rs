@@ -201,16 +201,7 @@ fn has_address_space(pid: i32) -> bool {
 /// Whether `pid` is a zombie or a kernel thread (`/proc/PID/stat`): a
 /// process whose map is empty for good.
 fn has_no_map(pid: i32) -> bool {
-    const PF_KTHREAD: u64 = 0x0020_0000;
-    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-        return false;
-    };
-    let Some((_, rest)) = stat.rsplit_once(')') else {
-        return false;
-    };
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let flags: u64 = fields.get(6).and_then(|f| f.parse().ok()).unwrap_or(0);
-    fields.first() == Some(&"Z") || flags & PF_KTHREAD != 0
+    crate::stat::ProcStat::read(pid).is_some_and(|s| s.no_map_reason().is_some())
 }
 
 /// One read, retried when a signal interrupts it.
