@@ -15,6 +15,11 @@
 //! SIGKILL if our thread dies (`PR_SET_PDEATHSIG`), is killed on drop, and is
 //! registered with [`crate::cleanup`] for the signal handlers.
 
+use nix::fcntl::{fcntl, FcntlArg, FdFlag, OFlag};
+use nix::poll::{ppoll, PollFd, PollFlags};
+use nix::sys::signal::{kill, killpg, Signal};
+use nix::sys::time::TimeSpec;
+use nix::unistd::Pid;
 use pmap_view::stat::ProcStat;
 use std::io::{self, Read, Write};
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
@@ -172,11 +177,8 @@ impl Demo {
 
     /// Send a signal to the demo itself (not its group).
     pub fn signal(&self, sig: i32) -> io::Result<()> {
-        // SAFETY: kill(2) with our own child's pid.
-        if unsafe { libc::kill(self.pid(), sig) } < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        Ok(())
+        let sig = Signal::try_from(sig).map_err(io::Error::from)?;
+        kill(Pid::from_raw(self.pid()), sig).map_err(io::Error::from)
     }
 
     /// After the last answer: wait for the demo to exit, returning its status
@@ -216,8 +218,8 @@ impl Demo {
     /// Kill the demo's whole process group and reap it.
     pub fn kill(&mut self) {
         if self.exited.is_none() {
-            // SAFETY: plain syscalls; the group id is the demo's pid (setsid).
-            unsafe { libc::kill(-self.pid(), libc::SIGKILL) };
+            // The group id is the demo's pid (setsid).
+            let _ = killpg(Pid::from_raw(self.pid()), Signal::SIGKILL);
             let _ = self.child.kill();
             self.exited = self.child.wait().ok();
         }
@@ -231,8 +233,7 @@ impl Demo {
                 // Whatever it started goes with it, also a child that ignores
                 // the hangup of the pty (its group is the demo's pid while a
                 // member lives, so the number cannot have been reused).
-                // SAFETY: kill(2) of the demo's own process group.
-                unsafe { libc::kill(-self.pid(), libc::SIGKILL) };
+                let _ = killpg(Pid::from_raw(self.pid()), Signal::SIGKILL);
                 cleanup::unregister(self.pid());
             }
         }
@@ -305,27 +306,16 @@ impl Demo {
 
     /// Sleep until output arrives or `timeout` passes; true if output woke us.
     fn poll_output(&self, timeout: Duration) -> io::Result<bool> {
-        let mut fds = [libc::pollfd {
-            fd: self.master.as_raw_fd(),
-            events: libc::POLLIN,
-            revents: 0,
-        }];
-        let ts = libc::timespec {
-            tv_sec: timeout.as_secs() as libc::time_t,
-            tv_nsec: timeout.subsec_nanos() as libc::c_long,
-        };
-        // SAFETY: one valid pollfd, a valid timespec, no signal mask change.
-        let n = unsafe { libc::ppoll(fds.as_mut_ptr(), 1, &ts, std::ptr::null()) };
-        if n < 0 {
-            let e = io::Error::last_os_error();
-            return if e.kind() == io::ErrorKind::Interrupted {
-                Ok(false)
-            } else {
-                Err(e)
-            };
+        let mut fds = [PollFd::new(self.master.as_fd(), PollFlags::POLLIN)];
+        match ppoll(&mut fds, Some(TimeSpec::from_duration(timeout)), None) {
+            Err(nix::errno::Errno::EINTR) => Ok(false),
+            Err(e) => Err(e.into()),
+            // POLLHUP alone (no data, slave closed) must not spin as "output".
+            Ok(n) => Ok(n > 0
+                && fds[0]
+                    .revents()
+                    .is_some_and(|r| r.contains(PollFlags::POLLIN))),
         }
-        // POLLHUP alone (no data, slave closed) must not spin as "output".
-        Ok(n > 0 && fds[0].revents & libc::POLLIN != 0)
     }
 
     fn take_output(&mut self) -> String {
@@ -430,22 +420,14 @@ pub fn stat_state(stat: &str) -> Option<char> {
 }
 
 fn set_cloexec(fd: &OwnedFd) -> io::Result<()> {
-    // SAFETY: fcntl on a valid owned fd.
-    if unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_SETFD, libc::FD_CLOEXEC) } < 0 {
-        return Err(io::Error::last_os_error());
-    }
+    fcntl(fd.as_raw_fd(), FcntlArg::F_SETFD(FdFlag::FD_CLOEXEC))?;
     Ok(())
 }
 
 fn set_nonblocking(file: &std::fs::File) -> io::Result<()> {
     let fd = file.as_raw_fd();
-    // SAFETY: fcntl on a valid fd.
-    unsafe {
-        let flags = libc::fcntl(fd, libc::F_GETFL);
-        if flags < 0 || libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK) < 0 {
-            return Err(io::Error::last_os_error());
-        }
-    }
+    let flags = OFlag::from_bits_retain(fcntl(fd, FcntlArg::F_GETFL)?);
+    fcntl(fd, FcntlArg::F_SETFL(flags | OFlag::O_NONBLOCK))?;
     Ok(())
 }
 

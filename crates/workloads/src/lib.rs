@@ -59,24 +59,17 @@ pub fn find(name: &str) -> Option<&'static Workload> {
 }
 
 /// Why a workload stopped early.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// stdin closed or failed while waiting at a prompt.
-    Input(io::Error),
+    #[error("reading stdin at a prompt: {0}")]
+    Input(#[source] io::Error),
     /// Another operation failed; `what` says which.
+    #[error("{what}: {source}")]
     Io { what: String, source: io::Error },
     /// The allocator refused memory (a `ulimit -v` or a cgroup limit, say).
+    #[error("out of memory: {what} failed")]
     OutOfMemory { what: &'static str },
-}
-
-impl std::fmt::Display for Error {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Error::Input(e) => write!(f, "reading stdin at a prompt: {e}"),
-            Error::Io { what, source } => write!(f, "{what}: {source}"),
-            Error::OutOfMemory { what } => write!(f, "out of memory: {what} failed"),
-        }
-    }
 }
 
 impl Error {
