@@ -128,23 +128,39 @@ impl RlimitAs for std::process::Command {
 /// does not start and says why; a demo that holds more than its lab says (the
 /// heap demo built with every malloc writing its block: 60 MiB) is OOM-killed,
 /// and the message says, in words, that it ran out of memory. Needs root and
-/// a cgroup v1 memory controller (this machine, CI); elsewhere it says why it
-/// skips.
+/// a memory controller, cgroup v1 (this machine, CI) or v2; elsewhere it says
+/// why it skips.
 #[test]
 fn a_demo_killed_by_the_oom_killer_is_explained() {
-    let base = std::path::Path::new("/sys/fs/cgroup/memory");
     // SAFETY: getuid has no preconditions.
-    if unsafe { libc::getuid() } != 0 || !base.join("cgroup.procs").exists() {
-        eprintln!("skipped: needs root and a cgroup v1 memory controller");
+    if unsafe { libc::getuid() } != 0 {
+        eprintln!("skipped: a memory cgroup needs root");
         return;
     }
-    let group = base.join(format!("pmap-lab-oom-{}", std::process::id()));
-    std::fs::create_dir_all(&group).unwrap();
-    std::fs::write(
-        group.join("memory.limit_in_bytes"),
-        (40u64 << 20).to_string(),
-    )
-    .unwrap();
+    let name = format!("pmap-lab-oom-{}", std::process::id());
+    let v1 = std::path::Path::new("/sys/fs/cgroup/memory");
+    let v2 = std::path::Path::new("/sys/fs/cgroup");
+    let limit = (40u64 << 20).to_string();
+    let group = if v1.join("cgroup.procs").exists() {
+        let group = v1.join(&name);
+        std::fs::create_dir_all(&group).unwrap();
+        std::fs::write(group.join("memory.limit_in_bytes"), &limit).unwrap();
+        group
+    } else if std::fs::read_to_string(v2.join("cgroup.subtree_control"))
+        .is_ok_and(|c| c.split_whitespace().any(|c| c == "memory"))
+    {
+        // cgroup v2, the memory controller enabled for the root's children.
+        let group = v2.join(&name);
+        std::fs::create_dir_all(&group).unwrap();
+        std::fs::write(group.join("memory.max"), &limit).unwrap();
+        let _ = std::fs::write(group.join("memory.swap.max"), "0");
+        group
+    } else {
+        eprintln!(
+            "skipped: no memory controller (cgroup v1 memory, or cgroup v2 with memory in the root's subtree_control)"
+        );
+        return;
+    };
     let procs = group.join("cgroup.procs");
     let out = std::process::Command::new(crate::util::lab_exe())
         .args(["mmap", "--impl", "c", "--no-pause"])

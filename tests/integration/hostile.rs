@@ -476,12 +476,13 @@ fn lab_within_a_minute(args: &[&str]) -> Output {
 /// walk's arithmetic must not send `lab explain` round for ever.
 #[test]
 fn explain_survives_a_chunk_size_that_overflows() {
-    const PAGE: usize = 4096;
+    // SAFETY: sysconf has no preconditions.
+    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) } as usize;
     // SAFETY: a private mapping of our own, written within its bounds.
     let base = unsafe {
         let p = libc::mmap(
             std::ptr::null_mut(),
-            4 * PAGE,
+            4 * page,
             libc::PROT_NONE,
             libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
             -1,
@@ -489,23 +490,23 @@ fn explain_survives_a_chunk_size_that_overflows() {
         );
         assert_ne!(p, libc::MAP_FAILED);
         // Two read-write pages between two no-access ones: a region of its own.
-        let region = p.cast::<u8>().add(PAGE);
+        let region = p.cast::<u8>().add(page);
         assert_eq!(
-            libc::mprotect(region.cast(), 2 * PAGE, libc::PROT_READ | libc::PROT_WRITE),
+            libc::mprotect(region.cast(), 2 * page, libc::PROT_READ | libc::PROT_WRITE),
             0
         );
         let words = region.cast::<u64>();
         // A one-page chunk with IS_MMAPPED, then one whose size wraps to 0.
-        words.add(1).write_volatile(PAGE as u64 | 2);
+        words.add(1).write_volatile(page as u64 | 2);
         words
-            .add(PAGE / 8 + 1)
+            .add(page / 8 + 1)
             .write_volatile(0xffff_ffff_ffff_f000 | 2);
         p
     };
-    let region = base as usize + PAGE;
+    let region = base as usize + page;
     let out = lab_within_a_minute(&["explain", &std::process::id().to_string()]);
     // SAFETY: unmapping what we mapped above.
-    unsafe { libc::munmap(base, 4 * PAGE) };
+    unsafe { libc::munmap(base, 4 * page) };
     assert!(
         out.status.success(),
         "{}",
