@@ -12,6 +12,8 @@ use observer::{catalog, run_lab, suite, Impl, RunError, RunOptions, Toolchain};
 
 mod oom;
 mod pmap_cmd;
+mod predict;
+mod progress;
 mod tools_cmd;
 
 #[global_allocator]
@@ -256,7 +258,7 @@ fn main() -> ExitCode {
     };
     match cli.command {
         Command::List => list(),
-        Command::Reset => match observer::progress::reset() {
+        Command::Reset => match progress::reset() {
             Ok(Some(path)) => print_or_quit(&format!(
                 "progress forgotten ({} removed)\n",
                 path.display()
@@ -288,7 +290,7 @@ fn main() -> ExitCode {
 }
 
 fn list() -> ExitCode {
-    let done = observer::progress::completed();
+    let done = progress::completed();
     let width = catalog::all()
         .iter()
         .map(|l| l.name().len())
@@ -442,7 +444,7 @@ fn run_one(lab: &'static observer::lab::Lab, args: &LabArgs) -> ExitCode {
     };
     let opts = args.run.options();
     let steps = lab.spec.steps.len();
-    let mut guess: Option<observer::predict::Guess> = None;
+    let mut guess: Option<predict::Guess> = None;
     let mut score = (0, 0);
     let result = run_lab(lab, args.imp, &opts, |report| {
         if args.json {
@@ -461,7 +463,7 @@ fn run_one(lab: &'static observer::lab::Lab, args: &LabArgs) -> ExitCode {
                 &report.steps[index].snapshot.totals,
             );
             let delta = |x: u64, y: u64| y as i64 - x as i64;
-            let (line, right) = observer::predict::judge(
+            let (line, right) = predict::judge(
                 g,
                 delta(a.size_kib, b.size_kib),
                 delta(a.rss_kib, b.rss_kib),
@@ -488,7 +490,7 @@ fn run_one(lab: &'static observer::lab::Lab, args: &LabArgs) -> ExitCode {
     }
     match result {
         Ok(report) => {
-            observer::progress::record(&report.lab, report.imp.as_str());
+            progress::record(&report.lab, report.imp.as_str());
             if let Some(path) = &args.html {
                 if let Err(e) = observer::html::write(path, &observer::html::run_page(&report)) {
                     return fail(&e);
@@ -568,7 +570,7 @@ fn ask_guess(
     n: usize,
     step: &observer::lab::StepSpec,
     hint: bool,
-) -> Result<observer::predict::Guess, RunError> {
+) -> Result<predict::Guess, RunError> {
     if hint {
         let text = step.hint.as_deref().unwrap_or("(no hint for this step)");
         print(&format!(
@@ -589,7 +591,7 @@ fn ask_guess(
         if got == 0 || line.trim().eq_ignore_ascii_case("q") {
             return Err(RunError::Stopped);
         }
-        match observer::predict::parse_guess(&line) {
+        match predict::parse_guess(&line) {
             Ok(g) => return Ok(g),
             Err(e) if io::stdin().is_terminal() => print(&format!("{e}\n"))?,
             Err(e) => {

@@ -18,8 +18,6 @@ pub mod lab;
 pub mod machine;
 pub mod observe;
 pub mod pagecache;
-pub mod predict;
-pub mod progress;
 pub mod render;
 pub mod report;
 pub mod residency;
