@@ -747,7 +747,46 @@ fn normalise_text(text: &str) -> String {
     out
 }
 
-/// Wrap prose to 80 columns with a prefix (annotations are written as paragraphs).
+/// Wrap prose to `width` columns (characters, not bytes), every line after
+/// `prefix`; paragraphs (blank-line separated) stay apart, and a word longer
+/// than the line stands alone on its line rather than being cut.
+pub fn wrap_to(text: &str, prefix: &str, width: usize) -> String {
+    wrap_hanging(text, prefix, prefix, width)
+}
+
+/// As [`wrap_to`], with `first` before the first line and `rest` before the others.
+pub fn wrap_hanging(text: &str, first: &str, rest: &str, width: usize) -> String {
+    let cols = |s: &str| s.chars().count();
+    let mut out = String::new();
+    for para in text.split("\n\n") {
+        if !out.is_empty() {
+            out.push_str("\n\n");
+        }
+        let mut prefix = if out.is_empty() { first } else { rest };
+        let mut line = String::from(prefix);
+        let mut empty = true;
+        for word in para.split_whitespace() {
+            if !empty && cols(&line) + 1 + cols(word) > width {
+                out.push_str(line.trim_end());
+                out.push('\n');
+                prefix = rest;
+                line = String::from(prefix);
+                empty = true;
+            }
+            if !empty {
+                line.push(' ');
+            }
+            line.push_str(word);
+            empty = false;
+        }
+        out.push_str(line.trim_end());
+    }
+    out
+}
+
+/// Wrap prose to 80 columns with a prefix (annotations are written as
+/// paragraphs). Counted in bytes: the annotated outputs were made so, and
+/// must not change.
 pub(crate) fn wrap(text: &str, prefix: &str) -> String {
     let mut out = String::new();
     for para in text.split("\n\n") {
