@@ -383,3 +383,77 @@ fn the_glossary_is_one_command_away() {
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.lines().all(|l| l.chars().count() <= 60), "{text}");
 }
+
+/// Every line of `text` fits `width` columns, and none was broken between a
+/// number and its unit.
+fn assert_fits(text: &str, width: usize, what: &str) {
+    let mut previous = "";
+    for line in text.lines() {
+        assert!(
+            line.chars().count() <= width,
+            "{what}: a line of {} columns:\n{line}\n\nin:\n{text}",
+            line.chars().count()
+        );
+        let first = line.split_whitespace().next().unwrap_or("");
+        let unit = ["K", "K,", "KiB", "KiB)", "MiB", "MiB)", "MiB,", "pages"].contains(&first);
+        assert!(
+            !(unit && previous.ends_with(|c: char| c.is_ascii_digit())),
+            "{what}: a number cut from its unit:\n{previous}\n{line}"
+        );
+        previous = line;
+    }
+}
+
+#[test]
+fn at_60_columns_every_line_of_every_lab_fits() {
+    for name in [
+        "heap",
+        "mmap",
+        "pylist",
+        "zeropage",
+        "threads",
+        "fragmentation",
+        "leak",
+        "shared",
+        "filemap",
+    ] {
+        let out = Command::new(lab_exe())
+            .args([name, "--no-pause"])
+            .env("COLUMNS", "60")
+            .env("NO_COLOR", "1")
+            .env("XDG_DATA_HOME", crate::util::data_home())
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let text = String::from_utf8(out.stdout).unwrap();
+        assert!(text.contains("━━ Step 1 of"), "{name}: {text}");
+        assert_fits(&text, 60, name);
+        // The step rule is whole: a long title goes on under itself,
+        // indented, and its last line ends in the rule.
+        let lines: Vec<&str> = text.lines().collect();
+        for (i, _) in lines
+            .iter()
+            .enumerate()
+            .filter(|(_, l)| l.starts_with("━━ Step"))
+        {
+            let end = (i..lines.len())
+                .find(|&j| lines[j].ends_with(" ━━") || lines[j].ends_with("━━━"))
+                .unwrap_or_else(|| panic!("{name}: no rule after {}", lines[i]));
+            assert!(end - i <= 2, "{name}: {}", lines[i..=end].join("\n"));
+            assert!(
+                lines[i + 1..=end].iter().all(|l| l.starts_with("   ")),
+                "{name}: {}",
+                lines[i..=end].join("\n")
+            );
+        }
+    }
+    // The pauses too: the question, the keys, the glossary, a view shown again.
+    let (mut lab, out) = lab_on_a_pty(&["heap"], Some("60"));
+    assert_fits(&out, 60, "step 0 and the pause");
+    for key in [&b"?"[..], b"g", b"\n", b"b"] {
+        let out = press(&mut lab, key);
+        assert_fits(&out, 60, &format!("after {key:?}"));
+    }
+    let (code, _) = press_to_end(&mut lab, b"q");
+    assert_eq!(code, 0);
+}
