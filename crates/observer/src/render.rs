@@ -1073,6 +1073,41 @@ mod tests {
     }
 
     #[test]
+    fn live_wrapping_counts_columns_and_keeps_numbers_with_units() {
+        let text = "█ 2564 of 15365 pages resident (1 cell = 275 pages, 1.1 MiB) ≈ ≈ ≈ ≈";
+        for width in 16..40 {
+            let w = wrap_to(text, "  ", width);
+            assert!(
+                w.lines().all(|l| l.chars().count() <= width),
+                "{width}: {w}"
+            );
+            for unit in ["pages", "MiB)"] {
+                assert!(
+                    !w.lines().any(|l| l.trim_start().starts_with(unit)),
+                    "{width}: {w}"
+                );
+            }
+        }
+        assert_eq!(wrap_hanging("a b c", "> ", "  ", 5), "> a b\n  c");
+    }
+
+    #[test]
+    fn change_words_break_between_clauses() {
+        let words = "changed virt 0 K, RSS +10240 K, Dirty +10240 K";
+        assert_eq!(
+            clauses(words, "    ", "      ", 35),
+            "    changed virt 0 K, RSS +10240 K,\n      Dirty +10240 K"
+        );
+        assert_eq!(clauses(words, "    ", "      ", 80), format!("    {words}"));
+    }
+
+    #[test]
+    fn a_row_too_wide_ends_in_an_ellipsis() {
+        assert_eq!(fit("abcdef", 4), "abc…");
+        assert_eq!(fit("abcd", 4), "abcd");
+    }
+
+    #[test]
     fn wrap_keeps_paragraphs_and_prefix() {
         let w = wrap(&"word ".repeat(30), "  ");
         assert!(w.lines().all(|l| l.len() <= 80 && l.starts_with("  ")));
