@@ -249,6 +249,13 @@ fn keys_at_a_pause_help_go_back_show_the_glossary_and_quit() {
         assert!(out.lines().any(|l| l == term), "{term} in:\n{out}");
     }
     assert!(!out.contains("━━ Step"), "{out}");
+    // Ctrl-Z suspends (here, in a process group no shell controls, the stop
+    // is discarded): it neither advances nor quits.
+    let out = press(&mut lab, b"\x1a");
+    assert!(
+        !out.contains("━━ Step") && !out.contains("stopped"),
+        "{out}"
+    );
     // Enter still goes to the next step after all that.
     let out = press(&mut lab, b"\n");
     assert!(out.contains("━━ Step 2 of 4"), "{out}");

@@ -651,6 +651,11 @@ fn pause_at(
                 print(&format!("\n{}\n", pause::stopped_message(index, last)))?;
                 return Err(RunError::Stopped);
             }
+            pause::Key::Suspend => {
+                print("\n")?;
+                pause::suspend();
+                String::new()
+            }
             pause::Key::Help => format!("\n\n{}", pause::HELP),
             pause::Key::Unknown => format!("\n\nThat key does nothing here.\n{}", pause::HELP),
             pause::Key::Glossary => format!("\n\n{}", glossary::render_all(width)),

@@ -9,6 +9,7 @@
 //! front of the observer's (a SIGTERM from elsewhere must not leave the shell
 //! without echo). A Ctrl-C while a step runs is a signal as before: the demo
 //! is killed, and `lab` says where it stopped, then dies of the signal.
+//! Ctrl-Z at a pause still suspends `lab` (the terminal restored first).
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::OnceLock;
@@ -24,8 +25,10 @@ pub enum Key {
     Glossary,
     /// `?` or `h`: the keys.
     Help,
-    /// `q`, Ctrl-C, Ctrl-D, or the end of the input.
+    /// `q`, Ctrl-C, Ctrl-D, Ctrl-\, or the end of the input.
     Quit,
+    /// Ctrl-Z: suspend `lab` as the shell's job control expects.
+    Suspend,
     /// Anything else (shown the keys, does not advance).
     Unknown,
 }
@@ -50,8 +53,9 @@ pub fn key_of(bytes: &[u8]) -> Key {
         Some(b'b' | b'B') => Key::Back,
         Some(b'g' | b'G') => Key::Glossary,
         Some(b'?' | b'h' | b'H') => Key::Help,
-        // Ctrl-C, Ctrl-D.
-        Some(b'q' | b'Q' | 0x03 | 0x04) => Key::Quit,
+        // Ctrl-C, Ctrl-D, Ctrl-\.
+        Some(b'q' | b'Q' | 0x03 | 0x04 | 0x1c) => Key::Quit,
+        Some(0x1a) => Key::Suspend,
         Some(_) => Key::Unknown,
     }
 }
@@ -99,6 +103,13 @@ pub fn read_key() -> std::io::Result<Key> {
     unsafe { libc::tcsetattr(0, libc::TCSANOW, &saved) };
     RAW.store(false, Ordering::SeqCst);
     Ok(key_of(&buf[..got?]))
+}
+
+/// Stop `lab` as Ctrl-Z does when the terminal's signal keys are on (the
+/// terminal has its settings back by now); returns once the shell resumes it.
+pub fn suspend() {
+    // SAFETY: raise(3) of a stop signal; its default action stops us.
+    unsafe { libc::raise(libc::SIGTSTP) };
 }
 
 /// The step last shown (`usize::MAX`: none yet) and the last step's number,
@@ -206,6 +217,7 @@ mod tests {
         for quit in [&b"q"[..], b"\x03", b"\x04", b""] {
             assert_eq!(key_of(quit), Key::Quit, "{quit:?}");
         }
+        assert_eq!(key_of(b"\x1a"), Key::Suspend);
         assert_eq!(key_of(b"x"), Key::Unknown);
         assert_eq!(key_of(b"\x1b[A"), Key::Unknown);
         assert_eq!(key_of(b" "), Key::Unknown);
