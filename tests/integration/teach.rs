@@ -336,6 +336,21 @@ fn step_n_runs_through_to_step_n_then_pauses() {
         text.contains("━━ Step 4 of 4") && !text.contains("━━ Step 3"),
         "{text}"
     );
+    // With --predict, the guesses start after step N.
+    let (text, code) = lab_with_input(
+        &["heap", "--impl", "c", "--predict", "--step", "2"],
+        "0 +10M\n-60M -10M\n",
+        &temp("predict-step"),
+    );
+    assert_eq!(code, 0, "{text}");
+    assert!(
+        !text.contains("Step 2: malloc(50 MiB). Your guess"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Your predictions: 2 of 2 steps right"),
+        "{text}"
+    );
     let out = crate::util::lab(&["heap", "--step", "5"]);
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(
