@@ -351,6 +351,7 @@ fn step_n_runs_through_to_step_n_then_pauses() {
         text.contains("Your predictions: 2 of 2 steps right"),
         "{text}"
     );
+    let _ = std::fs::remove_dir_all(temp("predict-step"));
     let out = crate::util::lab(&["heap", "--step", "5"]);
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(
