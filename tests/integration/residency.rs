@@ -126,11 +126,14 @@ fn the_terminal_shows_the_map_under_the_changed_row_and_a_timeline() {
         .find(|s| s.starts_with("3 of"))
         .expect("step 3");
     let lines: Vec<&str> = step3.lines().collect();
+    // 80 columns: the row, its changes under it (they do not fit beside it),
+    // then the bar in 76 cells.
     let row = lines
-        .iter()
-        .position(|l| l.starts_with('~') && l.contains("RSS +10240 K"))
+        .windows(2)
+        .position(|w| w[0].starts_with('~') && w[1].contains("RSS +10240 K"))
+        .map(|r| r + 1)
         .unwrap_or_else(|| panic!("the written block's row:\n{step3}"));
-    // 80 columns: the bar in 76 cells under the row.
+    assert!(lines.iter().all(|l| l.chars().count() <= 80), "{step3}");
     let bar = lines[row + 1].trim();
     assert_eq!(bar.chars().count(), 76, "{bar}");
     let full = bar.chars().filter(|&c| c == '█').count();

@@ -10,7 +10,9 @@ use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use observer::render::{self, Style};
 use observer::{catalog, run_lab, suite, Impl, RunError, RunOptions, Toolchain};
 
+mod glossary;
 mod oom;
+mod pause;
 mod pmap_cmd;
 mod predict;
 mod progress;
@@ -82,6 +84,13 @@ enum Command {
     /// The memory map of any process, as procps-ng `pmap` prints it (same
     /// formats and options), with the kernel's names and right totals.
     Pmap(pmap_cmd::PmapArgs),
+    /// The words the labs use (RSS, PSS, USS, Dirty, VMA, Mode, anonymous,
+    /// fault-around, zero page, THP, arena, tcache, fastbins...): all of
+    /// them, or one (`lab glossary pss`). `g` at a pause shows them too.
+    Glossary {
+        /// The term to explain (any case; `rw-p`, `zero page` work too).
+        term: Vec<String>,
+    },
 }
 
 /// Options of `lab check`.
@@ -193,6 +202,10 @@ struct LabArgs {
     /// With --predict: show a hint before each guess.
     #[arg(long, requires = "predict")]
     hint: bool,
+    /// Run up to step N without pausing (earlier steps in one line each),
+    /// show step N in full and pause from there.
+    #[arg(long, value_name = "N", conflicts_with = "json")]
+    step: Option<usize>,
     #[command(flatten)]
     run: RunArgs,
 }
@@ -286,7 +299,38 @@ fn main() -> ExitCode {
         Command::Diff(args) => tools_cmd::diff(&args),
         Command::Explain(args) => tools_cmd::explain(&args),
         Command::Observe(args) => tools_cmd::observe(&args),
+        Command::Glossary { term } => glossary_cmd(&term.join(" ")),
     }
+}
+
+/// `lab glossary [TERM]`.
+fn glossary_cmd(term: &str) -> ExitCode {
+    let width = prose_width();
+    if term.trim().is_empty() {
+        return print_or_quit(&glossary::render_all(width));
+    }
+    match glossary::find(term) {
+        Some(entry) => print_or_quit(&glossary::render(&entry, width)),
+        None => {
+            eprintln!(
+                "lab: no glossary entry for `{}` (there are: {})",
+                term.trim(),
+                glossary::names().join(", ")
+            );
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// The terminal's width (80 when stdout is not a terminal), and the width
+/// prose is wrapped to: the terminal's, but no more than 80 columns (longer
+/// lines are hard to read).
+fn terminal_width() -> usize {
+    render::terminal_width().unwrap_or(80).max(1)
+}
+
+fn prose_width() -> usize {
+    terminal_width().min(80)
 }
 
 fn list() -> ExitCode {
@@ -437,10 +481,24 @@ fn run_one(lab: &'static observer::lab::Lab, args: &LabArgs) -> ExitCode {
     if let Some(Err(e)) = args.html.as_deref().map(observer::html::check_writable) {
         return fail(&e);
     }
+    let steps = lab.spec.steps.len();
+    let last = steps.saturating_sub(1);
+    // --step N: steps before N in a line each, N in full, pauses from N on.
+    let first_shown = args.step.unwrap_or(0);
+    if first_shown > last {
+        eprintln!(
+            "lab: --step {first_shown}: the {} lab has steps 0 to {last}",
+            lab.name()
+        );
+        return ExitCode::from(2);
+    }
     let interactive = !args.no_pause && !args.json && io::stdin().is_terminal();
+    if interactive {
+        pause::chain_signal_handlers();
+    }
     let style = Style {
         color: use_color(),
-        width: render::terminal_width().unwrap_or(80),
+        width: terminal_width(),
     };
     let opts = args.run.options();
     let steps = lab.spec.steps.len();
@@ -456,7 +514,11 @@ fn run_one(lab: &'static observer::lab::Lab, args: &LabArgs) -> ExitCode {
             text.push_str(&render::intro(lab, report, style));
             text.push('\n');
         }
-        text.push_str(&render::step(report, index, style));
+        if index < first_shown {
+            text.push_str(&step_line(report, index, last));
+        } else {
+            text.push_str(&render::step(report, index, style));
+        }
         if let Some(g) = guess.take() {
             let (a, b) = (
                 &report.steps[index - 1].snapshot.totals,
@@ -472,12 +534,15 @@ fn run_one(lab: &'static observer::lab::Lab, args: &LabArgs) -> ExitCode {
             score = (score.0 + usize::from(right), score.1 + 1);
         }
         print(&text)?;
-        if index + 1 < steps {
+        if interactive {
+            pause::set_shown(index, last);
+        }
+        if index + 1 < steps && index >= first_shown {
             let next = &lab.spec.steps[index + 1];
             if args.predict {
                 guess = Some(ask_guess(index + 1, next, args.hint)?);
             } else if interactive {
-                pause(&next.title)?;
+                pause_at(report, index, last, &next.title, style)?;
             }
         }
         Ok(())
@@ -515,8 +580,108 @@ fn run_one(lab: &'static observer::lab::Lab, args: &LabArgs) -> ExitCode {
                 ExitCode::FAILURE
             }
         }
+        // Stopped at a pause (q, Ctrl-C, Ctrl-D; the message is out), or the
+        // reader of our output went away: nothing failed.
         Err(RunError::Stopped) => ExitCode::SUCCESS,
         Err(e) => fail(&e),
+    }
+}
+
+/// A step run through by `--step N` before step N: one line, with its changes
+/// of the totals and its checks (`b` at the pause shows it whole).
+fn step_line(report: &observer::report::Report, index: usize, last: usize) -> String {
+    let s = &report.steps[index];
+    let mut line = format!("\nStep {index} of {last}: {}", s.title);
+    if index > 0 {
+        let (a, b) = (&report.steps[index - 1].snapshot.totals, &s.snapshot.totals);
+        let d = |x: u64, y: u64| pmap_view::render::signed_size(y as i64 - x as i64);
+        line += &format!(
+            ": virt {}, RSS {}",
+            d(a.size_kib, b.size_kib),
+            d(a.rss_kib, b.rss_kib)
+        );
+    }
+    let held = s
+        .checks
+        .iter()
+        .filter(|c| c.status == observer::check::Status::Pass)
+        .count();
+    let failed: Vec<&str> = s
+        .checks
+        .iter()
+        .filter(|c| c.status == observer::check::Status::Fail)
+        .map(|c| c.description.as_str())
+        .collect();
+    if !s.checks.is_empty() {
+        line += &format!("; {held} of {} checks held", s.checks.len());
+    }
+    let mut out = render::wrap_to(&line, "", prose_width());
+    for f in failed {
+        out.push('\n');
+        out.push_str(&render::wrap_to(
+            &format!("✗ FAIL {f}"),
+            "  ",
+            prose_width(),
+        ));
+    }
+    out.push('\n');
+    out
+}
+
+/// Wait at a pause for a key (the demo waits at its prompt meanwhile): Enter
+/// goes on, `b` shows an earlier step's view, `g` the glossary, `?` the keys;
+/// `q`, Ctrl-C or Ctrl-D stop (after "stopped at step N of M").
+fn pause_at(
+    report: &observer::report::Report,
+    index: usize,
+    last: usize,
+    next: &str,
+    style: Style,
+) -> Result<(), RunError> {
+    let width = prose_width();
+    let ask = render::wrap_to(
+        &format!("Press Enter for the next step ({next}), ? for the other keys, q to quit."),
+        "",
+        width,
+    );
+    print(&format!("\n{ask} "))?;
+    let mut back = index;
+    loop {
+        let key = pause::read_key().map_err(|e| RunError::Io("reading stdin".into(), e))?;
+        let shown = match key {
+            pause::Key::Next => return print("\n"),
+            pause::Key::Quit => {
+                print(&format!("\n{}\n", pause::stopped_message(index, last)))?;
+                return Err(RunError::Stopped);
+            }
+            pause::Key::Suspend => {
+                print("\n")?;
+                pause::suspend();
+                String::new()
+            }
+            pause::Key::Help => format!("\n\n{}", pause::HELP),
+            pause::Key::Unknown => format!("\n\nThat key does nothing here.\n{}", pause::HELP),
+            pause::Key::Glossary => format!("\n\n{}", glossary::render_all(width)),
+            pause::Key::Back if back == 0 => {
+                "\n\nThis is step 0, the first: there is no step before it.\n".to_string()
+            }
+            pause::Key::Back => {
+                back -= 1;
+                format!(
+                    "\n{}\n{}\n",
+                    render::step(report, back, style),
+                    render::wrap_to(
+                        &format!(
+                            "(That was step {back} again; the demo is at step {index}. \
+                             b goes further back.)"
+                        ),
+                        "",
+                        width
+                    )
+                )
+            }
+        };
+        print(&format!("{shown}\n{ask} "))?;
     }
 }
 
@@ -602,20 +767,4 @@ fn ask_guess(
             }
         }
     }
-}
-
-/// Wait for Enter (the demo waits at its prompt meanwhile); `q` or EOF stops.
-fn pause(next: &str) -> Result<(), RunError> {
-    print(&format!(
-        "\nPress Enter for the next step ({next}), or q and Enter to quit. "
-    ))?;
-    let mut line = String::new();
-    let n = io::stdin()
-        .lock()
-        .read_line(&mut line)
-        .map_err(|e| RunError::Io("reading stdin".into(), e))?;
-    if n == 0 || line.trim().eq_ignore_ascii_case("q") {
-        return Err(RunError::Stopped);
-    }
-    print("\n")
 }

@@ -175,6 +175,13 @@ impl Demo {
         self.master.write_all(format!("{text}\n").as_bytes())
     }
 
+    /// Type `bytes` as they are (no Enter added): keys for a program that
+    /// reads its terminal a key at a time.
+    pub fn send_keys(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.answered_at_reads = read_syscalls(self.pid())?;
+        self.master.write_all(bytes)
+    }
+
     /// Send a signal to the demo itself (not its group).
     pub fn signal(&self, sig: i32) -> io::Result<()> {
         let sig = Signal::try_from(sig).map_err(io::Error::from)?;

@@ -58,6 +58,12 @@ pub fn terminal_width() -> Option<usize> {
 }
 
 impl Style {
+    /// The width prose is wrapped to in the live view: the terminal's, at
+    /// most 80 columns (longer lines are hard to read).
+    pub fn prose_width(&self) -> usize {
+        self.width.clamp(20, 80)
+    }
+
     fn paint(&self, code: &str, text: &str) -> String {
         if self.color {
             format!("\x1b[{code}m{text}\x1b[0m")
@@ -82,74 +88,114 @@ impl Style {
 /// The lines before step 0: which lab, which implementation, what it is about.
 pub fn intro(lab: &Lab, report: &Report, style: Style) -> String {
     let mut out = String::new();
+    let w = style.prose_width();
     let _ = writeln!(
         out,
         "{}",
-        style.bold(&format!(
-            "pmap lab: {} ({} implementation, {})",
-            lab.name(),
-            report.imp,
-            report.source_file
+        style.bold(&wrap_hanging(
+            &format!(
+                "pmap lab: {} ({} implementation, {})",
+                lab.name(),
+                report.imp,
+                report.source_file
+            ),
+            "",
+            "  ",
+            w
         ))
     );
-    let _ = writeln!(out, "demo pid {}, run by {}", report.pid, report.runtime);
+    let _ = writeln!(
+        out,
+        "{}",
+        wrap_hanging(
+            &format!("demo pid {}, run by {}", report.pid, report.runtime),
+            "",
+            "  ",
+            w
+        )
+    );
     if !lab.spec.machine.is_empty() {
         let _ = writeln!(
             out,
-            "this machine: {}",
-            report.facts.describe(&lab.spec.machine)
+            "{}",
+            wrap_hanging(
+                &format!("this machine: {}", report.facts.describe(&lab.spec.machine)),
+                "",
+                "  ",
+                w
+            )
         );
     }
     if !report.cleared_env.is_empty() {
         let _ = writeln!(
             out,
             "{}",
-            style.dim(&wrap(
+            style.dim(&wrap_to(
                 &format!(
                     "The demo runs without {} (allocator settings change what the lab shows; \
                      --keep-alloc-env keeps them).",
                     report.cleared_env.join(" ")
                 ),
-                ""
+                "",
+                w
             ))
         );
     }
-    let _ = writeln!(out, "\n{}", wrap(lab.spec.intro.trim(), ""));
-    let _ = writeln!(out, "\n{}", style.dim(LEGEND));
+    let _ = writeln!(out, "\n{}", wrap_to(lab.spec.intro.trim(), "", w));
+    let _ = writeln!(out, "\n{}", style.dim(&wrap_to(LEGEND, "", w)));
     let _ = writeln!(
         out,
         "{}",
-        style.dim(&format!(
-            "Under a region that changed, its pages from low to high addresses: {}.",
-            residency::legend(Detail::Exact)
+        style.dim(&wrap_to(
+            &format!(
+                "Under a region that changed, its pages from low to high addresses: {}.",
+                residency::legend(Detail::Exact)
+            ),
+            "",
+            w
         ))
     );
     out
 }
 
 /// The live view of the last captured step of `report`.
+///
+/// It fits `style.width` columns (from 60 up): prose is wrapped between
+/// words; a region's changes stand in a column beside the rows when the
+/// widest row and its words fit, else under each row, broken between
+/// clauses; a name that does not fit ends in `…`.
 pub fn step(report: &Report, index: usize, style: Style) -> String {
     let s = &report.steps[index];
+    let width = style.width.max(20);
     let mut out = String::from("\n");
-    title(&mut out, report, s, style);
-    let _ = writeln!(out, "{} {}", style.dim("demo says:"), s.prompt);
+    title(&mut out, report, s, style, Some(width));
+    let said = wrap_hanging(&s.prompt, "demo says: ", "  ", style.prose_width());
+    let said = said.strip_prefix("demo says:").unwrap_or(&said);
+    let _ = writeln!(out, "{}{said}", style.dim("demo says:"));
     let _ = writeln!(out);
     let previous = index.checked_sub(1).map(|i| &report.steps[i].snapshot);
-    let header = format!(
-        "  {X_HEADER:<68} {}",
-        if previous.is_some() { "Change" } else { "" }
-    );
-    let _ = writeln!(out, "{}", header.trim_end());
-    match previous {
+    // The rows with their change words, before choosing the layout.
+    struct Row<'a> {
+        text: String,
+        words: String,
+        change: Change,
+        region: &'a pmap_view::Region,
+    }
+    let mut rows: Vec<Row> = Vec::new();
+    let mut hidden = 0;
+    let d = previous.map(|prev| diff(prev, &s.snapshot));
+    match &d {
         None => {
             for r in &s.snapshot.regions {
-                let _ = writeln!(out, "  {}", x_row(r));
+                rows.push(Row {
+                    text: format!("  {}", x_row(r)),
+                    words: String::new(),
+                    change: Change::Unchanged,
+                    region: r,
+                });
             }
         }
-        Some(prev) => {
-            let d = diff(prev, &s.snapshot);
-            let mapped = live_maps(s, &d);
-            let mut hidden = 0;
+        Some(d) => {
             for c in &d.changes {
                 let r = c.region();
                 let context = matches!(r.kind, Kind::Heap | Kind::Stack);
@@ -157,69 +203,177 @@ pub fn step(report: &Report, index: usize, style: Style) -> String {
                     hidden += 1;
                     continue;
                 }
-                let row = format!("{} {:<66} {}", c.change.mark(), x_row(r), change_words(c));
-                let row = match c.change {
-                    Change::Unchanged => style.dim(&row),
-                    Change::Appeared | Change::Grew => style.good(&row),
-                    Change::Vanished | Change::Shrank => style.bad(&row),
-                    Change::Changed => style.bold(&row),
-                };
-                let _ = writeln!(out, "{}", row.trim_end());
-                if let Some(map) = mapped.iter().find(|m| m.start == r.start && m.end == r.end) {
-                    live_map(&mut out, &map.map, style);
-                }
-            }
-            let unmapped = d
-                .changed()
-                .filter(|c| residency::of(&s.residency, c.region()).is_some())
-                .count()
-                - mapped.len();
-            if unmapped > 0 {
-                let _ = writeln!(
-                    out,
-                    "  {}",
-                    style.dim(&format!(
-                        "… and the residency maps of {unmapped} more changed regions (--json has them all)"
-                    ))
-                );
-            }
-            if hidden > 0 {
-                let _ = writeln!(
-                    out,
-                    "  {}",
-                    style.dim(&format!(
-                        "… {hidden} other regions unchanged (or with PSS moves under 1 MiB)"
-                    ))
-                );
+                rows.push(Row {
+                    text: format!("{} {}", c.change.mark(), x_row(r)),
+                    words: change_words(c),
+                    change: c.change,
+                    region: r,
+                });
             }
         }
     }
-    let _ = writeln!(out, "  {X_RULE}");
-    let mut total = format!("  {:<68}", x_total(&s.snapshot.totals));
-    if let Some(prev) = previous {
+    let totals_words = previous.map(|prev| {
         let (a, b) = (&prev.totals, &s.snapshot.totals);
-        let _ = write!(
-            total,
-            " {}",
-            deltas(
-                delta(a.size_kib, b.size_kib),
-                delta(a.rss_kib, b.rss_kib),
-                delta(a.dirty_kib, b.dirty_kib)
-            )
-        );
+        deltas(
+            delta(a.size_kib, b.size_kib),
+            delta(a.rss_kib, b.rss_kib),
+            delta(a.dirty_kib, b.dirty_kib),
+        )
+    });
+    // The Change column: at column 69 (after the 66 of a row), when every
+    // row and its words fit there.
+    let beside = previous.is_some()
+        && rows
+            .iter()
+            .map(|r| (r.text.chars().count().max(68), r.words.chars().count()))
+            .chain(totals_words.iter().map(|w| (70, w.chars().count())))
+            .all(|(row, words)| words == 0 || row + 1 + words <= width);
+    let header = format!("  {X_HEADER:<68} {}", if beside { "Change" } else { "" });
+    let _ = writeln!(out, "{}", header.trim_end());
+    let mapped = d.as_ref().map(|d| live_maps(s, d)).unwrap_or_default();
+    for row in &rows {
+        let mut lines = Vec::new();
+        if beside {
+            lines.push(
+                format!("{:<68} {}", row.text, row.words)
+                    .trim_end()
+                    .to_string(),
+            );
+        } else {
+            lines.push(fit(&row.text, width));
+            if !row.words.is_empty() {
+                lines.extend(
+                    clauses(&row.words, "    ", "      ", width)
+                        .lines()
+                        .map(String::from),
+                );
+            }
+        }
+        for line in lines {
+            let line = match row.change {
+                Change::Unchanged if previous.is_none() => line,
+                Change::Unchanged => style.dim(&line),
+                Change::Appeared | Change::Grew => style.good(&line),
+                Change::Vanished | Change::Shrank => style.bad(&line),
+                Change::Changed => style.bold(&line),
+            };
+            let _ = writeln!(out, "{line}");
+        }
+        let r = row.region;
+        if let Some(map) = mapped.iter().find(|m| m.start == r.start && m.end == r.end) {
+            live_map(&mut out, &map.map, style);
+        }
     }
-    let _ = writeln!(out, "{}", total.trim_end());
+    if let Some(d) = &d {
+        let unmapped = d
+            .changed()
+            .filter(|c| residency::of(&s.residency, c.region()).is_some())
+            .count()
+            - mapped.len();
+        let mut notes = Vec::new();
+        if unmapped > 0 {
+            notes.push(format!(
+                "… and the residency maps of {unmapped} more changed regions (--json has them all)"
+            ));
+        }
+        if hidden > 0 {
+            notes.push(format!(
+                "… {hidden} other regions unchanged (or with PSS moves under 1 MiB)"
+            ));
+        }
+        for note in notes {
+            let _ = writeln!(
+                out,
+                "{}",
+                style.dim(&wrap_hanging(&note, "  ", "    ", width))
+            );
+        }
+    }
+    let _ = writeln!(out, "  {X_RULE}");
+    let total = format!("  {}", x_total(&s.snapshot.totals));
+    match &totals_words {
+        Some(words) if beside => {
+            let _ = writeln!(out, "{}", format!("{total:<70} {words}").trim_end());
+        }
+        Some(words) => {
+            let _ = writeln!(out, "{}", fit(&total, width));
+            let _ = writeln!(out, "{}", clauses(words, "    ", "      ", width));
+        }
+        None => {
+            let _ = writeln!(out, "{}", fit(&total, width));
+        }
+    }
     processes(&mut out, s, None);
     if let Some(c) = &s.cache {
         let name = c.path.file_name().unwrap_or_default().to_string_lossy();
         let _ = writeln!(
             out,
-            "\n  page cache of {name}: {} of {} KiB resident (mincore)",
-            c.resident_kib, c.size_kib
+            "\n{}",
+            wrap_hanging(
+                &format!(
+                    "page cache of {name}: {} of {} KiB resident (mincore)",
+                    c.resident_kib, c.size_kib
+                ),
+                "  ",
+                "    ",
+                width
+            )
         );
     }
     checks(&mut out, &s.checks, style, None);
-    why(&mut out, s, None);
+    why(&mut out, s, None, Some(style.prose_width()));
+    out
+}
+
+/// `line` cut to `width` columns, its end replaced by `…` when cut (the
+/// mapping name is the last field of a row).
+fn fit(line: &str, width: usize) -> String {
+    if line.chars().count() <= width {
+        return line.to_string();
+    }
+    let mut cut: String = line.chars().take(width.saturating_sub(1)).collect();
+    cut.push('…');
+    cut
+}
+
+/// Change words (`changed virt 0 K, RSS +4 K, Dirty +4 K`) wrapped to `width`
+/// between their clauses, never inside one (unless a clause alone is wider).
+fn clauses(words: &str, first: &str, rest: &str, width: usize) -> String {
+    let parts: Vec<String> = words
+        .split(", ")
+        .enumerate()
+        .map(|(i, p)| {
+            let comma = if i + 1 < words.split(", ").count() {
+                ","
+            } else {
+                ""
+            };
+            format!("{p}{comma}")
+        })
+        .collect();
+    let mut out = String::new();
+    let mut line = String::from(first);
+    let mut empty = true;
+    for part in parts {
+        if !empty && line.chars().count() + 1 + part.chars().count() > width {
+            out.push_str(&line);
+            out.push('\n');
+            line = String::from(rest);
+            empty = true;
+        }
+        if !empty {
+            line.push(' ');
+        }
+        if empty && first.len() + part.chars().count() > width {
+            // One clause wider than the line: break it between words.
+            let prefix = line.clone();
+            line = wrap_hanging(&part, &prefix, rest, width);
+        } else {
+            line.push_str(&part);
+        }
+        empty = false;
+    }
+    out.push_str(&line);
     out
 }
 
@@ -274,7 +428,7 @@ pub fn annotated(lab: &Lab, report: &Report) -> String {
     );
     for (index, s) in report.steps.iter().enumerate() {
         let _ = writeln!(out);
-        title(&mut out, report, s, style);
+        title(&mut out, report, s, style, None);
         let pid = report.pid.to_string();
         let _ = writeln!(
             out,
@@ -386,7 +540,7 @@ pub fn annotated(lab: &Lab, report: &Report) -> String {
             );
         }
         checks(&mut out, &s.checks, style, Some(resolution));
-        why(&mut out, s, resolution);
+        why(&mut out, s, resolution, None);
     }
     let (passed, total) = report.checks_passed();
     let _ = writeln!(out, "\n{passed} of {total} checks held.");
@@ -421,12 +575,19 @@ fn live_map(out: &mut String, map: &pmap_view::PageMap, style: Style) {
     const INDENT: &str = "    ";
     let width = style.width.clamp(40, 200) - INDENT.len();
     let bar = residency::bar(map, width, Detail::Exact);
-    let caption = style.dim(&residency::caption(map, width));
-    let plain_len = residency::caption(map, width).chars().count();
-    if bar.chars().count() + 2 + plain_len <= width {
-        let _ = writeln!(out, "{INDENT}{bar}  {caption}");
+    let plain = residency::caption(map, width);
+    if bar.chars().count() + 2 + plain.chars().count() <= width {
+        let _ = writeln!(out, "{INDENT}{bar}  {}", style.dim(&plain));
     } else {
-        let _ = writeln!(out, "{INDENT}{bar}\n{INDENT}{caption}");
+        // "N of M pages resident" and "(1 cell = …)" on lines of their own.
+        let plain = if INDENT.len() + plain.chars().count() <= style.width {
+            plain
+        } else {
+            plain.replacen(" (", "\n\n(", 1)
+        };
+        let caption =
+            wrap_to(&plain, INDENT, style.width.max(INDENT.len() + 20)).replace("\n\n", "\n");
+        let _ = writeln!(out, "{INDENT}{bar}\n{}", style.dim(&caption));
     }
 }
 
@@ -462,9 +623,13 @@ pub fn timeline(report: &Report, style: Style) -> String {
     };
     let mut out = format!(
         "\n{}\n",
-        style.bold(&format!(
-            "Timeline: virtual size (░) and RSS (█) at each step, 1 cell = {}",
-            pmap_view::render::size(per_cell.round() as u64)
+        style.bold(&wrap_to(
+            &format!(
+                "Timeline: virtual size (░) and RSS (█) at each step, 1 cell = {}",
+                pmap_view::render::size(per_cell.round() as u64)
+            ),
+            "",
+            style.prose_width()
         ))
     );
     for (s, &(virt, rss)) in report.steps.iter().zip(&totals) {
@@ -490,25 +655,62 @@ pub fn summary(report: &Report, style: Style) -> String {
         "{} lab, {} implementation: {passed} of {total} checks held",
         report.lab, report.imp
     );
+    let w = style.prose_width();
     if passed == total {
-        style.good(&line)
+        style.good(&wrap_to(&line, "", w))
     } else {
-        style.bad(&format!("{line}; {} failed", total - passed))
+        style.bad(&wrap_to(
+            &format!("{line}; {} failed", total - passed),
+            "",
+            w,
+        ))
     }
 }
 
-fn title(out: &mut String, report: &Report, s: &StepReport, style: Style) {
+/// The step's rule and the source lines it ran. `width`: the live view's
+/// (the rule is cut to it and a long title wrapped, never the rule; long
+/// source lines go on, indented, under themselves); None for the annotated
+/// outputs, which keep their fixed 72-column rule.
+fn title(out: &mut String, report: &Report, s: &StepReport, style: Style, width: Option<usize>) {
     let of = total_steps(report).map_or(String::new(), |n| format!(" of {n}"));
     let head = format!("━━ Step {}{of}: {} ", s.index, s.title);
-    let _ = writeln!(out, "{}", style.bold(&format!("{head:━<72}")));
+    match width {
+        None => {
+            let _ = writeln!(out, "{}", style.bold(&format!("{head:━<72}")));
+        }
+        Some(width) => {
+            let rule = width.min(72);
+            // The last line of the title keeps at least "━━" after it.
+            let lines = wrap_hanging(head.trim_end(), "", "   ", rule.saturating_sub(3));
+            let mut lines: Vec<String> = lines.lines().map(String::from).collect();
+            if let Some(last) = lines.last_mut() {
+                last.push(' ');
+                let fill = rule.saturating_sub(last.chars().count());
+                last.push_str(&"━".repeat(fill));
+            }
+            let _ = writeln!(out, "{}", style.bold(&lines.join("\n")));
+        }
+    }
     if !s.source.is_empty() {
-        let _ = writeln!(
-            out,
-            "{}",
-            style.dim(&format!("the program just did ({}):", report.source_file))
-        );
+        let did = format!("the program just did ({}):", report.source_file);
+        let did = match width {
+            Some(w) => wrap_hanging(&did, "", "  ", w.min(80)),
+            None => did,
+        };
+        let _ = writeln!(out, "{}", style.dim(&did));
         for line in &s.source {
-            let _ = writeln!(out, "    {line}");
+            let whole = format!("    {line}");
+            match width {
+                Some(w) if whole.chars().count() > w => {
+                    let indent = whole.len() - whole.trim_start().len();
+                    let first = &whole[..indent];
+                    let rest = format!("{first}    ");
+                    let _ = writeln!(out, "{}", wrap_hanging(whole.trim_start(), first, &rest, w));
+                }
+                _ => {
+                    let _ = writeln!(out, "{whole}");
+                }
+            }
         }
     }
 }
@@ -530,13 +732,24 @@ fn checks(out: &mut String, checks: &[CheckResult], style: Style, normalised: Op
             Status::Fail => style.bad("✗ FAIL"),
             Status::NotApplicable => style.dim("– n/a "),
         };
-        let _ = writeln!(out, "  {mark}  {}", c.description);
+        // The live view (not normalised) fits the terminal; the annotated
+        // outputs keep their fixed layout.
+        let live = normalised.is_none().then_some(style.width.max(20));
+        let indented = |text: &str| match live {
+            Some(w) => wrap_to(text, "          ", w),
+            None => wrap(text, "          "),
+        };
+        match live {
+            Some(w) => {
+                let plain = wrap_hanging(&c.description, "  ✓ pass  ", "          ", w);
+                let _ = writeln!(out, "  {mark}  {}", &plain["  ✓ pass  ".len()..]);
+            }
+            None => {
+                let _ = writeln!(out, "  {mark}  {}", c.description);
+            }
+        }
         if let Some(why) = &c.not_applicable {
-            let _ = writeln!(
-                out,
-                "{}",
-                wrap(&format!("not applicable: {why}"), "          ")
-            );
+            let _ = writeln!(out, "{}", indented(&format!("not applicable: {why}")));
             continue;
         }
         // The annotated outputs pin the rule and, for a check that held, no
@@ -553,16 +766,24 @@ fn checks(out: &mut String, checks: &[CheckResult], style: Style, normalised: Op
             ),
             (None, _) => format!("expected {}; observed {}", c.expected, c.observed),
         };
-        let _ = writeln!(out, "          {line}");
+        match live {
+            Some(_) => {
+                let _ = writeln!(out, "{}", indented(&line));
+            }
+            None => {
+                let _ = writeln!(out, "          {line}");
+            }
+        }
         if let Some(t) = &c.tolerance {
-            let _ = writeln!(out, "{}", wrap(&format!("tolerance: {t}"), "          "));
+            let _ = writeln!(out, "{}", indented(&format!("tolerance: {t}")));
         }
     }
 }
 
 /// The annotation, with `{SCOPE.FIELD}` placeholders filled in with this
 /// step's numbers (rounded to `resolution` in the normalised view).
-fn why(out: &mut String, s: &StepReport, resolution: Option<i64>) {
+/// `width`: the live view's prose width; None: the annotated outputs' 80.
+fn why(out: &mut String, s: &StepReport, resolution: Option<i64>, width: Option<usize>) {
     if s.annotation.is_empty() && s.note.is_none() {
         return;
     }
@@ -571,7 +792,10 @@ fn why(out: &mut String, s: &StepReport, resolution: Option<i64>) {
         .annotation
         .split("\n\n")
         .chain(s.note.as_deref())
-        .map(|p| wrap(&fill(p, s, resolution), "  "))
+        .map(|p| match width {
+            Some(w) => wrap_to(&fill(p, s, resolution), "  ", w),
+            None => wrap(&fill(p, s, resolution), "  "),
+        })
         .collect();
     let _ = writeln!(out, "{}", paragraphs.join("\n\n"));
 }
@@ -747,7 +971,74 @@ fn normalise_text(text: &str) -> String {
     out
 }
 
-/// Wrap prose to 80 columns with a prefix (annotations are written as paragraphs).
+/// Wrap prose to `width` columns (characters, not bytes), every line after
+/// `prefix`; paragraphs (blank-line separated) stay apart, and a word longer
+/// than the line stands alone on its line rather than being cut.
+pub fn wrap_to(text: &str, prefix: &str, width: usize) -> String {
+    wrap_hanging(text, prefix, prefix, width)
+}
+
+/// As [`wrap_to`], with `first` before the first line and `rest` before the others.
+pub fn wrap_hanging(text: &str, first: &str, rest: &str, width: usize) -> String {
+    let cols = |s: &str| s.chars().count();
+    let mut out = String::new();
+    for para in text.split("\n\n") {
+        if !out.is_empty() {
+            out.push_str("\n\n");
+        }
+        let mut prefix = if out.is_empty() { first } else { rest };
+        let mut line = String::from(prefix);
+        let mut empty = true;
+        for word in glued(para) {
+            let word = word.as_str();
+            if !empty && cols(&line) + 1 + cols(word) > width {
+                out.push_str(line.trim_end());
+                out.push('\n');
+                prefix = rest;
+                line = String::from(prefix);
+                empty = true;
+            }
+            if !empty {
+                line.push(' ');
+            }
+            line.push_str(word);
+            empty = false;
+        }
+        out.push_str(line.trim_end());
+    }
+    out
+}
+
+/// The words of `text`, a number kept with the unit after it (`1.1 MiB`,
+/// `+4 K`): a line never ends between the two.
+fn glued(text: &str) -> Vec<String> {
+    const UNITS: [&str; 9] = [
+        "K", "KiB", "MiB", "GiB", "kB", "pages", "page", "MiB)", "KiB)",
+    ];
+    let mut words: Vec<String> = Vec::new();
+    let mut number = false;
+    for word in text.split_whitespace() {
+        let unit = UNITS.contains(&word.trim_end_matches([',', ';', '.', ':']));
+        match words.last_mut() {
+            Some(last) if number && unit => {
+                last.push(' ');
+                last.push_str(word);
+            }
+            _ => words.push(word.to_string()),
+        }
+        number = !unit
+            && word.chars().any(|c| c.is_ascii_digit())
+            && word
+                .trim_start_matches(['(', '+', '-', '≈'])
+                .chars()
+                .all(|c| c.is_ascii_digit() || c == '.' || c == ',');
+    }
+    words
+}
+
+/// Wrap prose to 80 columns with a prefix (annotations are written as
+/// paragraphs). Counted in bytes: the annotated outputs were made so, and
+/// must not change.
 pub(crate) fn wrap(text: &str, prefix: &str) -> String {
     let mut out = String::new();
     for para in text.split("\n\n") {
@@ -779,6 +1070,41 @@ mod tests {
     fn pointers_are_normalised() {
         assert_eq!(normalise_text("a = 0x7f12ab: go"), "a = 0x…: go");
         assert_eq!(normalise_text("0x"), "0x");
+    }
+
+    #[test]
+    fn live_wrapping_counts_columns_and_keeps_numbers_with_units() {
+        let text = "█ 2564 of 15365 pages resident (1 cell = 275 pages, 1.1 MiB) ≈ ≈ ≈ ≈";
+        for width in 16..40 {
+            let w = wrap_to(text, "  ", width);
+            assert!(
+                w.lines().all(|l| l.chars().count() <= width),
+                "{width}: {w}"
+            );
+            for unit in ["pages", "MiB)"] {
+                assert!(
+                    !w.lines().any(|l| l.trim_start().starts_with(unit)),
+                    "{width}: {w}"
+                );
+            }
+        }
+        assert_eq!(wrap_hanging("a b c", "> ", "  ", 5), "> a b\n  c");
+    }
+
+    #[test]
+    fn change_words_break_between_clauses() {
+        let words = "changed virt 0 K, RSS +10240 K, Dirty +10240 K";
+        assert_eq!(
+            clauses(words, "    ", "      ", 35),
+            "    changed virt 0 K, RSS +10240 K,\n      Dirty +10240 K"
+        );
+        assert_eq!(clauses(words, "    ", "      ", 80), format!("    {words}"));
+    }
+
+    #[test]
+    fn a_row_too_wide_ends_in_an_ellipsis() {
+        assert_eq!(fit("abcdef", 4), "abc…");
+        assert_eq!(fit("abcd", 4), "abcd");
     }
 
     #[test]
