@@ -176,16 +176,10 @@ fn a_demo_killed_by_the_oom_killer_is_explained() {
     );
     let dir = std::env::temp_dir().join(format!("pmap-lab-test-oom-{}", std::process::id()));
     std::fs::create_dir(&dir).unwrap();
-    let wrapper = dir.join("touch.c");
-    std::fs::write(
-        &wrapper,
-        "#include <stddef.h>\n#include <string.h>\nvoid *__real_malloc(size_t);\n\
-         void *__wrap_malloc(size_t n) { void *p = __real_malloc(n); if (p) memset(p, 1, n); return p; }\n",
-    )
-    .unwrap();
+    let cc = crate::util::touching_malloc_cc(&dir);
     let out = std::process::Command::new(crate::util::lab_exe())
         .args(["heap", "--impl", "c", "--no-pause"])
-        .env("CC", format!("cc -Wl,--wrap=malloc {}", wrapper.display()))
+        .env("CC", &cc)
         .stdin(std::process::Stdio::null())
         .pre_exec_join(procs.clone())
         .output()

@@ -141,16 +141,10 @@ fn heap_c_demo_shows_the_same_facts() {
 fn a_check_that_does_not_hold_fails_the_run_with_exit_1() {
     let dir = std::env::temp_dir().join(format!("pmap-lab-test-touch-{}", std::process::id()));
     std::fs::create_dir(&dir).unwrap();
-    let wrapper = dir.join("touch.c");
-    std::fs::write(
-        &wrapper,
-        "#include <stddef.h>\n#include <string.h>\nvoid *__real_malloc(size_t);\n\
-         void *__wrap_malloc(size_t n) { void *p = __real_malloc(n); if (p) memset(p, 1, n); return p; }\n",
-    )
-    .unwrap();
+    let cc = crate::util::touching_malloc_cc(&dir);
     let out = std::process::Command::new(crate::util::lab_exe())
         .args(["heap", "--impl", "c", "--no-pause", "--json"])
-        .env("CC", format!("cc -Wl,--wrap=malloc {}", wrapper.display()))
+        .env("CC", &cc)
         .output()
         .unwrap();
     let _ = std::fs::remove_dir_all(&dir);

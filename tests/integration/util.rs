@@ -85,3 +85,17 @@ pub fn run_options() -> observer::RunOptions {
         ..Default::default()
     }
 }
+
+/// A `CC` line that builds a C demo with every malloc writing its whole block
+/// (`-Wl,--wrap=malloc` and a small source in `dir`): memory the lab expects
+/// to stay untouched becomes resident, as a student's mistake would make it.
+pub fn touching_malloc_cc(dir: &std::path::Path) -> String {
+    let wrapper = dir.join("touch.c");
+    std::fs::write(
+        &wrapper,
+        "#include <stddef.h>\n#include <string.h>\nvoid *__real_malloc(size_t);\n\
+         void *__wrap_malloc(size_t n) { void *p = __real_malloc(n); if (p) memset(p, 1, n); return p; }\n",
+    )
+    .unwrap();
+    format!("cc -Wl,--wrap=malloc {}", wrapper.display())
+}

@@ -59,18 +59,8 @@ fn out_of_memory(size: usize) -> ! {
         len += n;
     };
     put(b"lab: out of memory: an allocation of ");
-    let mut digits = [0u8; 20];
-    let mut i = digits.len();
-    let mut n = size;
-    loop {
-        i -= 1;
-        digits[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    put(&digits[i..]);
+    // itoa formats on the stack: no allocation here.
+    put(itoa::Buffer::new().format(size).as_bytes());
     put(b" bytes failed (see ulimit -v, or the memory limit of a cgroup)\n");
     // SAFETY: write(2) of our own stack buffer, then _exit(2): no allocation,
     // no destructor, no lock.

@@ -187,19 +187,9 @@ extern "C" fn on_signal(sig: libc::c_int) {
     }
 }
 
+/// A number without allocating (itoa formats on the stack): for signal handlers.
 fn put_number(put: &mut impl FnMut(&[u8]), n: usize) {
-    let mut digits = [0u8; 20];
-    let mut i = digits.len();
-    let mut n = n;
-    loop {
-        i -= 1;
-        digits[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    put(&digits[i..]);
+    put(itoa::Buffer::new().format(n).as_bytes());
 }
 
 #[cfg(test)]
