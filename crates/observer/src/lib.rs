@@ -13,6 +13,7 @@ pub mod explain;
 pub mod growth;
 pub mod html;
 pub mod impls;
+pub mod json;
 pub mod lab;
 pub mod machine;
 pub mod observe;
