@@ -12,6 +12,7 @@ mod hostile;
 mod html;
 mod pmap;
 mod residency;
+mod schema;
 mod snapshots;
 mod suite;
 mod teach;
