@@ -7,8 +7,11 @@ use serde_json::{json, Value};
 
 use crate::util::{check_schema, json_doc, json_docs, lab, lab_json, Doc};
 
+/// A way to break a document, named.
+type Break = (&'static str, fn(&mut Value));
+
 /// `doc` is valid, and each of `breaks` applied to a copy of it is not.
-fn valid_but_not_broken(kind: Doc, doc: &Value, breaks: &[(&str, fn(&mut Value))]) {
+fn valid_but_not_broken(kind: Doc, doc: &Value, breaks: &[Break]) {
     check_schema(kind, doc).unwrap();
     for (what, brk) in breaks {
         let mut broken = doc.clone();

@@ -1,6 +1,5 @@
 //! `lab check`: every lab × implementation, the table, JSON, missing toolchains.
 
-
 use crate::util::lab;
 
 fn text(bytes: &[u8]) -> String {

@@ -170,6 +170,9 @@ fn observe_drives_a_students_program_and_shows_its_allocation() {
         String::from_utf8_lossy(&out.stderr)
     );
     let v = crate::util::json_doc(crate::util::Doc::Observe, &out.stdout);
+    // It says what ran: the program and its arguments (not a lab's `c`).
+    assert_eq!(v["command"], serde_json::json!(["python3", prog]));
+    assert_eq!(v["impl"], "python3");
     let steps = v["steps"].as_array().unwrap();
     let prompts: Vec<&str> = steps
         .iter()

@@ -5,7 +5,6 @@ use std::io::BufRead;
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
-
 use crate::util::{lab, lab_exe};
 
 fn rollup_rss(pid: u32) -> f64 {

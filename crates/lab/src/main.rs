@@ -178,7 +178,7 @@ struct LabArgs {
     /// Do not wait for Enter between steps (never waits when stdin is not a terminal).
     #[arg(long)]
     no_pause: bool,
-    /// Print the whole run as one JSON document (see README's JSON section) instead of text.
+    /// Print the whole run as one JSON document (its fields: docs/json.md) instead of text.
     #[arg(long)]
     json: bool,
     /// Also write the run as a self-contained HTML page.
