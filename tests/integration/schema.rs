@@ -121,3 +121,60 @@ fn every_schema_compiles_and_refuses_an_empty_object() {
         assert!(check_schema(doc, &json!({})).is_err(), "{doc:?}");
     }
 }
+
+/// `lab check` where no compiler can be found: the C demo's run is an error,
+/// or skipped with --skip-missing; both documents are valid, and a run that
+/// did not complete cannot carry counts, nor lack its message.
+#[test]
+fn a_suite_with_a_skipped_and_a_failed_run_is_valid() {
+    let check = |extra: &[&str]| {
+        let out = std::process::Command::new(crate::util::lab_exe())
+            .args(["check", "heap", "--json"])
+            .args(extra)
+            .env("PATH", "/nonexistent")
+            .env_remove("CC")
+            .env("XDG_DATA_HOME", crate::util::data_home())
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        json_doc(Doc::Check, &out.stdout)
+    };
+    let results = |doc: &Value| -> Vec<String> {
+        doc["runs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| format!("{} {}", r["impl"].as_str().unwrap(), r["result"]))
+            .collect()
+    };
+    let errored = check(&[]);
+    assert_eq!(results(&errored), ["rust \"pass\"", "c \"error\""]);
+    let skipped = check(&["--skip-missing"]);
+    assert_eq!(results(&skipped), ["rust \"pass\"", "c \"skip\""]);
+    for doc in [&errored, &skipped] {
+        valid_but_not_broken(
+            Doc::Check,
+            doc,
+            &[
+                ("a message-less error", |d| {
+                    d["runs"][1].as_object_mut().unwrap().remove("message");
+                }),
+                ("counts of a run that did not complete", |d| {
+                    d["runs"][1]["checks_total"] = json!(3)
+                }),
+                ("a message for a run that completed", |d| {
+                    d["runs"][0]["message"] = json!("?")
+                }),
+                ("a completed run without its counts", |d| {
+                    d["runs"][0]
+                        .as_object_mut()
+                        .unwrap()
+                        .remove("checks_passed");
+                }),
+                ("an unknown result", |d| {
+                    d["runs"][0]["result"] = json!("ok")
+                }),
+            ],
+        );
+    }
+}
