@@ -361,7 +361,7 @@ fn check(args: &CheckArgs) -> ExitCode {
         },
     );
     let text = if args.json {
-        pmap_view::json::pretty(&suite::to_json(&runs))
+        pmap_view::json::pretty(&observer::json::SuiteDocument::of(&runs))
     } else {
         format!("\n{}", suite::table(&runs))
     };
@@ -402,7 +402,9 @@ fn watch(args: &WatchArgs) -> ExitCode {
     };
     let growth = watch::growth(&samples);
     let text = if json {
-        pmap_view::json::pretty(&watch::to_json(args.pid, &samples, &growth))
+        pmap_view::json::pretty(&observer::json::WatchDocument::of(
+            args.pid, &samples, &growth,
+        ))
     } else {
         watch::summary(&samples, &growth)
     };
@@ -495,7 +497,7 @@ fn run_one(lab: &'static observer::lab::Lab, args: &LabArgs) -> ExitCode {
                 }
             }
             let shown = if args.json {
-                pmap_view::json::pretty(&report.to_json())
+                pmap_view::json::pretty(&observer::json::RunDocument::of(&report))
             } else {
                 format!(
                     "{}\n{}\n",

@@ -28,7 +28,7 @@ pub fn diff(args: &DiffArgs) -> ExitCode {
         }
     };
     let text = if args.json {
-        pmap_view::json::pretty(&observer::compare::to_json(&before, &after))
+        pmap_view::json::pretty(&observer::json::DiffDocument::of(&before, &after))
     } else {
         observer::compare::render(&before, &after)
     };

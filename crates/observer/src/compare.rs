@@ -54,10 +54,3 @@ pub fn render(before: &Snapshot, after: &Snapshot) -> String {
     );
     out
 }
-
-/// The changes as JSON (`lab diff --json`): one per region not unchanged.
-pub fn to_json<'a>(before: &'a Snapshot, after: &'a Snapshot) -> crate::json::DiffDocument<'a> {
-    crate::json::DiffDocument {
-        changes: crate::json::changes(before, after),
-    }
-}

@@ -2,7 +2,8 @@
 //! `lab observe --json`, `lab check --json`, `lab diff --json`, `lab watch
 //! --json` and `lab explain --json` print (`lab pmap --json`'s document and
 //! the region format are pmap-view's, in `pmap_view::json`). Each document is
-//! one struct here, built from the report it shows and written by
+//! one struct here, built from the report it shows (which knows nothing of
+//! JSON: this module reads the others, none reads it) and written by
 //! `pmap_view::json::write_pretty`; docs/schema/ has a JSON Schema for each,
 //! docs/json.md explains every field, and the integration tests validate
 //! every document they read against its schema.
@@ -299,6 +300,15 @@ fn suite_run(r: &SuiteRun) -> SuiteRunJson<'_> {
 #[derive(Serialize)]
 pub struct DiffDocument<'a> {
     pub changes: Vec<ChangeJson<'a>>,
+}
+
+impl<'a> DiffDocument<'a> {
+    /// What changed from `before` to `after`.
+    pub fn of(before: &'a Snapshot, after: &'a Snapshot) -> DiffDocument<'a> {
+        DiffDocument {
+            changes: changes(before, after),
+        }
+    }
 }
 
 /// `lab watch --json` (docs/schema/watch.schema.json).

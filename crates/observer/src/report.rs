@@ -1,5 +1,6 @@
 //! The report of one lab run: every step's snapshot, checks and annotation.
-//! Its JSON form is [`crate::json::RunDocument`] (docs/json.md).
+//! Its JSON form is `crate::json::RunDocument` (docs/json.md), which reads
+//! it: the report knows nothing of JSON.
 
 use pmap_view::Snapshot;
 
@@ -84,11 +85,6 @@ impl Report {
     pub fn page_kib(&self) -> u64 {
         // SAFETY: sysconf has no preconditions.
         (unsafe { libc::sysconf(libc::_SC_PAGESIZE) } as u64 / 1024).max(1)
-    }
-
-    /// The JSON document of `lab LAB --json` (docs/json.md).
-    pub fn to_json(&self) -> crate::json::RunDocument<'_> {
-        crate::json::RunDocument::of(self)
     }
 }
 

@@ -218,8 +218,3 @@ pub fn table(runs: &[SuiteRun]) -> String {
     }
     out
 }
-
-/// The suite as JSON (`lab check --json`).
-pub fn to_json(runs: &[SuiteRun]) -> crate::json::SuiteDocument<'_> {
-    crate::json::SuiteDocument::of(runs)
-}

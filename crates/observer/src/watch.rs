@@ -137,8 +137,3 @@ pub fn summary(w: &Watch, growth: &[Growth]) -> String {
     };
     out
 }
-
-/// The whole watch as JSON (`lab watch --json`).
-pub fn to_json<'a>(pid: i32, w: &Watch, growth: &'a [Growth]) -> crate::json::WatchDocument<'a> {
-    crate::json::WatchDocument::of(pid, w, growth)
-}
