@@ -186,7 +186,7 @@ fn the_compiler_line_and_identity_key_the_compiled_demo() {
             &[],
         );
         assert_eq!(out.status.code(), Some(0), "CC={cc}: {}", stderr(&out));
-        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let v = crate::util::json_doc(crate::util::Doc::LabRun, &out.stdout);
         v["runtime"].as_str().unwrap().to_string()
     };
     let plain = run("cc", None);

@@ -154,7 +154,7 @@ fn a_check_that_does_not_hold_fails_the_run_with_exit_1() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = crate::util::json_doc(crate::util::Doc::LabRun, &out.stdout);
     let failed: Vec<&str> = v["steps"]
         .as_array()
         .unwrap()
@@ -187,7 +187,7 @@ fn allocator_settings_are_cleared_or_named() {
             "{}",
             String::from_utf8_lossy(&out.stderr)
         );
-        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+        crate::util::json_doc(crate::util::Doc::LabRun, &out.stdout)
     };
     let cleared = run(false);
     assert_eq!(

@@ -147,7 +147,7 @@ fn assert_escaped(what: &str, out: &Output, shown: &str) {
         "{what}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert_eq!(controls(&text), [], "{what}: {text}");
+    assert_eq!(controls(&text), Vec::<char>::new(), "{what}: {text}");
     assert!(text.contains(shown), "{what}: no {shown} in {text}");
 }
 
@@ -183,7 +183,7 @@ fn json_keeps_the_true_name_and_stays_valid() {
     ] {
         let out = lab(&args);
         assert!(out.status.success(), "{args:?}");
-        let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let doc = crate::util::json_doc(crate::util::Doc::of_args(&args), &out.stdout);
         let names: Vec<&str> = doc["regions"]
             .as_array()
             .unwrap()
@@ -195,7 +195,7 @@ fn json_keeps_the_true_name_and_stays_valid() {
             "{args:?}: {names:?}"
         );
         // serde escapes control characters: one line per line of JSON.
-        assert_eq!(controls(&stdout(&out)), [], "{args:?}");
+        assert_eq!(controls(&stdout(&out)), Vec::<char>::new(), "{args:?}");
     }
 }
 
@@ -208,7 +208,7 @@ fn lab_views_escape_control_bytes() {
     // diff: the region appears between two captures.
     let dir = scratch_dir("hostile-diff");
     let after = lab(&["pmap", "--json", &pid]);
-    let mut before: serde_json::Value = serde_json::from_slice(&after.stdout).unwrap();
+    let mut before = crate::util::json_doc(crate::util::Doc::Pmap, &after.stdout);
     before["regions"]
         .as_array_mut()
         .unwrap()
@@ -219,8 +219,8 @@ fn lab_views_escape_control_bytes() {
     let (a, b) = (a.to_str().unwrap(), b.to_str().unwrap());
     assert_escaped("diff", &lab(&["diff", a, b]), LAB_SHOWS);
     let json = lab(&["diff", "--json", a, b]);
-    assert_eq!(controls(&stdout(&json)), []);
-    let doc: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(controls(&stdout(&json)), Vec::<char>::new());
+    let doc = crate::util::json_doc(crate::util::Doc::Diff, &json.stdout);
     assert!(doc["changes"][0]["name"]
         .as_str()
         .unwrap()
@@ -352,6 +352,9 @@ fn a_target_exiting_mid_read_is_an_error_not_a_short_map() {
             } else {
                 text.lines().count()
             };
+            if out.status.success() && args.contains(&"--json") {
+                crate::util::json_doc(crate::util::Doc::Pmap, &out.stdout);
+            }
             let err = String::from_utf8_lossy(&out.stderr);
             if out.status.success() && err.contains("(a zombie)") {
                 // It had exited before the read began: no map, and lab says so.
@@ -834,13 +837,13 @@ fn memory_limits_are_met_or_are_one_line_errors() {
     let out = run(&format!("pmap --json {pid}"));
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{err}");
-    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let doc = crate::util::json_doc(crate::util::Doc::Pmap, &out.stdout);
     assert!(doc["regions"].as_array().unwrap().len() >= 30_000);
 
     let out = run(&format!("explain --json {pid}"));
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{err}");
-    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let doc = crate::util::json_doc(crate::util::Doc::Explain, &out.stdout);
     assert!(doc["regions"].as_array().unwrap().len() >= 30_000);
 
     // 40 samples of them: two captures kept, not forty.

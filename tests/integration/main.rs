@@ -13,6 +13,7 @@ mod html;
 mod layering;
 mod pmap;
 mod residency;
+mod schema;
 mod snapshots;
 mod suite;
 mod teach;

@@ -773,10 +773,7 @@ fn json_is_the_region_format_with_procps_numbers() {
     let pid = helper.pid();
     let out = lab_pmap(&["--json", &pid, &pid]);
     assert!(out.status.success());
-    let docs: Vec<serde_json::Value> = serde_json::Deserializer::from_slice(&out.stdout)
-        .into_iter()
-        .collect::<Result<_, _>>()
-        .unwrap();
+    let docs = crate::util::json_docs(crate::util::Doc::Pmap, &out.stdout);
     assert_eq!(docs.len(), 2, "one document per PID");
     let doc = &docs[0];
     assert_eq!(doc["pid"].as_i64().unwrap().to_string(), pid);

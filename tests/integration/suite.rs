@@ -1,7 +1,5 @@
 //! `lab check`: every lab × implementation, the table, JSON, missing toolchains.
 
-use serde_json::Value;
-
 use crate::util::lab;
 
 fn text(bytes: &[u8]) -> String {
@@ -49,7 +47,7 @@ fn check_runs_every_lab_and_implementation() {
 fn check_json_names_the_interpreter() {
     let out = lab(&["check", "pylist", "--json"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = crate::util::json_doc(crate::util::Doc::Check, &out.stdout);
     assert_eq!(v["passed"], true);
     let runs = v["runs"].as_array().unwrap();
     assert_eq!(runs.len(), 2);

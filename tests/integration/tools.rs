@@ -13,6 +13,7 @@ fn capture(pid: i32, path: &std::path::Path) {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    crate::util::json_doc(crate::util::Doc::Pmap, &out.stdout);
     std::fs::write(path, out.stdout).unwrap();
 }
 
@@ -38,7 +39,7 @@ fn diff_of_two_captures_shows_the_malloc_as_a_grown_or_new_anonymous_region() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = crate::util::json_doc(crate::util::Doc::Diff, &out.stdout);
     let big: Vec<&serde_json::Value> = v["changes"]
         .as_array()
         .unwrap()
@@ -91,7 +92,7 @@ fn explain_at(name: &str, steps: usize) -> Vec<(String, bool)> {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = crate::util::json_doc(crate::util::Doc::Explain, &out.stdout);
     v["regions"]
         .as_array()
         .unwrap()
@@ -168,7 +169,10 @@ fn observe_drives_a_students_program_and_shows_its_allocation() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = crate::util::json_doc(crate::util::Doc::Observe, &out.stdout);
+    // It says what ran: the program and its arguments (not a lab's `c`).
+    assert_eq!(v["command"], serde_json::json!(["python3", prog]));
+    assert_eq!(v["impl"], "python3");
     let steps = v["steps"].as_array().unwrap();
     let prompts: Vec<&str> = steps
         .iter()
@@ -201,7 +205,7 @@ fn observe_with_a_prompt_pattern_steps_at_each_match() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = crate::util::json_doc(crate::util::Doc::Observe, &out.stdout);
     let prompts: Vec<&str> = v["steps"]
         .as_array()
         .unwrap()

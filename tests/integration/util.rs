@@ -38,7 +38,8 @@ pub fn lab(args: &[&str]) -> Output {
         .expect("running lab")
 }
 
-/// Run `lab ARGS --json` and parse its output, asserting the exit code.
+/// Run `lab ARGS --json` and parse its output, asserting the exit code and
+/// that the document is valid by its schema.
 pub fn lab_json(args: &[&str], code: i32) -> serde_json::Value {
     let out = lab(args);
     assert_eq!(
@@ -47,7 +48,120 @@ pub fn lab_json(args: &[&str], code: i32) -> serde_json::Value {
         "lab {args:?}: stderr: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    serde_json::from_slice(&out.stdout).expect("lab --json prints JSON")
+    json_doc(Doc::of_args(args), &out.stdout)
+}
+
+/// The documents lab prints with `--json`, each with its JSON Schema in
+/// docs/schema/ (docs/json.md explains them).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Doc {
+    /// `lab LAB --json`
+    LabRun,
+    /// `lab observe --json -- CMD…`
+    Observe,
+    /// `lab check --json`
+    Check,
+    /// `lab pmap --json PID…` (one document per PID)
+    Pmap,
+    /// `lab explain --json PID`
+    Explain,
+    /// `lab diff --json A B`
+    Diff,
+    /// `lab watch --json PID`
+    Watch,
+}
+
+impl Doc {
+    pub const ALL: [Doc; 7] = [
+        Doc::LabRun,
+        Doc::Observe,
+        Doc::Check,
+        Doc::Pmap,
+        Doc::Explain,
+        Doc::Diff,
+        Doc::Watch,
+    ];
+
+    /// The document `lab ARGS` prints, by its subcommand.
+    pub fn of_args(args: &[&str]) -> Doc {
+        match args.first().copied() {
+            Some("observe") => Doc::Observe,
+            Some("check") => Doc::Check,
+            Some("pmap") => Doc::Pmap,
+            Some("explain") => Doc::Explain,
+            Some("diff") => Doc::Diff,
+            Some("watch") => Doc::Watch,
+            _ => Doc::LabRun,
+        }
+    }
+
+    /// Its schema, relative to docs/schema/.
+    pub fn schema_file(self) -> &'static str {
+        match self {
+            Doc::LabRun => "lab-run.schema.json",
+            Doc::Observe => "observe.schema.json",
+            Doc::Check => "check.schema.json",
+            Doc::Pmap => "pmap.schema.json",
+            Doc::Explain => "explain.schema.json",
+            Doc::Diff => "diff.schema.json",
+            Doc::Watch => "watch.schema.json",
+        }
+    }
+}
+
+/// The schemas of docs/schema/, compiled once (their `$ref`s to
+/// common.schema.json are loaded from beside them).
+fn schemas() -> &'static (boon::Schemas, Vec<(Doc, boon::SchemaIndex)>) {
+    static SCHEMAS: std::sync::OnceLock<(boon::Schemas, Vec<(Doc, boon::SchemaIndex)>)> =
+        std::sync::OnceLock::new();
+    SCHEMAS.get_or_init(|| {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/schema");
+        let mut schemas = boon::Schemas::new();
+        let mut compiler = boon::Compiler::new();
+        let index = Doc::ALL
+            .iter()
+            .map(|&doc| {
+                let path = dir.join(doc.schema_file());
+                let i = compiler
+                    .compile(path.to_str().unwrap(), &mut schemas)
+                    .unwrap_or_else(|e| panic!("{}: {e:#}", path.display()));
+                (doc, i)
+            })
+            .collect();
+        (schemas, index)
+    })
+}
+
+/// Whether `value` is a valid `doc` by its schema: the errors, one per line.
+pub fn check_schema(doc: Doc, value: &serde_json::Value) -> Result<(), String> {
+    let (schemas, index) = schemas();
+    let i = index.iter().find(|(d, _)| *d == doc).unwrap().1;
+    schemas.validate(value, i).map_err(|e| format!("{e:#}"))
+}
+
+/// `stdout` of lab as its one `doc`, asserted valid by its schema.
+pub fn json_doc(doc: Doc, stdout: &[u8]) -> serde_json::Value {
+    let mut docs = json_docs(doc, stdout);
+    assert_eq!(docs.len(), 1, "one JSON document");
+    docs.remove(0)
+}
+
+/// `stdout` of lab as `doc`s, one after the other (`lab pmap --json` of
+/// several PIDs), each asserted valid by its schema.
+pub fn json_docs(doc: Doc, stdout: &[u8]) -> Vec<serde_json::Value> {
+    let docs: Vec<serde_json::Value> = serde_json::Deserializer::from_slice(stdout)
+        .into_iter()
+        .collect::<Result<_, _>>()
+        .expect("lab --json prints JSON");
+    for (n, value) in docs.iter().enumerate() {
+        if let Err(e) = check_schema(doc, value) {
+            panic!(
+                "document {n} is not a valid {doc:?} by docs/schema/{}:\n{e}",
+                doc.schema_file()
+            );
+        }
+    }
+    docs
 }
 
 /// True while `pid` is a live process (a zombie awaiting its reaper is not).

@@ -5,8 +5,6 @@ use std::io::BufRead;
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
-use serde_json::Value;
-
 use crate::util::{lab, lab_exe};
 
 fn rollup_rss(pid: u32) -> f64 {
@@ -50,7 +48,7 @@ fn watch_finds_a_leak_and_its_rate() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = crate::util::json_doc(crate::util::Doc::Watch, &out.stdout);
     assert_eq!(v["samples"].as_array().unwrap().len(), 11);
     let leak = &v["likely_leak"];
     assert_eq!(leak["kind"], "heap", "{v}");

@@ -189,7 +189,7 @@ struct LabArgs {
     /// Do not wait for Enter between steps (never waits when stdin is not a terminal).
     #[arg(long)]
     no_pause: bool,
-    /// Print the whole run as one JSON document (see README's JSON section) instead of text.
+    /// Print the whole run as one JSON document (its fields: docs/json.md) instead of text.
     #[arg(long)]
     json: bool,
     /// Also write the run as a self-contained HTML page.
@@ -407,7 +407,7 @@ fn check(args: &CheckArgs) -> ExitCode {
         },
     );
     let text = if args.json {
-        pmap_view::json::pretty(&suite::to_json(&runs))
+        pmap_view::json::pretty(&observer::json::SuiteDocument::of(&runs))
     } else {
         format!("\n{}", suite::table(&runs))
     };
@@ -448,7 +448,9 @@ fn watch(args: &WatchArgs) -> ExitCode {
     };
     let growth = watch::growth(&samples);
     let text = if json {
-        pmap_view::json::pretty(&watch::to_json(args.pid, &samples, &growth))
+        pmap_view::json::pretty(&observer::json::WatchDocument::of(
+            args.pid, &samples, &growth,
+        ))
     } else {
         watch::summary(&samples, &growth)
     };
@@ -562,7 +564,7 @@ fn run_one(lab: &'static observer::lab::Lab, args: &LabArgs) -> ExitCode {
                 }
             }
             let shown = if args.json {
-                pmap_view::json::pretty(&report.to_json())
+                pmap_view::json::pretty(&observer::json::RunDocument::of(&report))
             } else {
                 format!(
                     "{}\n{}\n",

@@ -63,7 +63,7 @@ pub struct PmapArgs {
         allow_hyphen_values = true
     )]
     range: Option<String>,
-    /// Print each process as a JSON document (DESIGN.md's region format).
+    /// Print each process as a JSON document (its fields: docs/json.md).
     #[arg(long)]
     json: bool,
     /// Name mappings as procps does (`[ anon ]`, `[ stack ]`) instead of as

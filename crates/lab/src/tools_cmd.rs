@@ -28,7 +28,7 @@ pub fn diff(args: &DiffArgs) -> ExitCode {
         }
     };
     let text = if args.json {
-        pmap_view::json::pretty(&observer::compare::to_json(&before, &after))
+        pmap_view::json::pretty(&observer::json::DiffDocument::of(&before, &after))
     } else {
         observer::compare::render(&before, &after)
     };
@@ -63,21 +63,7 @@ pub fn explain(args: &ExplainArgs) -> ExitCode {
     }
     if args.json {
         // Streamed: 65,000 regions as one tree of JSON values took 444 MB.
-        let items = explained.iter().map(|e| {
-            let mut v = pmap_view::json::region_json(&e.region);
-            v["explanation"] = e.what.clone().into();
-            v["certain"] = e.certain.into();
-            v
-        });
-        return crate::stream(|out| {
-            pmap_view::json::write_array_document(
-                out,
-                &serde_json::json!({ "pid": snap.pid }),
-                "regions",
-                items,
-                || None,
-            )
-        });
+        return crate::stream(|out| observer::json::write_explained(out, snap.pid, &explained));
     }
     let text = {
         let mut out = format!("{:<72} What it is\n", pmap_view::render::X_HEADER);
@@ -167,7 +153,11 @@ pub fn observe(args: &ObserveArgs) -> ExitCode {
     match result {
         Ok(report) => {
             let text = if args.json {
-                pmap_view::json::pretty(&report.to_json())
+                // Says what ran: the program and its arguments.
+                pmap_view::json::pretty(&observer::json::RunDocument::observed(
+                    &report,
+                    &args.command,
+                ))
             } else {
                 let timeline = if report.steps.is_empty() {
                     String::new()

@@ -54,24 +54,3 @@ pub fn render(before: &Snapshot, after: &Snapshot) -> String {
     );
     out
 }
-
-/// The changes as JSON: one entry per region that is not unchanged.
-pub fn to_json(before: &Snapshot, after: &Snapshot) -> serde_json::Value {
-    let changes: Vec<serde_json::Value> = diff(before, after)
-        .changed()
-        .map(|c| {
-            let r = c.region();
-            serde_json::json!({
-                "change": c.change,
-                "start": format!("{:#x}", r.start),
-                "end": format!("{:#x}", r.end),
-                "kind": r.kind,
-                "name": r.name,
-                "size_delta_kib": c.size_delta(),
-                "rss_delta_kib": c.rss_delta(),
-                "dirty_delta_kib": c.dirty_delta(),
-            })
-        })
-        .collect();
-    serde_json::json!({ "changes": changes })
-}

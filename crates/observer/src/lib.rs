@@ -1,7 +1,8 @@
 //! observer: run a lab's demo step by step and report what its memory did.
 //!
 //! Data flows one way: demo process ([`demo`]) → capture (`pmap_view`) →
-//! diff and checks ([`check`]) → report ([`report`]) → text ([`render`]).
+//! diff and checks ([`check`]) → report ([`report`]) → text ([`render`]) or
+//! the JSON documents ([`json`], the contract of docs/json.md).
 //! The labs themselves are data ([`lab`], [`catalog`]).
 
 pub mod catalog;
@@ -14,6 +15,7 @@ pub mod explain;
 pub mod growth;
 pub mod html;
 pub mod impls;
+pub mod json;
 pub mod lab;
 pub mod machine;
 pub mod observe;

@@ -1,9 +1,8 @@
-//! The report of one lab run: every step's snapshot, checks and annotation,
-//! and its JSON form (the contract in README.md; fields may be added, never
-//! renamed).
+//! The report of one lab run: every step's snapshot, checks and annotation.
+//! Its JSON form is `crate::json::RunDocument` (docs/json.md), which reads
+//! it: the report knows nothing of JSON.
 
-use pmap_view::{diff, Snapshot};
-use serde_json::{json, Value};
+use pmap_view::Snapshot;
 
 use crate::check::{CheckResult, Status};
 use crate::impls::Impl;
@@ -87,82 +86,6 @@ impl Report {
         // SAFETY: sysconf has no preconditions.
         (unsafe { libc::sysconf(libc::_SC_PAGESIZE) } as u64 / 1024).max(1)
     }
-
-    /// The JSON document of `lab LAB --json`.
-    pub fn to_json(&self) -> Value {
-        let steps: Vec<Value> = self
-            .steps
-            .iter()
-            .enumerate()
-            .map(|(i, s)| {
-                let previous = if i == 0 {
-                    None
-                } else {
-                    Some(&self.steps[i - 1].snapshot)
-                };
-                step_json(s, previous)
-            })
-            .collect();
-        json!({
-            "lab": self.lab,
-            "impl": self.imp,
-            "runtime": self.runtime,
-            "source_file": self.source_file,
-            "pid": self.pid,
-            "passed": self.passed(),
-            "machine": self.facts,
-            "cleared_env": self.cleared_env,
-            "page_size_kib": self.page_kib(),
-            "steps": steps,
-        })
-    }
-}
-
-fn step_json(s: &StepReport, previous: Option<&Snapshot>) -> Value {
-    let changes: Vec<Value> = previous
-        .map(|p| {
-            diff(p, &s.snapshot)
-                .changed()
-                .map(|c| {
-                    let r = c.region();
-                    let mut change = json!({
-                        "change": c.change,
-                        "start": hex(r.start),
-                        "end": hex(r.end),
-                        "kind": r.kind,
-                        "name": r.name,
-                        "size_delta_kib": c.size_delta(),
-                        "rss_delta_kib": c.rss_delta(),
-                        "dirty_delta_kib": c.dirty_delta(),
-                        "pss_delta_kib": c.pss_delta(),
-                    });
-                    if let Some(map) = crate::residency::of(&s.residency, r) {
-                        // Run-length pages, low addresses first.
-                        change["residency"] = json!(map.runs);
-                    }
-                    change
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    json!({
-        "index": s.index,
-        "title": s.title,
-        "prompt": s.prompt,
-        "source": s.source,
-        "annotation": s.annotation,
-        "totals": totals_json(&s.snapshot.totals),
-        "regions": s.snapshot.regions.iter().map(region_json).collect::<Vec<_>>(),
-        "changes": changes,
-        "children": s.children.iter().map(|c| json!({
-            "pid": c.pid,
-            "totals": totals_json(&c.totals),
-            "uss_kib": uss(c),
-        })).collect::<Vec<_>>(),
-        "uss_kib": uss(&s.snapshot),
-        "page_cache": s.cache,
-        "checks": s.checks,
-    })
 }
 
 /// Unique set size: the pages only this process maps (private clean + private dirty).
@@ -171,11 +94,4 @@ pub fn uss(snap: &Snapshot) -> u64 {
         .iter()
         .map(|r| r.fields.private_clean + r.fields.private_dirty)
         .sum()
-}
-
-// The region format is pmap-view's, shared with `lab pmap --json`.
-pub use pmap_view::json::{region_json, totals_json};
-
-fn hex(addr: u64) -> String {
-    pmap_view::json::hex(addr)
 }

@@ -3,8 +3,6 @@
 
 use std::time::{Duration, Instant};
 
-use serde_json::{json, Value};
-
 use crate::check::Status;
 use crate::impls::Impl;
 use crate::lab::Lab;
@@ -219,60 +217,4 @@ pub fn table(runs: &[SuiteRun]) -> String {
         }
     }
     out
-}
-
-/// The suite as JSON (`lab check --json`).
-pub fn to_json(runs: &[SuiteRun]) -> Value {
-    let runs_json: Vec<Value> = runs
-        .iter()
-        .map(|r| {
-            let mut v = json!({
-                "lab": r.lab,
-                "impl": r.imp,
-                "result": r.verdict().to_lowercase(),
-                "passed": r.passed(),
-                "seconds": r.elapsed.as_secs_f64(),
-            });
-            match &r.outcome {
-                Outcome::Ran(report) => {
-                    let (p, t) = report.checks_passed();
-                    v["checks_passed"] = json!(p);
-                    v["checks_total"] = json!(t);
-                    v["checks_not_applicable"] = json!(report.checks_not_applicable());
-                    v["runtime"] = json!(report.runtime);
-                    v["facts"] = json!(report.facts);
-                    v["cleared_env"] = json!(report.cleared_env);
-                    v["not_applicable_checks"] = report
-                        .steps
-                        .iter()
-                        .flat_map(|s| {
-                            s.checks
-                                .iter()
-                                .filter(|c| c.status == Status::NotApplicable)
-                                .map(move |c| (s.index, c))
-                        })
-                        .map(|(step, c)| json!({"step": step, "check": c}))
-                        .collect();
-                    v["failed_checks"] = report
-                        .steps
-                        .iter()
-                        .flat_map(|s| {
-                            s.checks
-                                .iter()
-                                .filter(|c| c.status == Status::Fail)
-                                .map(move |c| (s.index, c))
-                        })
-                        .map(|(step, c)| json!({"step": step, "check": c}))
-                        .collect();
-                }
-                Outcome::Skipped(why) | Outcome::Error(why) => v["message"] = json!(why),
-            }
-            v
-        })
-        .collect();
-    json!({
-        "passed": runs.iter().all(SuiteRun::passed),
-        "machine": facts(runs),
-        "runs": runs_json,
-    })
 }

@@ -5,7 +5,6 @@ use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
 use pmap_view::{diff, CaptureError, Snapshot, Totals};
-use serde_json::{json, Value};
 
 use crate::growth::{likely_leak, Growth, Tracks};
 
@@ -137,25 +136,4 @@ pub fn summary(w: &Watch, growth: &[Growth]) -> String {
         ),
     };
     out
-}
-
-/// The whole watch as JSON.
-pub fn to_json(pid: i32, w: &Watch, growth: &[Growth]) -> Value {
-    let samples = &w.samples;
-    let g = |g: &Growth| {
-        json!({
-            "start": format!("{:#x}", g.track.start),
-            "kind": g.track.kind,
-            "name": g.track.label,
-            "rss_kib_per_s": g.rss_rate,
-            "size_kib_per_s": g.size_rate,
-            "steady": g.steady,
-        })
-    };
-    json!({
-        "pid": pid,
-        "samples": samples.iter().map(|s| json!({"t": s.at, "totals": crate::report::totals_json(&s.totals)})).collect::<Vec<_>>(),
-        "growth": growth.iter().filter(|x| x.rss_rate != 0.0 || x.size_rate != 0.0).map(g).collect::<Vec<_>>(),
-        "likely_leak": likely_leak(growth).map(g),
-    })
 }

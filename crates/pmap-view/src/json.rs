@@ -1,143 +1,205 @@
-//! The JSON form of regions and totals: DESIGN.md's region format, shared by
-//! the lab reports (`lab heap --json`) and `lab pmap --json`. Fields may be
-//! added, never renamed.
+//! The JSON contract's region format, as types: a region ([`RegionJson`]),
+//! the totals ([`Totals`], which derives `Serialize`) and the document of
+//! `lab pmap --json` ([`ProcessDocument`]), shared by the lab reports
+//! (`lab heap --json`), `lab explain --json` and `lab pmap --json`. The
+//! schemas are in docs/schema/, and docs/json.md explains every field.
+//! Fields may be added, never renamed or removed.
+//!
+//! Every document is written by [`write_pretty`]: pretty JSON, with DEL and
+//! the C1 controls escaped too, straight into the writer. A [`Streamed`]
+//! field writes its items as they come, so that 65,000 regions never become
+//! one tree of values in memory.
 
-use serde::Deserialize;
-use serde_json::{json, Value};
+use std::cell::{Cell, RefCell};
+use std::io::{self, Write};
 
-use crate::region::Region;
+use serde::{Deserialize, Serialize, Serializer};
+use serde_json::ser::{Formatter, PrettyFormatter};
+use serde_json::Value;
+
+use crate::region::{Kind, Region};
 use crate::snapshot::Totals;
 
-/// Totals in KiB.
-pub fn totals_json(t: &Totals) -> Value {
-    json!({
-        "size_kib": t.size_kib,
-        "rss_kib": t.rss_kib,
-        "pss_kib": t.pss_kib,
-        "dirty_kib": t.dirty_kib,
-        "swap_kib": t.swap_kib,
-        "anonymous_kib": t.anonymous_kib,
-        "anon_huge_pages_kib": t.anon_huge_pages_kib,
-    })
-}
+/// An address as the contract writes it: `"0x…"`, lower-case hex.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Hex(pub u64);
 
-/// A region in the contract's format (plus a few more counters).
-pub fn region_json(r: &Region) -> Value {
-    json!({
-        "start": hex(r.start),
-        "end": hex(r.end),
-        "perms": r.perms_str(),
-        "kind": r.kind,
-        "name": r.name,
-        "size_kib": r.fields.size,
-        "rss_kib": r.fields.rss,
-        "pss_kib": r.fields.pss,
-        "dirty_kib": r.fields.dirty(),
-        "swap_kib": r.fields.swap,
-        "anonymous_kib": r.fields.anonymous,
-        "anon_huge_pages_kib": r.fields.anon_huge_pages,
-    })
-}
-
-/// JSON text as a terminal may show it: serde escapes C0 controls in
-/// strings, but leaves DEL and the C1 controls (U+0080..U+009F) raw, which
-/// some terminals obey; they become `\u007f`, `\u0085`… (still the same
-/// JSON). Outside strings JSON text is ASCII, so only strings change.
-pub fn escape_controls(text: String) -> String {
-    let is_control = |c: char| c == '\u{7f}' || ('\u{80}'..='\u{9f}').contains(&c);
-    if !text.contains(is_control) {
-        return text;
+impl Serialize for Hex {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&format_args!("{:#x}", self.0))
     }
-    let mut out = String::with_capacity(text.len() + 16);
-    for c in text.chars() {
-        if is_control(c) {
-            out.push_str(&format!("\\u{:04x}", c as u32));
-        } else {
-            out.push(c);
+}
+
+/// A region in the contract's format (docs/schema/common.schema.json#/$defs/region).
+#[derive(Clone, Debug, Serialize)]
+pub struct RegionJson<'a> {
+    pub start: Hex,
+    pub end: Hex,
+    /// `rw-p`: read, write, execute, then `p`rivate or `s`hared.
+    pub perms: &'a str,
+    pub kind: Kind,
+    /// The kernel's name: a path, `[heap]`, `[stack]`, or empty.
+    pub name: &'a str,
+    pub size_kib: u64,
+    pub rss_kib: u64,
+    pub pss_kib: u64,
+    /// Shared and private dirty.
+    pub dirty_kib: u64,
+    pub swap_kib: u64,
+    pub anonymous_kib: u64,
+    pub anon_huge_pages_kib: u64,
+}
+
+impl<'a> RegionJson<'a> {
+    pub fn of(r: &'a Region) -> RegionJson<'a> {
+        RegionJson {
+            start: Hex(r.start),
+            end: Hex(r.end),
+            perms: r.perms_str(),
+            kind: r.kind,
+            name: &r.name,
+            size_kib: r.fields.size,
+            rss_kib: r.fields.rss,
+            pss_kib: r.fields.pss,
+            dirty_kib: r.fields.dirty(),
+            swap_kib: r.fields.swap,
+            anonymous_kib: r.fields.anonymous,
+            anon_huge_pages_kib: r.fields.anon_huge_pages,
         }
     }
-    out
 }
 
-/// `value` as pretty JSON, escaped as [`escape_controls`] says, with a newline.
-pub fn pretty(value: &Value) -> String {
-    // A Value has string keys only: it always serialises.
-    escape_controls(serde_json::to_string_pretty(value).unwrap_or_default()) + "\n"
+/// One process's document of `lab pmap --json` (docs/schema/pmap.schema.json).
+#[derive(Serialize)]
+#[serde(bound(serialize = "I::Item: Serialize"))]
+pub struct ProcessDocument<'a, I: Iterator> {
+    pub pid: i32,
+    /// The command line, as procps pmap shows it.
+    pub command: &'a str,
+    pub regions: Streamed<I>,
+    /// The sums of `regions`, known once they are written.
+    pub totals: &'a Cell<Totals>,
 }
 
-/// One process's document of `lab pmap --json` (`command`, `pid`, `regions`,
-/// `totals`, as pretty JSON with its keys in order), written region by region:
+/// A sequence written from its iterator as the document is written: the
+/// items are never all in memory. It can be written once.
+pub struct Streamed<I>(RefCell<Option<I>>);
+
+impl<I> Streamed<I> {
+    pub fn new(items: I) -> Streamed<I> {
+        Streamed(RefCell::new(Some(items)))
+    }
+}
+
+impl<I> Serialize for Streamed<I>
+where
+    I: Iterator,
+    I::Item: Serialize,
+{
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let items = self.0.borrow_mut().take().ok_or_else(|| {
+            <S::Error as serde::ser::Error>::custom("a streamed sequence is written once")
+        })?;
+        s.collect_seq(items)
+    }
+}
+
+/// Write one process's document of `lab pmap --json`, region by region:
 /// 65,000 mappings never become one tree of JSON values in memory.
 pub fn write_process_document<'a>(
-    out: &mut impl std::io::Write,
+    out: &mut (impl Write + ?Sized),
     pid: i32,
     command: &str,
     regions: impl IntoIterator<Item = &'a Region>,
-) -> std::io::Result<()> {
-    let totals = std::cell::Cell::new(Totals::default());
-    let items = regions.into_iter().map(|r| {
+) -> io::Result<()> {
+    let totals = Cell::new(Totals::default());
+    let regions = regions.into_iter().map(|r| {
         totals.set(totals.get().plus(r));
-        region_json(r)
+        RegionJson::of(r)
     });
-    write_array_document(
+    write_pretty(
         out,
-        &json!({ "command": command, "pid": pid }),
-        "regions",
-        items,
-        || Some(("totals", totals_json(&totals.get()))),
+        &ProcessDocument {
+            pid,
+            command,
+            regions: Streamed::new(regions),
+            totals: &totals,
+        },
     )
 }
 
-/// A document `{HEAD's fields, "KEY": [ITEMS…], TAIL}` as [`pretty`] would
-/// print it (HEAD's keys sort before KEY, TAIL's after), one item at a time:
-/// the items are never all in memory. `tail` is asked for once the items
-/// are written (totals of them, say).
-pub fn write_array_document(
-    out: &mut (impl std::io::Write + ?Sized),
-    head: &Value,
-    key: &str,
-    items: impl IntoIterator<Item = Value>,
-    tail: impl FnOnce() -> Option<(&'static str, Value)>,
-) -> std::io::Result<()> {
-    let head = pretty(head);
-    // `{\n  "a": …,\n  "b": N\n}\n`: all but the closing brace.
-    let head = head.trim_end().trim_end_matches('}').trim_end();
-    let comma = if head == "{" { "" } else { "," };
-    write!(out, "{head}{comma}\n  {}: [", Value::from(key))?;
-    let mut first = true;
-    for item in items {
-        out.write_all(if first { b"\n    " } else { b",\n    " })?;
-        first = false;
-        write_indented(out, &item, "    ")?;
-    }
-    out.write_all(if first { b"]" } else { b"\n  ]" })?;
-    if let Some((key, value)) = tail() {
-        write!(out, ",\n  {}: ", Value::from(key))?;
-        write_indented(out, &value, "  ")?;
-    }
-    out.write_all(b"\n}\n")
+/// `value` as pretty JSON and a newline, written as it is serialised. serde
+/// escapes the C0 controls in strings but leaves DEL and the C1 controls
+/// (U+0080..U+009F) raw, which some terminals obey: they are written
+/// `\u007f`, `\u0085`… (the same JSON). Outside strings JSON text is ASCII.
+pub fn write_pretty(out: &mut (impl Write + ?Sized), value: &impl Serialize) -> io::Result<()> {
+    let mut ser =
+        serde_json::Serializer::with_formatter(&mut *out, EscapeControls(PrettyFormatter::new()));
+    value.serialize(&mut ser).map_err(io::Error::from)?;
+    out.write_all(b"\n")
 }
 
-/// `value` as [`pretty`] prints it, every line after the first indented by
-/// `indent` (its depth in the enclosing document).
-fn write_indented(
-    out: &mut (impl std::io::Write + ?Sized),
-    value: &Value,
-    indent: &str,
-) -> std::io::Result<()> {
-    let text = pretty(value);
-    for (i, line) in text.trim_end().lines().enumerate() {
-        if i > 0 {
-            write!(out, "\n{indent}")?;
+/// `value` as [`write_pretty`] writes it.
+pub fn pretty(value: &impl Serialize) -> String {
+    let mut out = Vec::new();
+    // Writing to memory fails only when a value cannot be serialised (a map
+    // with keys that are not strings): the contract's types have none.
+    let _ = write_pretty(&mut out, value);
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// serde_json's pretty format, with DEL and the C1 controls escaped in strings.
+struct EscapeControls<'a>(PrettyFormatter<'a>);
+
+fn is_control(c: char) -> bool {
+    c == '\u{7f}' || ('\u{80}'..='\u{9f}').contains(&c)
+}
+
+impl Formatter for EscapeControls<'_> {
+    fn write_string_fragment<W: ?Sized + Write>(
+        &mut self,
+        w: &mut W,
+        fragment: &str,
+    ) -> io::Result<()> {
+        // serde cuts fragments only at the ASCII it escapes: chars are whole.
+        let mut rest = fragment;
+        while let Some(i) = rest.find(is_control) {
+            w.write_all(&rest.as_bytes()[..i])?;
+            let c = rest[i..].chars().next().unwrap_or_default();
+            write!(w, "\\u{:04x}", c as u32)?;
+            rest = &rest[i + c.len_utf8()..];
         }
-        out.write_all(line.as_bytes())?;
+        w.write_all(rest.as_bytes())
     }
-    Ok(())
-}
 
-/// An address as the contract writes it: `0x…`.
-pub fn hex(addr: u64) -> String {
-    format!("{addr:#x}")
+    // The rest is PrettyFormatter's.
+    fn begin_array<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.0.begin_array(w)
+    }
+    fn end_array<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.0.end_array(w)
+    }
+    fn begin_array_value<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
+        self.0.begin_array_value(w, first)
+    }
+    fn end_array_value<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.0.end_array_value(w)
+    }
+    fn begin_object<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.0.begin_object(w)
+    }
+    fn end_object<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.0.end_object(w)
+    }
+    fn begin_object_key<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
+        self.0.begin_object_key(w, first)
+    }
+    fn begin_object_value<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.0.begin_object_value(w)
+    }
+    fn end_object_value<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.0.end_object_value(w)
+    }
 }
 
 /// The most KiB a counter can hold: a whole 64-bit address space. Bounding
@@ -181,20 +243,14 @@ impl Document {
         let mut regions = self.regions.ok_or("no `regions` array")?.0;
         regions.sort_by_key(|r| r.start);
         let totals = crate::Totals::of(&regions);
-        let t = &totals;
-        for (key, total) in [
-            ("size_kib", t.size_kib),
-            ("rss_kib", t.rss_kib),
-            ("pss_kib", t.pss_kib),
-            ("dirty_kib", t.dirty_kib),
-            ("swap_kib", t.swap_kib),
-            ("anonymous_kib", t.anonymous_kib),
-            ("anon_huge_pages_kib", t.anon_huge_pages_kib),
-        ] {
-            if total > MAX_KIB {
-                return Err(format!(
-                    "the regions' `{key}` add up to more than {MAX_KIB} KiB (a 64-bit address space)"
-                ));
+        // Every counter of the totals, by the names the contract gives them.
+        if let Ok(Value::Object(fields)) = serde_json::to_value(totals) {
+            for (key, total) in fields {
+                if total.as_u64().is_some_and(|t| t > MAX_KIB) {
+                    return Err(format!(
+                        "the regions' `{key}` add up to more than {MAX_KIB} KiB (a 64-bit address space)"
+                    ));
+                }
             }
         }
         let pid = self.pid.and_then(|p| p.as_i64()).unwrap_or(0) as i32;
@@ -322,6 +378,11 @@ impl RawRegion {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
+
+    fn hex(addr: u64) -> String {
+        format!("{addr:#x}")
+    }
 
     fn doc(regions: &[(u64, u64, u64)]) -> Value {
         let regions: Vec<Value> = regions
@@ -345,26 +406,34 @@ mod tests {
         assert_eq!(back["name"], "a\u{7f}b\u{85}c\u{9f}\x1bé");
     }
 
-    /// The streamed document is the text of the whole one.
+    /// The streamed document is the text of the whole one, and its totals
+    /// are those of the regions written.
     #[test]
     fn a_streamed_document_is_the_pretty_one() {
-        let items = || (0..3).map(|i| json!({ "a": i, "b": [1, 2], "c": {} }));
-        for n in [0, 3] {
+        let snap = snapshot_from_json(&doc(&[(0x1000, 0x3000, 8), (0x5000, 0x6000, 4)])).unwrap();
+        for n in [0, 1, 2] {
             let mut out = Vec::new();
-            write_array_document(
-                &mut out,
-                &json!({ "pid": 7 }),
-                "regions",
-                items().take(n),
-                || Some(("totals", json!({ "x": 1 }))),
-            )
-            .unwrap();
-            let whole = json!({
-                "pid": 7,
-                "regions": items().take(n).collect::<Vec<_>>(),
-                "totals": { "x": 1 },
-            });
-            assert_eq!(String::from_utf8(out).unwrap(), pretty(&whole));
+            write_process_document(&mut out, 7, "cmd \u{85}", &snap.regions[..n]).unwrap();
+            let regions: Vec<RegionJson> = snap.regions[..n].iter().map(RegionJson::of).collect();
+            let totals = Totals::of(&snap.regions[..n]);
+            #[derive(Serialize)]
+            struct Whole<'a> {
+                pid: i32,
+                command: &'a str,
+                regions: Vec<RegionJson<'a>>,
+                totals: Totals,
+            }
+            let whole = Whole {
+                pid: 7,
+                command: "cmd \u{85}",
+                regions,
+                totals,
+            };
+            let text = String::from_utf8(out).unwrap();
+            assert_eq!(text, pretty(&whole));
+            assert!(text.contains("cmd \\u0085"), "{text}");
+            let back: Value = serde_json::from_str(&text).unwrap();
+            assert_eq!(back["totals"]["rss_kib"], [0, 8, 12][n]);
         }
     }
 
