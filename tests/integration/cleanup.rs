@@ -92,7 +92,7 @@ fn run_lab_and_panic(lab: &observer::lab::Lab, demo_pid: &mut i32) {
         if report.steps.len() == 2 {
             panic!("deliberate panic at step 1");
         }
-        Ok(())
+        Ok(observer::Next::Continue)
     });
 }
 

@@ -67,7 +67,7 @@ fn totals_agree_with_smaps_rollup_at_every_step() {
             });
             assert!(pss_held, "Pss never agreed with smaps_rollup");
             steps += 1;
-            Ok(())
+            Ok(observer::Next::Continue)
         })
         .unwrap();
         assert_eq!(steps, lab.spec.steps.len());

@@ -32,7 +32,7 @@ fn run_fake(name: &str, body: &str) -> (RunError, i32) {
     let mut pid = 0;
     let err = run_lab(catalog::find("heap").unwrap(), Impl::Rust, &opts, |r| {
         pid = r.pid;
-        Ok(())
+        Ok(observer::Next::Continue)
     })
     .expect_err("the fake demo misbehaves");
     let _ = std::fs::remove_dir_all(script.parent().unwrap());

@@ -11,7 +11,7 @@
 //! so, while the lab's checks are still required to hold. `PMAP_LAB_PIN=1
 //! INSTA_UPDATE=always` records the output for this machine's values.
 
-use observer::{catalog, render, run_lab};
+use observer::{catalog, render, run_through};
 
 use crate::util::run_options;
 
@@ -41,7 +41,7 @@ fn pin(lab_name: &str) {
     let lab = catalog::find(lab_name).unwrap();
     let dir = format!("{}/labs/{lab_name}", env!("CARGO_MANIFEST_DIR"));
     for source in &lab.impls {
-        let report = run_lab(lab, source.imp, &run_options(), |_| Ok(()))
+        let report = run_through(lab, source.imp, &run_options())
             .unwrap_or_else(|e| panic!("{lab_name} {}: {e}", source.imp));
         let failed: Vec<String> = report
             .steps

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use observer::render::{self, Style};
-use observer::{catalog, run_lab, suite, Impl, RunError, RunOptions, Toolchain};
+use observer::{catalog, run_lab, suite, Ended, Impl, Next, RunError, RunOptions, Toolchain};
 
 mod glossary;
 mod oom;
@@ -412,8 +412,8 @@ fn check(args: &CheckArgs) -> ExitCode {
         format!("\n{}", suite::table(&runs))
     };
     match print(&text) {
-        Ok(()) | Err(RunError::Stopped) => {}
-        Err(e) => return fail(&e),
+        Ok(()) | Err(Halt::Quit) => {}
+        Err(Halt::Fail(e)) => return fail(&e),
     }
     if let Some(path) = &args.html {
         if let Err(e) = observer::html::write(path, &observer::html::suite_page(&runs)) {
@@ -455,8 +455,8 @@ fn watch(args: &WatchArgs) -> ExitCode {
         watch::summary(&samples, &growth)
     };
     match print(&text) {
-        Ok(()) | Err(RunError::Stopped) => ExitCode::SUCCESS,
-        Err(e) => fail(&e),
+        Ok(()) | Err(Halt::Quit) => ExitCode::SUCCESS,
+        Err(Halt::Fail(e)) => fail(&e),
     }
 }
 
@@ -506,7 +506,7 @@ fn run_one(lab: &'static observer::lab::Lab, args: &LabArgs) -> ExitCode {
     let steps = lab.spec.steps.len();
     let mut guess: Option<predict::Guess> = None;
     let mut score = (0, 0);
-    let result = run_lab(lab, args.imp, &opts, |report| {
+    let mut show = |report: &observer::report::Report| -> Result<(), Halt> {
         if args.json {
             return Ok(());
         }
@@ -548,6 +548,11 @@ fn run_one(lab: &'static observer::lab::Lab, args: &LabArgs) -> ExitCode {
             }
         }
         Ok(())
+    };
+    let result = run_lab(lab, args.imp, &opts, |report| match show(report) {
+        Ok(()) => Ok(Next::Continue),
+        Err(Halt::Quit) => Ok(Next::Stop),
+        Err(Halt::Fail(e)) => Err(e),
     });
     if args.predict && score.1 > 0 {
         let _ = print(&format!(
@@ -556,7 +561,7 @@ fn run_one(lab: &'static observer::lab::Lab, args: &LabArgs) -> ExitCode {
         ));
     }
     match result {
-        Ok(report) => {
+        Ok(Ended::Completed(report)) => {
             progress::record(&report.lab, report.imp.as_str());
             if let Some(path) = &args.html {
                 if let Err(e) = observer::html::write(path, &observer::html::run_page(&report)) {
@@ -573,8 +578,8 @@ fn run_one(lab: &'static observer::lab::Lab, args: &LabArgs) -> ExitCode {
                 )
             };
             match print(&shown) {
-                Ok(()) | Err(RunError::Stopped) => {}
-                Err(e) => return fail(&e),
+                Ok(()) | Err(Halt::Quit) => {}
+                Err(Halt::Fail(e)) => return fail(&e),
             }
             if report.passed() {
                 ExitCode::SUCCESS
@@ -584,7 +589,7 @@ fn run_one(lab: &'static observer::lab::Lab, args: &LabArgs) -> ExitCode {
         }
         // Stopped at a pause (q, Ctrl-C, Ctrl-D; the message is out), or the
         // reader of our output went away: nothing failed.
-        Err(RunError::Stopped) => ExitCode::SUCCESS,
+        Ok(Ended::Stopped(_)) => ExitCode::SUCCESS,
         Err(e) => fail(&e),
     }
 }
@@ -639,7 +644,7 @@ fn pause_at(
     last: usize,
     next: &str,
     style: Style,
-) -> Result<(), RunError> {
+) -> Result<(), Halt> {
     let width = prose_width();
     let ask = render::wrap_to(
         &format!("Press Enter for the next step ({next}), ? for the other keys, q to quit."),
@@ -654,7 +659,7 @@ fn pause_at(
             pause::Key::Next => return print("\n"),
             pause::Key::Quit => {
                 print(&format!("\n{}\n", pause::stopped_message(index, last)))?;
-                return Err(RunError::Stopped);
+                return Err(Halt::Quit);
             }
             pause::Key::Suspend => {
                 print("\n")?;
@@ -699,8 +704,8 @@ fn use_color() -> bool {
 /// Print `text`; exit 0 (also when the reader closed the pipe) or 2.
 fn print_or_quit(text: &str) -> ExitCode {
     match print(text) {
-        Ok(()) | Err(RunError::Stopped) => ExitCode::SUCCESS,
-        Err(e) => fail(&e),
+        Ok(()) | Err(Halt::Quit) => ExitCode::SUCCESS,
+        Err(Halt::Fail(e)) => fail(&e),
     }
 }
 
@@ -721,23 +726,33 @@ fn stream(write: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> ExitCode {
     }
 }
 
+/// Why the CLI ends a run or its output early: a student's `q` or a reader
+/// that went away (`lab heap | head`) is quitting, not a failure; anything
+/// else is an error (exit 2).
+enum Halt {
+    Quit,
+    Fail(RunError),
+}
+
+impl From<RunError> for Halt {
+    fn from(e: RunError) -> Halt {
+        Halt::Fail(e)
+    }
+}
+
 /// Write to stdout; a closed pipe (`lab heap | head`) ends the run quietly.
-fn print(text: &str) -> Result<(), RunError> {
+fn print(text: &str) -> Result<(), Halt> {
     let mut out = io::stdout().lock();
     match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
         Ok(()) => Ok(()),
-        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Err(RunError::Stopped),
-        Err(e) => Err(RunError::Io("writing the report".into(), e)),
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Err(Halt::Quit),
+        Err(e) => Err(RunError::Io("writing the report".into(), e).into()),
     }
 }
 
 /// Ask for a guess of the next step's changes (the demo waits meanwhile);
 /// on a terminal a bad answer is asked again, elsewhere it ends the run.
-fn ask_guess(
-    n: usize,
-    step: &observer::lab::StepSpec,
-    hint: bool,
-) -> Result<predict::Guess, RunError> {
+fn ask_guess(n: usize, step: &observer::lab::StepSpec, hint: bool) -> Result<predict::Guess, Halt> {
     if hint {
         let text = step.hint.as_deref().unwrap_or("(no hint for this step)");
         print(&format!(
@@ -756,7 +771,7 @@ fn ask_guess(
             .read_line(&mut line)
             .map_err(|e| RunError::Io("reading stdin".into(), e))?;
         if got == 0 || line.trim().eq_ignore_ascii_case("q") {
-            return Err(RunError::Stopped);
+            return Err(Halt::Quit);
         }
         match predict::parse_guess(&line) {
             Ok(g) => return Ok(g),
@@ -765,7 +780,8 @@ fn ask_guess(
                 return Err(RunError::Io(
                     format!("bad guess `{}`", line.trim()),
                     io::Error::other(e),
-                ))
+                )
+                .into())
             }
         }
     }

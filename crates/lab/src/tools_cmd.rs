@@ -127,7 +127,7 @@ pub fn observe(args: &ObserveArgs) -> ExitCode {
         width: render::terminal_width().unwrap_or(80),
     };
     let timeout = std::time::Duration::from_secs_f64(args.step_timeout);
-    let result = observe(&args.command, &rule, timeout, |report| {
+    let answer = |report: &observer::report::Report| -> Result<Option<String>, crate::Halt> {
         if !args.json {
             let i = report.steps.len() - 1;
             if i == 0 {
@@ -149,6 +149,14 @@ pub fn observe(args: &ObserveArgs) -> ExitCode {
             .read_line(&mut line)
             .map_err(|e| observer::RunError::Io("reading stdin".into(), e))?;
         Ok((n > 0).then(|| line.trim_end_matches('\n').to_string()))
+    };
+    // The reader of our output gone: stop answering, as at the end of input.
+    let result = observe(&args.command, &rule, timeout, |report| {
+        match answer(report) {
+            Ok(line) => Ok(line),
+            Err(crate::Halt::Quit) => Ok(None),
+            Err(crate::Halt::Fail(e)) => Err(e),
+        }
     });
     match result {
         Ok(report) => {
@@ -172,7 +180,6 @@ pub fn observe(args: &ObserveArgs) -> ExitCode {
             };
             crate::print_or_quit(&text)
         }
-        Err(observer::RunError::Stopped) => ExitCode::SUCCESS,
         Err(e) => crate::fail(&e),
     }
 }

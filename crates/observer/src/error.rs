@@ -1,7 +1,7 @@
 //! Why a lab run could not be completed (exit status 2): a missing tool, a
 //! demo that crashed or hung, a setting that cannot work here. A failed check
 //! is not one (it is a verdict in the report), and neither is a student's
-//! `q`: that is [`RunError::Stopped`], the one variant that is not a failure.
+//! `q`: that is control flow ([`crate::run::Next::Stop`]).
 
 use pmap_view::CaptureError;
 
@@ -38,8 +38,6 @@ pub enum RunError {
     /// The lab cannot run on this machine (its memory limit is too small).
     #[error("the {lab} lab does not apply here: {why}")]
     NotApplicable { lab: String, why: String },
-    #[error("stopped")]
-    Stopped,
 }
 
 fn demo_message(step: &usize, what: &str, output: &str) -> String {

@@ -29,4 +29,4 @@ pub mod watch;
 
 pub use impls::{Impl, Toolchain};
 pub use report::Report;
-pub use run::{run_lab, RunError, RunOptions};
+pub use run::{run_lab, run_through, Ended, Next, RunError, RunOptions};

@@ -114,6 +114,42 @@ fn compile_checks(lab: &Lab, imp: Impl, facts: &Facts) -> Vec<Vec<Result<Check, 
         .collect()
 }
 
+/// What the caller of [`run_lab`] wants after a step.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Next {
+    /// Answer the demo and go on to the next step.
+    Continue,
+    /// End the run here (a student's `q`): the demo is stopped, nothing failed.
+    Stop,
+}
+
+/// How a run that met no error ended.
+#[derive(Debug)]
+pub enum Ended {
+    /// Every step ran and the demo exited.
+    Completed(Report),
+    /// The caller stopped it after the report's last step.
+    Stopped(Report),
+}
+
+impl Ended {
+    /// The report of a run to its end; None when it was stopped.
+    pub fn completed(self) -> Option<Report> {
+        match self {
+            Ended::Completed(r) => Some(r),
+            Ended::Stopped(_) => None,
+        }
+    }
+}
+
+/// Run `lab` with `imp` to its end, with no one in between (the suite, tests).
+pub fn run_through(lab: &Lab, imp: Impl, opts: &RunOptions) -> Result<Report, RunError> {
+    match run_lab(lab, imp, opts, |_| Ok(Next::Continue))? {
+        Ended::Completed(report) => Ok(report),
+        Ended::Stopped(_) => unreachable!("nothing asked to stop"),
+    }
+}
+
 /// Run `lab` with `imp`; `on_step` sees the report after each captured step
 /// and may stop the run by returning an error (it is where a student's
 /// terminal pauses for Enter while the demo waits).
@@ -121,8 +157,8 @@ pub fn run_lab(
     lab: &Lab,
     imp: Impl,
     opts: &RunOptions,
-    mut on_step: impl FnMut(&Report) -> Result<(), RunError>,
-) -> Result<Report, RunError> {
+    mut on_step: impl FnMut(&Report) -> Result<Next, RunError>,
+) -> Result<Ended, RunError> {
     let launch = prepare(lab, imp, &opts.tools)?;
     let source = lab
         .source_of(imp)
@@ -283,7 +319,10 @@ pub fn run_lab(
             cache,
             checks: results,
         });
-        on_step(&report)?;
+        if on_step(&report)? == Next::Stop {
+            // The demo is killed as it is dropped, the lab's file removed.
+            return Ok(Ended::Stopped(report));
+        }
     }
     let last = lab.spec.steps.len();
     demo.answer()
@@ -294,5 +333,5 @@ pub fn run_lab(
     if !status.success() {
         return Err(demo_error(last, WaitError::Exited { status, output }));
     }
-    Ok(report)
+    Ok(Ended::Completed(report))
 }

@@ -8,7 +8,7 @@ use crate::impls::Impl;
 use crate::lab::Lab;
 use crate::machine::Facts;
 use crate::report::Report;
-use crate::run::{run_lab, RunError, RunOptions};
+use crate::run::{run_through, RunError, RunOptions};
 
 /// How one run of the suite ended.
 #[derive(Debug)]
@@ -85,7 +85,7 @@ pub fn run_suite(
     for (i, (lab, imp)) in pairs.iter().enumerate() {
         progress(i + 1, pairs.len(), lab.name(), *imp, None);
         let start = Instant::now();
-        let outcome = match run_lab(lab, *imp, opts, |_| Ok(())) {
+        let outcome = match run_through(lab, *imp, opts) {
             Ok(report) => Outcome::Ran(Box::new(report)),
             Err(e @ RunError::MissingTool { .. }) if skip_missing => {
                 Outcome::Skipped(e.to_string())
