@@ -215,8 +215,8 @@ fn run_section(out: &mut String, report: &Report) {
         source = esc(&report.source_file),
         runtime = esc(&report.runtime),
     );
-    if let Some(lab) = crate::catalog::find(&report.lab) {
-        paragraphs(out, lab.spec.intro.trim(), "intro");
+    if !report.intro.is_empty() {
+        paragraphs(out, &report.intro, "intro");
     }
     let _ = writeln!(
         out,

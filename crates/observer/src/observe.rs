@@ -50,6 +50,8 @@ pub fn observe(
         pid: demo.pid(),
         facts: crate::machine::Facts::of_machine(None),
         cleared_env: Vec::new(),
+        intro: String::new(),
+        last_step: None,
         steps: Vec::new(),
     };
     loop {

@@ -717,7 +717,7 @@ fn title(out: &mut String, report: &Report, s: &StepReport, style: Style, width:
 
 /// The number of the last step, from the lab data.
 pub(crate) fn total_steps(report: &Report) -> Option<usize> {
-    crate::catalog::find(&report.lab).map(|l| l.spec.steps.len().saturating_sub(1))
+    report.last_step
 }
 
 /// `normalised`: round observed sizes (to the given resolution, or 1 MiB).

@@ -22,6 +22,11 @@ pub struct Report {
     /// The allocator variables removed from the demo's environment
     /// (`MALLOC_ARENA_MAX=2`), which would have changed what it shows.
     pub cleared_env: Vec<String>,
+    /// The lab's introduction and its number of the last step (None for a
+    /// program `lab observe` drives: it has no plan): what the views show
+    /// beside the steps, carried here so that no view looks the lab up again.
+    pub intro: String,
+    pub last_step: Option<usize>,
     pub steps: Vec<StepReport>,
 }
 

@@ -205,6 +205,8 @@ pub fn run_lab(
         pid: demo.pid(),
         facts: Facts::default(),
         cleared_env: launch.cleared_env,
+        intro: lab.spec.intro.trim().to_string(),
+        last_step: Some(lab.spec.steps.len().saturating_sub(1)),
         steps: Vec::with_capacity(lab.spec.steps.len()),
     };
     let demo_error = |step: usize, e: WaitError| match e {
