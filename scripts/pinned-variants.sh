@@ -54,7 +54,7 @@ run() { # NAME COMMAND...
   else
     failed=1
     echo "$name: FAILED"
-    grep -E '^\s+[0-9]* *[0-9]* *│[-+]|panicked|^test .*FAILED' <<<"$out" | head -40
+    grep -E -A8 '^\s+[0-9]* *[0-9]* *│[-+]|panicked|^test .*FAILED' <<<"$out" | head -60
   fi
 }
 
