@@ -208,12 +208,12 @@ fn run_section(out: &mut String, report: &Report) {
         out,
         "<section class=\"run\" id=\"{id}\">\n<h2>{lab} · {imp} \
          <span class=\"verdict {verdict}\">{passed} of {total} checks held</span></h2>\n\
-         <p class=\"meta\">{source}, run by {runtime}</p>\n",
+         <p class=\"meta\">{source}, {how}</p>\n",
         id = anchor(&report.lab, report.imp.as_str()),
         lab = esc(&report.lab),
         imp = esc(report.imp.as_str()),
         source = esc(&report.source_file),
-        runtime = esc(&report.runtime),
+        how = esc(&report.how),
     );
     if !report.intro.is_empty() {
         paragraphs(out, &report.intro, "intro");

@@ -48,6 +48,9 @@ pub struct Launch {
     pub workdir: PathBuf,
     /// The program that runs it, in words ("gcc 12.2.0", "Python 3.11.7").
     pub runtime: String,
+    /// How the demo comes to run, for the header of a run: "compiled by gcc
+    /// 12.2.0 into ~/.cache/pmap-lab/c-…/demo-heap", "run by CPython 3.11.7".
+    pub how: String,
     /// The allocator variables the demo runs with.
     pub alloc_env: Vec<(String, String)>,
     /// The allocator variables of this environment removed for the demo.
@@ -111,6 +114,7 @@ fn prepare_command(lab: &Lab, imp: Impl, tools: &Toolchain) -> Result<Launch, Ru
     })?;
     let launch = |command: Command, runtime: String, workdir: PathBuf| Launch {
         command,
+        how: format!("run by {runtime}"),
         runtime,
         workdir,
         alloc_env: Vec::new(),
@@ -143,7 +147,9 @@ fn prepare_command(lab: &Lab, imp: Impl, tools: &Toolchain) -> Result<Launch, Ru
             )?;
             let cache = cache_dir(tools)?;
             let exe = compile_c(&cc, lab.name(), source.source, &cache)?;
-            Ok(launch(Command::new(exe), cc.describe(), cache))
+            let mut l = launch(Command::new(&exe), cc.describe(), cache);
+            l.how = format!("compiled by {} into {}", l.runtime, exe.display());
+            Ok(l)
         }
         Impl::Python => {
             let python = tools
@@ -432,7 +438,8 @@ fn ensure_private_dir(dir: &Path) -> Result<(), RunError> {
 }
 
 /// Compile `source` once per (compiler identity, flags, source) into
-/// `CACHE/c-HASH/NAME` (so pmap shows the demo under its own name); later runs
+/// `CACHE/c-HASH/demo-NAME` (so pmap shows the demo under a name of its own
+/// that cannot be taken for the kernel's `[heap]` or `[stack]`); later runs
 /// reuse the binary.
 fn compile_c(cc: &Compiler, name: &str, source: &str, cache: &Path) -> Result<PathBuf, RunError> {
     let key = fnv1a(
@@ -443,7 +450,7 @@ fn compile_c(cc: &Compiler, name: &str, source: &str, cache: &Path) -> Result<Pa
             .chain(source.as_bytes()),
     );
     let dir = cache.join(format!("c-{key:016x}"));
-    let exe = dir.join(name);
+    let exe = dir.join(format!("demo-{name}"));
     if std::fs::symlink_metadata(&exe).is_ok_and(|m| m.file_type().is_file()) {
         return Ok(exe);
     }

@@ -46,6 +46,7 @@ pub fn observe(
         lab: "observe".into(),
         imp: Impl::C,
         runtime: argv.join(" "),
+        how: format!("run as `{}`", argv.join(" ")),
         source_file: program.clone(),
         pid: demo.pid(),
         facts: crate::machine::Facts::of_machine(None),

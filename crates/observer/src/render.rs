@@ -108,7 +108,7 @@ pub fn intro(lab: &Lab, report: &Report, style: Style) -> String {
         out,
         "{}",
         wrap_hanging(
-            &format!("demo pid {}, run by {}", report.pid, report.runtime),
+            &format!("demo pid {}, {}", report.pid, report.how),
             "",
             "  ",
             w

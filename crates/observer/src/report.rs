@@ -14,6 +14,8 @@ pub struct Report {
     pub imp: Impl,
     /// What ran the demo ("gcc 12.2.0", "Python 3.11.7", …).
     pub runtime: String,
+    /// How it came to run, in words ("compiled by gcc … into PATH").
+    pub how: String,
     /// The demo's source file, relative to the repository.
     pub source_file: String,
     pub pid: i32,

@@ -201,6 +201,7 @@ pub fn run_lab(
         lab: lab.name().to_string(),
         imp,
         runtime: launch.runtime,
+        how: launch.how,
         source_file: source.file.to_string(),
         pid: demo.pid(),
         facts: Facts::default(),
