@@ -58,6 +58,32 @@ fn predictions_are_scored_against_the_truth() {
     let _ = std::fs::remove_dir_all(&data);
 }
 
+/// "Nothing happens" is never right for a leak of 1008 KiB a step (within
+/// 1 MiB of it, the old rule scored it right); a guess of the leak is.
+#[test]
+fn guessing_no_change_misses_a_small_leak() {
+    let data = temp("predict-leak");
+    let (out, _) = lab_with_input(
+        &["leak", "--impl", "c", "--predict"],
+        "0 0\n0 0\n0 0\n0 0\n0 0\n",
+        &data,
+    );
+    assert!(
+        out.contains("Your predictions: 0 of 5 steps right"),
+        "{out}"
+    );
+    let (out, _) = lab_with_input(
+        &["leak", "--impl", "c", "--predict"],
+        "+1M +1M\n+1M +1M\n+1M +1M\n+1M +1M\n+1M +1M\n",
+        &data,
+    );
+    assert!(
+        out.contains("Your predictions: 5 of 5 steps right"),
+        "{out}"
+    );
+    let _ = std::fs::remove_dir_all(&data);
+}
+
 #[test]
 fn hints_come_before_each_guess() {
     let data = temp("hint");
@@ -86,6 +112,23 @@ fn hints_come_before_each_guess() {
 fn a_bad_guess_on_a_pipe_is_an_error_not_a_hang() {
     let (out, code) = lab_with_input(&["heap", "--predict"], "lots\n", &temp("badguess"));
     assert_eq!(code, 2, "{out}");
+    // The example is not the answer of any heap step, and the error lists
+    // the forms a guess may take.
+    assert!(out.contains("(like +2M -512K)"), "{out}");
+    let mut child = Command::new(lab_exe())
+        .args(["heap", "--predict"])
+        .env("XDG_DATA_HOME", temp("badguess2"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(b"lots\n").unwrap();
+    let err = String::from_utf8(child.wait_with_output().unwrap().stderr).unwrap();
+    assert!(
+        err.contains("like +2M, -512K, 0 or 1.5G (K, M, G are KiB, MiB, GiB"),
+        "{err}"
+    );
 }
 
 #[test]

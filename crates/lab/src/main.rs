@@ -556,7 +556,8 @@ fn run_one(lab: &'static observer::lab::Lab, args: &LabArgs) -> ExitCode {
     });
     if args.predict && score.1 > 0 {
         let _ = print(&format!(
-            "\nYour predictions: {} of {} steps right (within 1 MiB or 20%).\n",
+            "\nYour predictions: {} of {} steps right (the right sign and within 20%; \
+             under 256 KiB counts as no change).\n",
             score.0, score.1
         ));
     }
@@ -762,7 +763,7 @@ fn ask_guess(n: usize, step: &observer::lab::StepSpec, hint: bool) -> Result<pre
     }
     loop {
         print(&format!(
-            "\nStep {n}: {}. Your guess: change of virtual size and of RSS (like +10M 0): ",
+            "\nStep {n}: {}. Your guess: change of virtual size and of RSS (like +2M -512K): ",
             step.title
         ))?;
         let mut line = String::new();

@@ -2,9 +2,12 @@
 //! and RSS before it happens; the truth is shown and the guess scored.
 //!
 //! A guess is two sizes: `+10M 0`, `-60M -10M`, `512K +4K`, `1.5G 0` (K, M, G
-//! are KiB, MiB, GiB; a bare number is KiB). It counts as right when it is
-//! within 1 MiB or 20% of the truth, whichever is larger: close enough that the
-//! student saw the mechanism (mmap vs brk, lazy allocation), not the headers.
+//! are KiB, MiB, GiB; a bare number is KiB). It counts as right when it gets
+//! the lesson: a change under [`NOTHING`] is "nothing happened" and only a
+//! guess of nothing matches it (malloc's header page is not RAM coming in);
+//! any other change must be guessed with its sign and within 20% (at least
+//! [`NOTHING`]) of its size. So `0` is never right for a leak of 1008 KiB,
+//! and a guess that misses lazy allocation (RSS +10M for a malloc) is off.
 
 /// A guess of one step's changes, in KiB.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -16,7 +19,7 @@ pub struct Guess {
 /// Parse `+10M`, `-60M`, `0`, `512K`, `1.5G`, `10MiB`.
 pub fn parse_size(token: &str) -> Result<i64, String> {
     let t = token.trim();
-    let bad = || format!("`{t}` is not a size (like +10M, -60M, 0, 512K)");
+    let bad = || format!("`{t}` is not a size: {FORMS}");
     let (sign, rest) = match t.strip_prefix('-') {
         Some(r) => (-1.0, r),
         None => (1.0, t.strip_prefix('+').unwrap_or(t)),
@@ -46,14 +49,27 @@ pub fn parse_guess(line: &str) -> Result<Guess, String> {
             virt_kib: parse_size(virt)?,
             rss_kib: parse_size(rss)?,
         }),
-        _ => Err("give two sizes: the change of virtual size, then of RSS (like `+10M 0`)".into()),
+        _ => Err(format!(
+            "give two sizes, the change of virtual size, then of RSS: {FORMS}"
+        )),
     }
 }
 
-/// Is `guess` close enough to `truth`?
+/// The forms a size may take, for messages.
+pub const FORMS: &str =
+    "each like +2M, -512K, 0 or 1.5G (K, M, G are KiB, MiB, GiB; a bare number is KiB)";
+
+/// A change smaller than this (KiB) is "nothing happened": a header page, a
+/// page of the stack, not the step's lesson.
+pub const NOTHING: i64 = 256;
+
+/// Does `guess` get the lesson of `truth`?
 pub fn close_enough(guess: i64, truth: i64) -> bool {
-    let tolerance = (truth.abs() / 5).max(1024);
-    (guess - truth).abs() <= tolerance
+    if truth.abs() < NOTHING {
+        return guess.abs() < NOTHING;
+    }
+    let tolerance = (truth.abs() / 5).max(NOTHING);
+    guess.signum() == truth.signum() && (guess - truth).abs() <= tolerance
 }
 
 /// The verdict line for one step, and whether both guesses were right.
@@ -111,6 +127,13 @@ mod tests {
         assert!(!close_enough(0, 10240)); // "RSS grows by 10 MiB": the lazy-allocation lesson missed
         assert!(close_enough(-61440, -61448));
         assert!(!close_enough(10240, 51204));
+        // A leak of 1008 KiB: "nothing" misses it, 1M gets it, 2M is off.
+        assert!(!close_enough(0, 1008));
+        assert!(close_enough(1024, 1008));
+        assert!(!close_enough(2048, 1008));
+        // The sign is the lesson too: -1M is not +1M.
+        assert!(!close_enough(-1024, 1008));
+        assert!(!close_enough(512, 4)); // half a MiB is not "nothing"
         let (line, ok) = judge(
             Guess {
                 virt_kib: 10240,
