@@ -523,3 +523,15 @@ fn at_60_columns_every_line_of_every_lab_fits() {
     let (code, _) = press_to_end(&mut lab, b"q");
     assert_eq!(code, 0);
 }
+
+/// After the child exits, the live view still shows the process table, so a
+/// student sees the parent's PSS and USS jump up as the annotation says.
+#[test]
+fn the_process_table_stays_for_the_step_after_the_child_exits() {
+    let out = crate::util::lab(&["shared", "--impl", "c", "--no-pause", "--color", "never"]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let last = text.rsplit("Step 5 of").next().unwrap();
+    assert!(last.contains("process") && last.contains("USS"), "{last}");
+    assert!(last.contains("(no child any more)"), "{last}");
+}

@@ -303,7 +303,7 @@ pub fn step(report: &Report, index: usize, style: Style) -> String {
             let _ = writeln!(out, "{}", fit(&total, width));
         }
     }
-    processes(&mut out, s, None);
+    processes(&mut out, report, index, None);
     if let Some(c) = &s.cache {
         let name = c.path.file_name().unwrap_or_default().to_string_lossy();
         let _ = writeln!(
@@ -803,8 +803,15 @@ fn why(out: &mut String, s: &StepReport, resolution: Option<i64>, width: Option<
 /// RSS, PSS and USS of the demo and its children side by side, when it has
 /// children. (Live view only: file pages make these totals move with whatever
 /// else runs on the machine, too much for the normalised view.)
-fn processes(out: &mut String, s: &StepReport, resolution: Option<i64>) {
-    if s.children.is_empty() {
+/// RSS, PSS and USS of the demo and its children, at the steps where it has
+/// children and at the first step after its last child exited (where the
+/// parent's PSS and USS jump back up: the shared lab's last lesson).
+fn processes(out: &mut String, report: &Report, index: usize, resolution: Option<i64>) {
+    let s = &report.steps[index];
+    let had_children = index
+        .checked_sub(1)
+        .is_some_and(|i| !report.steps[i].children.is_empty());
+    if s.children.is_empty() && !had_children {
         return;
     }
     let show = |kib: u64| match resolution {
@@ -833,6 +840,9 @@ fn processes(out: &mut String, s: &StepReport, resolution: Option<i64>) {
             show(t.pss_kib),
             show(uss)
         );
+    }
+    if s.children.is_empty() {
+        let _ = writeln!(out, "  (no child any more)");
     }
 }
 
