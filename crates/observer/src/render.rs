@@ -17,7 +17,9 @@ use crate::report::{Report, StepReport};
 use crate::residency::{self, Detail, RegionResidency};
 
 const LEGEND: &str =
-    "In the tables: + appeared, - vanished, > grew, < shrank, ~ changed (RSS, Dirty…).";
+    "In the tables: + appeared, - vanished, > grew, < shrank, ~ changed (RSS, Dirty…). \
+     Mode is pmap's: r, w, x, then s for shared (/proc's rw-p is rw--- here, rw-s is \
+     rw-s-, ---p is -----); `lab glossary mode` says more.";
 
 /// The cells of a residency map in the normalised view: fixed, so that the
 /// map reads the same whatever the terminal.
