@@ -53,19 +53,13 @@ pub struct Hostile {
 impl Hostile {
     fn start(mode: &str) -> Hostile {
         let dir = scratch_dir("hostile");
-        let mut child = Command::new("python3")
-            .args(["-c", SCRIPT])
-            .arg(&dir)
-            .arg(HOSTILE)
-            .arg(mode)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("running python3");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
+        let (mut child, line) = spawn_until_ready(
+            Command::new("python3")
+                .args(["-c", SCRIPT])
+                .arg(&dir)
+                .arg(HOSTILE)
+                .arg(mode),
+        );
         assert_eq!(line, "ready\n");
         Hostile {
             _stdin: child.stdin.take(),
@@ -297,18 +291,25 @@ fn a_full_disk_is_a_write_error_not_silence() {
     }
 }
 
-/// A process of `shapes many N` that exits when its stdin closes.
-fn many_mappings(n: usize) -> (Child, ChildStdin) {
-    let mut child = Command::new(crate::pmap::shapes_exe())
-        .args(["many", &n.to_string()])
+/// Start `command` with piped stdin and stdout and wait for the first line it
+/// prints (its "ready": the state the test needs is in place).
+fn spawn_until_ready(command: &mut Command) -> (Child, String) {
+    let mut child = command
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
-        .unwrap();
+        .unwrap_or_else(|e| panic!("starting {command:?}: {e}"));
     let mut line = String::new();
     BufReader::new(child.stdout.take().unwrap())
         .read_line(&mut line)
         .unwrap();
+    (child, line)
+}
+
+/// A process of `shapes many N` that exits when its stdin closes.
+fn many_mappings(n: usize) -> (Child, ChildStdin) {
+    let (mut child, line) =
+        spawn_until_ready(Command::new(crate::pmap::shapes_exe()).args(["many", &n.to_string()]));
     assert_eq!(line, "ready\n");
     let stdin = child.stdin.take().unwrap();
     (child, stdin)
@@ -540,17 +541,7 @@ print("ready", flush=True)
 sys.stdin.read()
 "#;
     let dir = scratch_dir("hostile-deleted");
-    let mut child = Command::new("python3")
-        .args(["-c", SCRIPT])
-        .arg(&dir)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
+    let (mut child, _) = spawn_until_ready(Command::new("python3").args(["-c", SCRIPT]).arg(&dir));
     let out = lab(&["explain", &child.id().to_string()]);
     let _ = child.kill();
     let _ = child.wait();
