@@ -431,22 +431,16 @@ impl Check {
         }
     }
 
+    /// The rule with this machine's numbers: `10 MiB to 10 MiB + 1 page (10240..=10244 KiB)`.
     fn expected_range(&self) -> String {
-        let e = |x: &Option<String>| x.clone().unwrap_or_default();
         let u = self.unit();
-        match (self.min, self.max) {
-            (Some(a), Some(b)) if a == b => format!("{} ({a}{u})", e(&self.spec.min)),
-            (Some(a), Some(b)) => {
-                format!(
-                    "{} to {} ({a}..={b}{u})",
-                    e(&self.spec.min),
-                    e(&self.spec.max)
-                )
-            }
-            (Some(a), None) => format!("at least {} ({a}{u})", e(&self.spec.min)),
-            (None, Some(b)) => format!("at most {} ({b}{u})", e(&self.spec.max)),
-            (None, None) => String::new(),
-        }
+        let numbers = match (self.min, self.max) {
+            (Some(a), Some(b)) if a == b => format!("{a}{u}"),
+            (Some(a), Some(b)) => format!("{a}..={b}{u}"),
+            (Some(a), None) | (None, Some(a)) => format!("{a}{u}"),
+            (None, None) => return String::new(),
+        };
+        format!("{} ({numbers})", self.rule())
     }
 
     /// A short phrase for what is measured: "Δ virtual size of [heap]".
