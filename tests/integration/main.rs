@@ -19,4 +19,5 @@ mod suite;
 mod teach;
 mod tools;
 mod util;
+mod views;
 mod watch;

@@ -206,6 +206,10 @@ struct LabArgs {
     /// show step N in full and pause from there.
     #[arg(long, value_name = "N", conflicts_with = "json")]
     step: Option<usize>,
+    /// Show every region of a group of alike ones (100 thread stacks: "x100")
+    /// on its own row (`e` at a pause does it for one step).
+    #[arg(long)]
+    expand: bool,
     #[command(flatten)]
     run: RunArgs,
 }
@@ -501,6 +505,7 @@ fn run_one(lab: &'static observer::lab::Lab, args: &LabArgs) -> ExitCode {
     let style = Style {
         color: use_color(),
         width: terminal_width(),
+        expand: args.expand,
     };
     let opts = args.run.options();
     let steps = lab.spec.steps.len();
@@ -655,6 +660,7 @@ fn pause_at(
     print(&format!("\n{ask} "))?;
     let mut back = index;
     loop {
+        // The step last shown (this one, or one `b` went back to).
         let key = pause::read_key().map_err(|e| RunError::Io("reading stdin".into(), e))?;
         let shown = match key {
             pause::Key::Next => return print("\n"),
@@ -670,6 +676,17 @@ fn pause_at(
             pause::Key::Help => format!("\n\n{}", pause::HELP),
             pause::Key::Unknown => format!("\n\nThat key does nothing here.\n{}", pause::HELP),
             pause::Key::Glossary => format!("\n\n{}", glossary::render_all(width)),
+            pause::Key::Expand => format!(
+                "\n{}",
+                render::step(
+                    report,
+                    back,
+                    Style {
+                        expand: true,
+                        ..style
+                    }
+                )
+            ),
             pause::Key::Back if back == 0 => {
                 "\n\nThis is step 0, the first: there is no step before it.\n".to_string()
             }

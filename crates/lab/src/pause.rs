@@ -23,6 +23,8 @@ pub enum Key {
     Back,
     /// `g`: the glossary.
     Glossary,
+    /// `e`: the step shown again, every region of a group on its own row.
+    Expand,
     /// `?` or `h`: the keys.
     Help,
     /// `q`, Ctrl-C, Ctrl-D, Ctrl-\, or the end of the input.
@@ -39,6 +41,8 @@ Keys at a pause (no Enter needed after them):
   Enter   run the next step
   b       show the previous step's view again
           (again: one step further back)
+  e       the step again, each of N alike regions (xN)
+          on its own row
   g       the glossary: RSS, PSS, Dirty, Mode, THP...
   ? or h  this list
   q       stop here (Ctrl-C and Ctrl-D too)
@@ -52,6 +56,7 @@ pub fn key_of(bytes: &[u8]) -> Key {
         Some(b'\n' | b'\r') => Key::Next,
         Some(b'b' | b'B') => Key::Back,
         Some(b'g' | b'G') => Key::Glossary,
+        Some(b'e' | b'E') => Key::Expand,
         Some(b'?' | b'h' | b'H') => Key::Help,
         // Ctrl-C, Ctrl-D, Ctrl-\.
         Some(b'q' | b'Q' | 0x03 | 0x04 | 0x1c) => Key::Quit,
@@ -202,6 +207,7 @@ mod tests {
         assert_eq!(key_of(b"\r"), Key::Next);
         assert_eq!(key_of(b"b"), Key::Back);
         assert_eq!(key_of(b"g"), Key::Glossary);
+        assert_eq!(key_of(b"e"), Key::Expand);
         assert_eq!(key_of(b"?"), Key::Help);
         assert_eq!(key_of(b"h"), Key::Help);
         for quit in [&b"q"[..], b"\x03", b"\x04", b""] {

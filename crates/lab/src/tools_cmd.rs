@@ -30,7 +30,12 @@ pub fn diff(args: &DiffArgs) -> ExitCode {
     let text = if args.json {
         pmap_view::json::pretty(&observer::json::DiffDocument::of(&before, &after))
     } else {
-        observer::compare::render(&before, &after)
+        // Rows as wide as they come when not on a terminal (a file keeps them whole).
+        let style = observer::render::Style {
+            width: observer::render::terminal_width().unwrap_or(1000),
+            ..Default::default()
+        };
+        observer::compare::render(&before, &after, style)
     };
     crate::print_or_quit(&text)
 }
@@ -125,6 +130,7 @@ pub fn observe(args: &ObserveArgs) -> ExitCode {
     let style = Style {
         color: crate::use_color(),
         width: render::terminal_width().unwrap_or(80),
+        expand: false,
     };
     let timeout = std::time::Duration::from_secs_f64(args.step_timeout);
     let answer = |report: &observer::report::Report| -> Result<Option<String>, crate::Halt> {

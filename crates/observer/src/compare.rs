@@ -4,10 +4,10 @@
 
 use std::fmt::Write as _;
 
-use pmap_view::render::{x_row, X_HEADER};
-use pmap_view::{diff, Change, Snapshot};
+use pmap_view::Snapshot;
 
-use crate::render::change_words;
+use crate::render::{table, Style};
+use crate::step::Resolution;
 
 /// Read the first JSON document of `text` as a snapshot.
 pub fn load(text: &str) -> Result<Snapshot, String> {
@@ -20,37 +20,17 @@ pub fn load_file(file: &std::path::Path) -> Result<Snapshot, String> {
     pmap_view::json::snapshot_from_reader(f)
 }
 
-/// The regions that appeared, vanished, grew, shrank or changed, then the totals.
-pub fn render(before: &Snapshot, after: &Snapshot) -> String {
-    let d = diff(before, after);
-    let mut out = format!("  {X_HEADER:<68} Change\n");
-    let mut unchanged = 0;
-    for c in &d.changes {
-        if c.change == Change::Unchanged {
-            unchanged += 1;
-            continue;
-        }
-        // The same row as a lab step's view.
-        let _ = writeln!(
-            out,
-            "{} {:<66} {}",
-            c.change.mark(),
-            x_row(c.region()),
-            change_words(c)
-        );
-    }
+/// The regions that changed (the rows of a step's view, by the same rule),
+/// then the totals.
+pub fn render(before: &Snapshot, after: &Snapshot, style: Style) -> String {
+    let changes = crate::step::changes(Some(before), after, &[], Resolution::Page);
+    let mut out = table(&changes, &after.totals, style);
     let (a, b) = (&before.totals, &after.totals);
-    let delta = |x: u64, y: u64| y as i64 - x as i64;
     let _ = writeln!(
         out,
-        "  {unchanged} regions unchanged\n  total: virt {:+} K ({} -> {} K), RSS {:+} K ({} -> {} K), Dirty {:+} K",
-        delta(a.size_kib, b.size_kib),
-        a.size_kib,
-        b.size_kib,
-        delta(a.rss_kib, b.rss_kib),
-        a.rss_kib,
-        b.rss_kib,
-        delta(a.dirty_kib, b.dirty_kib)
+        "  before: virt {} K, RSS {} K, Dirty {} K",
+        a.size_kib, a.rss_kib, a.dirty_kib
     );
+    let _ = b;
     out
 }

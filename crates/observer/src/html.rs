@@ -14,11 +14,12 @@
 use std::fmt::Write as _;
 
 use pmap_view::render::{mode, signed_size, size};
-use pmap_view::{diff, Change, PageMap, PageState, Region};
+use pmap_view::{Change, PageMap, PageState};
 
 use crate::check::Status;
 use crate::report::{Report, StepReport};
-use crate::residency::{self, RegionResidency};
+use crate::residency;
+use crate::step::{Resolution, Row, StepView};
 use crate::suite::{Outcome, SuiteRun};
 
 /// The page for a suite run: a summary table, then every run.
@@ -256,66 +257,60 @@ fn step_article(out: &mut String, report: &Report, index: usize, s: &StepReport)
         );
     }
     let _ = writeln!(out, "<p>demo says: <code>{}</code></p>", esc(&s.prompt));
-    match index.checked_sub(1).map(|i| &report.steps[i].snapshot) {
+    let view = StepView::of(report, index, Resolution::Page);
+    let changes = &view.changes;
+    match changes.totals {
         None => {
             let _ = writeln!(
                 out,
                 "<details><summary>all {} regions</summary>",
                 s.snapshot.regions.len()
             );
-            regions_table(
-                out,
-                s.snapshot
-                    .regions
-                    .iter()
-                    .map(|r| (Change::Unchanged, r, None)),
-                &s.residency,
-            );
+            regions_table(out, &changes.rows);
             out.push_str("</details>\n");
         }
-        Some(prev) => {
-            let d = diff(prev, &s.snapshot);
-            let changed: Vec<_> = d.changed().collect();
-            if changed.is_empty() {
+        Some(d) => {
+            if changes.rows.iter().all(|r| r.landmark) {
                 out.push_str("<p class=\"note\">no region changed</p>\n");
             } else {
-                regions_table(
-                    out,
-                    changed
-                        .iter()
-                        .map(|c| (c.change, c.region(), Some(crate::render::change_words(c)))),
-                    &s.residency,
-                );
+                regions_table(out, &changes.rows);
             }
-            let unchanged = d.changes.len() - changed.len();
-            let (a, b) = (&prev.totals, &s.snapshot.totals);
+            let b = &s.snapshot.totals;
             let _ = writeln!(
                 out,
-                "<p class=\"note\">{unchanged} other regions unchanged. Process total: \
+                "<p class=\"note\">{} other regions unchanged. Process total: \
                  virtual {} ({}), RSS {} ({}), Dirty {} ({}).</p>",
+                changes.hidden,
                 size(b.size_kib),
-                signed_size(b.size_kib as i64 - a.size_kib as i64),
+                signed_size(d.size),
                 size(b.rss_kib),
-                signed_size(b.rss_kib as i64 - a.rss_kib as i64),
+                signed_size(d.rss),
                 size(b.dirty_kib),
-                signed_size(b.dirty_kib as i64 - a.dirty_kib as i64),
+                signed_size(d.dirty),
             );
         }
     }
-    if !s.children.is_empty() {
+    if !view.processes.is_empty() {
         out.push_str("<table><tr><th>process</th><th>RSS</th><th>PSS</th><th>USS</th></tr>\n");
-        let rows =
-            std::iter::once(("demo", &s.snapshot)).chain(s.children.iter().map(|c| ("child", c)));
-        for (who, snap) in rows {
+        for p in &view.processes {
+            let cell = |v: u64, d: Option<i64>| match d {
+                Some(d) => format!("{} ({})", size(v), signed_size(d)),
+                None => format!("{} (new)", size(v)),
+            };
+            let d = p.delta;
             let _ = writeln!(
                 out,
                 "<tr><td>{who} {pid}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>\
                  <td class=\"num\">{}</td></tr>",
-                size(snap.totals.rss_kib),
-                size(snap.totals.pss_kib),
-                size(crate::report::uss(snap)),
-                pid = snap.pid,
+                cell(p.rss, d.map(|d| d.0)),
+                cell(p.pss, d.map(|d| d.1)),
+                cell(p.uss, d.map(|d| d.2)),
+                who = p.who,
+                pid = p.pid,
             );
+        }
+        if view.processes.len() == 1 {
+            out.push_str("<tr><td colspan=\"4\">no child any more</td></tr>\n");
         }
         out.push_str("</table>\n");
     }
@@ -373,17 +368,33 @@ fn step_article(out: &mut String, report: &Report, index: usize, s: &StepReport)
     out.push_str("</article>\n");
 }
 
-/// The regions table: one row per region, its residency map under it.
-fn regions_table<'a>(
-    out: &mut String,
-    rows: impl Iterator<Item = (Change, &'a Region, Option<String>)>,
-    maps: &[RegionResidency],
-) {
+/// The regions table: one row per row of the step's model, its residency
+/// map under it; a row of alike regions lists their addresses when opened.
+fn regions_table(out: &mut String, rows: &[Row]) {
     out.push_str(
         "<table class=\"regions\"><tr><th></th><th>Address</th><th>Kbytes</th><th>RSS</th>\
          <th>Dirty</th><th>Mode</th><th>Mapping</th><th>Change</th></tr>\n",
     );
-    for (change, r, words) in rows {
+    for row in rows {
+        let r = row.region;
+        let change = if row.landmark {
+            Change::Unchanged
+        } else {
+            row.change
+        };
+        let mut words = esc(&crate::render::row_words(row));
+        if row.count() > 1 {
+            let starts: Vec<String> = row
+                .members
+                .iter()
+                .map(|m| format!("{:016x}", m.region().start))
+                .collect();
+            words += &format!(
+                "<details><summary>the {} regions</summary><span class=\"mono\">{}</span></details>",
+                row.count(),
+                starts.join(" ")
+            );
+        }
         let _ = writeln!(
             out,
             "<tr class=\"{class}\"><td class=\"mark\">{mark}</td><td class=\"mono\">{start:016x}</td>\
@@ -397,12 +408,8 @@ fn regions_table<'a>(
             dirty = r.fields.dirty(),
             mode = esc(&mode(r)),
             label = esc(&r.label()),
-            words = esc(words.as_deref().unwrap_or("")),
         );
-        if change == Change::Vanished {
-            continue;
-        }
-        if let Some(map) = residency::of(maps, r) {
+        if let Some(map) = row.residency {
             let _ = writeln!(
                 out,
                 "<tr class=\"map\"><td></td><td colspan=\"7\">{}<div class=\"caption\">{}</div></td></tr>",

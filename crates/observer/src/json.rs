@@ -11,13 +11,15 @@
 //! Fields may be added, never renamed or removed.
 
 use pmap_view::json::{Hex, RegionJson, Streamed};
-use pmap_view::{diff, Kind, RegionChange, Snapshot, Totals};
+use pmap_view::{Kind, RegionChange, Snapshot, Totals};
 use serde::Serialize;
 
 use crate::check::{CheckResult, Status};
 use crate::growth::{likely_leak, Growth};
 use crate::machine::Facts;
 use crate::report::{uss, Report, StepReport};
+use crate::residency::RegionResidency;
+use crate::step::{Changes, Resolution};
 use crate::suite::{Outcome, SuiteRun};
 
 /// `lab LAB --json` and `lab observe --json` (docs/schema/run.schema.json).
@@ -66,8 +68,10 @@ pub struct StepJson<'a> {
     pub checks: &'a [CheckResult],
 }
 
-/// A region that appeared, vanished, grew, shrank or changed: the one change
-/// object of every document (a run's steps, `lab diff`).
+/// A region that appeared, vanished, grew, shrank, changed, split off another
+/// or merged into one: the one change object of every document (a run's
+/// steps, `lab diff`). A document lists the regions of the rows every view
+/// shows (`crate::step`), each on its own.
 #[derive(Serialize)]
 pub struct ChangeJson<'a> {
     pub change: pmap_view::Change,
@@ -79,6 +83,13 @@ pub struct ChangeJson<'a> {
     pub rss_delta_kib: i64,
     pub dirty_delta_kib: i64,
     pub pss_delta_kib: i64,
+    /// The start of the region it split off (`split`) or merged into (`merged`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub part_of: Option<Hex>,
+    /// Changes with the same number are alike (same change, kind, name,
+    /// mode, size and deltas): the views show them as one row "xN".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group: Option<usize>,
     /// Which pages are resident, run-length, low addresses first: in a run's
     /// steps, for a region whose size, RSS or Dirty moved.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -98,14 +109,29 @@ impl<'a> ChangeJson<'a> {
             rss_delta_kib: c.rss_delta(),
             dirty_delta_kib: c.dirty_delta(),
             pss_delta_kib: c.pss_delta(),
+            part_of: c.part_of.map(|r| Hex(r.start)),
+            group: None,
             residency: None,
         }
     }
 }
 
-/// The changes from `before` to `after`, one per region not unchanged.
-pub fn changes<'a>(before: &'a Snapshot, after: &'a Snapshot) -> Vec<ChangeJson<'a>> {
-    diff(before, after).changed().map(ChangeJson::of).collect()
+/// The changes of a step's rows (`lab diff`'s too), one per region, with
+/// the residency maps of `maps`.
+pub fn changes<'a>(rows: &Changes<'a>, maps: &'a [RegionResidency]) -> Vec<ChangeJson<'a>> {
+    rows.rows
+        .iter()
+        .enumerate()
+        .filter(|(_, row)| !row.landmark && row.change != pmap_view::Change::Unchanged)
+        .flat_map(|(i, row)| {
+            let group = (row.count() > 1).then_some(i);
+            row.members.iter().map(move |m| ChangeJson {
+                group,
+                residency: crate::residency::of(maps, m.region()).map(|m| &m.runs[..]),
+                ..ChangeJson::of(m)
+            })
+        })
+        .collect()
 }
 
 /// A child process of the demo at a step.
@@ -151,20 +177,12 @@ impl<'a> RunDocument<'a> {
 }
 
 fn step<'a>(s: &'a StepReport, previous: Option<&'a Snapshot>) -> StepJson<'a> {
-    let changes = previous
-        .map(|p| {
-            diff(p, &s.snapshot)
-                .changed()
-                .map(|c| {
-                    let residency = crate::residency::of(&s.residency, c.region());
-                    ChangeJson {
-                        residency: residency.map(|m| &m.runs[..]),
-                        ..ChangeJson::of(c)
-                    }
-                })
-                .collect()
-        })
-        .unwrap_or_default();
+    let rows = crate::step::changes(previous, &s.snapshot, &s.residency, Resolution::Page);
+    let changes = if previous.is_some() {
+        changes(&rows, &s.residency)
+    } else {
+        Vec::new()
+    };
     StepJson {
         index: s.index,
         title: &s.title,
@@ -306,7 +324,10 @@ impl<'a> DiffDocument<'a> {
     /// What changed from `before` to `after`.
     pub fn of(before: &'a Snapshot, after: &'a Snapshot) -> DiffDocument<'a> {
         DiffDocument {
-            changes: changes(before, after),
+            changes: changes(
+                &crate::step::changes(Some(before), after, &[], Resolution::Page),
+                &[],
+            ),
         }
     }
 }

@@ -24,6 +24,7 @@ pub mod render;
 pub mod report;
 pub mod residency;
 pub mod run;
+pub mod step;
 pub mod suite;
 pub mod watch;
 

@@ -9,15 +9,17 @@
 use std::fmt::Write as _;
 
 use pmap_view::render::{x_row, x_total, X_HEADER, X_RULE};
-use pmap_view::{diff, Change, Kind, RegionChange};
+use pmap_view::{Change, RegionChange};
 
 use crate::check::{CheckResult, Status};
 use crate::lab::Lab;
 use crate::report::{Report, StepReport};
-use crate::residency::{self, Detail, RegionResidency};
+use crate::residency::{self, Detail};
+use crate::step::{Changes, Delta, Process, Resolution, Row, StepView};
 
 const LEGEND: &str =
-    "In the tables: + appeared, - vanished, > grew, < shrank, ~ changed (RSS, Dirty…). \
+    "In the tables: + appeared, - vanished, > grew, < shrank, ~ changed (RSS, Dirty…), \
+     / split off a larger region, \\ merged into a neighbour; xN: N alike regions. \
      Mode is pmap's: r, w, x, then s for shared (/proc's rw-p is rw--- here, rw-s is \
      rw-s-, ---p is -----); `lab glossary mode` says more.";
 
@@ -36,6 +38,8 @@ pub struct Style {
     pub color: bool,
     /// The terminal's width in columns: residency maps and the timeline fit in it.
     pub width: usize,
+    /// Every region of a group of alike ones on its own row (`e` at a pause).
+    pub expand: bool,
 }
 
 impl Default for Style {
@@ -43,6 +47,7 @@ impl Default for Style {
         Style {
             color: false,
             width: 80,
+            expand: false,
         }
     }
 }
@@ -175,137 +180,9 @@ pub fn step(report: &Report, index: usize, style: Style) -> String {
     let said = said.strip_prefix("demo says:").unwrap_or(&said);
     let _ = writeln!(out, "{}{said}", style.dim("demo says:"));
     let _ = writeln!(out);
-    let previous = index.checked_sub(1).map(|i| &report.steps[i].snapshot);
-    // The rows with their change words, before choosing the layout.
-    struct Row<'a> {
-        text: String,
-        words: String,
-        change: Change,
-        region: &'a pmap_view::Region,
-    }
-    let mut rows: Vec<Row> = Vec::new();
-    let mut hidden = 0;
-    let d = previous.map(|prev| diff(prev, &s.snapshot));
-    match &d {
-        None => {
-            for r in &s.snapshot.regions {
-                rows.push(Row {
-                    text: format!("  {}", x_row(r)),
-                    words: String::new(),
-                    change: Change::Unchanged,
-                    region: r,
-                });
-            }
-        }
-        Some(d) => {
-            for c in &d.changes {
-                let r = c.region();
-                let context = matches!(r.kind, Kind::Heap | Kind::Stack);
-                if (c.change == Change::Unchanged || pss_noise(c)) && !context {
-                    hidden += 1;
-                    continue;
-                }
-                rows.push(Row {
-                    text: format!("{} {}", c.change.mark(), x_row(r)),
-                    words: change_words(c),
-                    change: c.change,
-                    region: r,
-                });
-            }
-        }
-    }
-    let totals_words = previous.map(|prev| {
-        let (a, b) = (&prev.totals, &s.snapshot.totals);
-        deltas(
-            delta(a.size_kib, b.size_kib),
-            delta(a.rss_kib, b.rss_kib),
-            delta(a.dirty_kib, b.dirty_kib),
-        )
-    });
-    // The Change column: at column 69 (after the 66 of a row), when every
-    // row and its words fit there.
-    let beside = previous.is_some()
-        && rows
-            .iter()
-            .map(|r| (r.text.chars().count().max(68), r.words.chars().count()))
-            .chain(totals_words.iter().map(|w| (70, w.chars().count())))
-            .all(|(row, words)| words == 0 || row + 1 + words <= width);
-    let header = format!("  {X_HEADER:<68} {}", if beside { "Change" } else { "" });
-    let _ = writeln!(out, "{}", header.trim_end());
-    let mapped = d.as_ref().map(|d| live_maps(s, d)).unwrap_or_default();
-    for row in &rows {
-        let mut lines = Vec::new();
-        if beside {
-            lines.push(
-                format!("{:<68} {}", row.text, row.words)
-                    .trim_end()
-                    .to_string(),
-            );
-        } else {
-            lines.push(fit(&row.text, width));
-            if !row.words.is_empty() {
-                lines.extend(
-                    clauses(&row.words, "    ", "      ", width)
-                        .lines()
-                        .map(String::from),
-                );
-            }
-        }
-        for line in lines {
-            let line = match row.change {
-                Change::Unchanged if previous.is_none() => line,
-                Change::Unchanged => style.dim(&line),
-                Change::Appeared | Change::Grew => style.good(&line),
-                Change::Vanished | Change::Shrank => style.bad(&line),
-                Change::Changed => style.bold(&line),
-            };
-            let _ = writeln!(out, "{line}");
-        }
-        let r = row.region;
-        if let Some(map) = mapped.iter().find(|m| m.start == r.start && m.end == r.end) {
-            live_map(&mut out, &map.map, style);
-        }
-    }
-    if let Some(d) = &d {
-        let unmapped = d
-            .changed()
-            .filter(|c| residency::of(&s.residency, c.region()).is_some())
-            .count()
-            - mapped.len();
-        let mut notes = Vec::new();
-        if unmapped > 0 {
-            notes.push(format!(
-                "… and the residency maps of {unmapped} more changed regions (--json has them all)"
-            ));
-        }
-        if hidden > 0 {
-            notes.push(format!(
-                "… {hidden} other regions unchanged (or with PSS moves under 1 MiB)"
-            ));
-        }
-        for note in notes {
-            let _ = writeln!(
-                out,
-                "{}",
-                style.dim(&wrap_hanging(&note, "  ", "    ", width))
-            );
-        }
-    }
-    let _ = writeln!(out, "  {X_RULE}");
-    let total = format!("  {}", x_total(&s.snapshot.totals));
-    match &totals_words {
-        Some(words) if beside => {
-            let _ = writeln!(out, "{}", format!("{total:<70} {words}").trim_end());
-        }
-        Some(words) => {
-            let _ = writeln!(out, "{}", fit(&total, width));
-            let _ = writeln!(out, "{}", clauses(words, "    ", "      ", width));
-        }
-        None => {
-            let _ = writeln!(out, "{}", fit(&total, width));
-        }
-    }
-    processes(&mut out, report, index, None);
+    let view = StepView::of(report, index, Resolution::Page);
+    out.push_str(&table(&view.changes, &s.snapshot.totals, style));
+    processes(&mut out, &view.processes, None, width);
     if let Some(c) = &s.cache {
         let name = c.path.file_name().unwrap_or_default().to_string_lossy();
         let _ = writeln!(
@@ -324,6 +201,149 @@ pub fn step(report: &Report, index: usize, style: Style) -> String {
     }
     checks(&mut out, &s.checks, style, None);
     why(&mut out, s, None, Some(style.prose_width()));
+    out
+}
+
+/// The rows of a step (or of `lab diff`) as the live view shows them, with
+/// the total under them. Fits `style.width` columns: a region's change words
+/// stand in a column beside the rows when the widest row and its words fit,
+/// else under each row, broken between clauses; a name that does not fit
+/// ends in `…`.
+pub fn table(changes: &Changes, totals: &pmap_view::Totals, style: Style) -> String {
+    let mut out = String::new();
+    let width = style.width.max(20);
+    let compared = changes.totals.is_some();
+    // The lines of the table, with their words, before choosing the layout.
+    struct Line<'a> {
+        text: String,
+        words: String,
+        change: Change,
+        map: Option<&'a pmap_view::PageMap>,
+    }
+    let mut lines: Vec<Line> = Vec::new();
+    for row in &changes.rows {
+        if style.expand && row.count() > 1 {
+            for m in &row.members {
+                let r = m.region();
+                lines.push(Line {
+                    text: format!("{} {}", m.change.mark(), x_row(r)),
+                    words: change_words(m),
+                    change: row.change,
+                    map: None,
+                });
+            }
+            continue;
+        }
+        lines.push(Line {
+            text: format!("{} {}", row.change.mark(), x_row(row.region)),
+            words: row_words(row),
+            change: if row.landmark {
+                Change::Unchanged
+            } else {
+                row.change
+            },
+            map: row.residency,
+        });
+    }
+    let totals_words = changes.totals.map(|d| deltas(d.size, d.rss, d.dirty));
+    // The Change column: at column 69 (after the 66 of a row), when every
+    // row and its words fit there.
+    let beside = compared
+        && lines
+            .iter()
+            .map(|r| (r.text.chars().count().max(68), r.words.chars().count()))
+            .chain(totals_words.iter().map(|w| (70, w.chars().count())))
+            .all(|(row, words)| words == 0 || row + 1 + words <= width);
+    let header = format!("  {X_HEADER:<68} {}", if beside { "Change" } else { "" });
+    let _ = writeln!(out, "{}", header.trim_end());
+    // The maps of the rows whose RSS (then size) moved most, at most LIVE_MAPS.
+    let mut ranked: Vec<(usize, i64, i64)> = changes
+        .rows
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.residency.is_some() && compared)
+        .map(|(i, r)| (i, r.delta.rss.abs(), r.delta.size.abs()))
+        .collect();
+    ranked.sort_by_key(|&(_, rss, size)| std::cmp::Reverse((rss, size)));
+    let drawn: Vec<&pmap_view::PageMap> = ranked
+        .iter()
+        .take(LIVE_MAPS)
+        .filter_map(|&(i, ..)| changes.rows[i].residency)
+        .collect();
+    for line in &lines {
+        let mut texts = Vec::new();
+        if beside {
+            texts.push(
+                format!("{:<68} {}", line.text, line.words)
+                    .trim_end()
+                    .to_string(),
+            );
+        } else {
+            texts.push(fit(&line.text, width));
+            if !line.words.is_empty() {
+                texts.extend(
+                    clauses(&line.words, "    ", "      ", width)
+                        .lines()
+                        .map(String::from),
+                );
+            }
+        }
+        for text in texts {
+            let text = match line.change {
+                Change::Unchanged if !compared => text,
+                Change::Unchanged => style.dim(&text),
+                Change::Appeared | Change::Grew => style.good(&text),
+                Change::Vanished | Change::Shrank => style.bad(&text),
+                Change::Changed | Change::Split | Change::Merged => style.bold(&text),
+            };
+            let _ = writeln!(out, "{text}");
+        }
+        if let Some(map) = line
+            .map
+            .filter(|m| drawn.iter().any(|d| std::ptr::eq(*d, *m)))
+        {
+            live_map(&mut out, map, style);
+        }
+    }
+    if compared {
+        let mut notes = Vec::new();
+        let unmapped = ranked.len() - drawn.len();
+        if unmapped > 0 {
+            notes.push(format!(
+                "… and the residency maps of {unmapped} more changed regions (--json has them all)"
+            ));
+        }
+        if changes.rows.iter().any(|r| r.count() > 1) && !style.expand {
+            notes.push("xN: N alike regions on one row (e at a pause shows each)".to_string());
+        }
+        if changes.hidden > 0 {
+            notes.push(format!(
+                "… {} other regions unchanged (or only their shared pages' PSS moved)",
+                changes.hidden
+            ));
+        }
+        for note in notes {
+            let _ = writeln!(
+                out,
+                "{}",
+                style.dim(&wrap_hanging(&note, "  ", "    ", width))
+            );
+        }
+    }
+    let _ = writeln!(out, "  {X_RULE}");
+    let total = format!("  {}", x_total(totals));
+    match &totals_words {
+        Some(words) if beside => {
+            let _ = writeln!(out, "{}", format!("{total:<70} {words}").trim_end());
+        }
+        Some(words) => {
+            let _ = writeln!(out, "{}", fit(&total, width));
+            let _ = writeln!(out, "{}", clauses(words, "    ", "      ", width));
+        }
+        None => {
+            let _ = writeln!(out, "{}", fit(&total, width));
+        }
+    }
     out
 }
 
@@ -437,100 +457,67 @@ pub fn annotated(lab: &Lab, report: &Report) -> String {
             "demo says: {}",
             normalise_text(&s.prompt).replace(&pid, "PID")
         );
-        if index > 0 {
-            let prev = &report.steps[index - 1].snapshot;
-            let d = diff(prev, &s.snapshot);
+        let res = resolution.unwrap_or(1024);
+        let view = StepView::of(report, index, Resolution::Rounded(res));
+        if let Some(totals) = view.changes.totals {
             let _ = writeln!(
                 out,
                 "\n  {:<10} {:<5} {:>10} {:>10} {:>10}  Change",
                 "Mapping", "Mode", "Kbytes", "RSS", "Dirty"
             );
-            // A row, and the residency map drawn under it.
-            let mut rows: Vec<(String, Option<String>)> = Vec::new();
-            let threshold = resolution.unwrap_or(1024) / 2;
-            for c in d.changed().filter(|c| significant(c, threshold)) {
-                // At the lab's resolution, an anonymous region that grew from
-                // nothing appeared, and one that shrank to nothing vanished:
-                // whether a new mapping merged into a few anonymous pages
-                // beside it (the TLS block below libc: 3 pages with glibc
-                // 2.36, 2 with 2.41, merged or not) is not the lesson. Named
-                // regions ([heap]) keep their identity.
-                let tiny = |r: Option<&pmap_view::Region>| {
-                    r.is_some_and(|r| r.kind == Kind::Anon && (r.fields.size as i64) < threshold)
-                };
-                let (mark, word, r) = match c.change {
-                    Change::Grew if tiny(c.before) => {
-                        (Change::Appeared.mark(), "appeared", c.region())
-                    }
-                    Change::Shrank if tiny(c.after) => (
-                        Change::Vanished.mark(),
-                        "vanished",
-                        c.before.unwrap_or(c.region()),
-                    ),
-                    _ => (c.change.mark(), c.change.as_str(), c.region()),
-                };
+            if view.changes.rows.is_empty() {
+                let _ = writeln!(out, "  (no region changed by {} KiB or more)", res / 2);
+            }
+            for row in &view.changes.rows {
+                let r = row.region;
                 let f = &r.fields;
-                let mut row = format!(
-                    "{} {:<10} {:<5} {:>10} {:>10} {:>10}  {} {}",
-                    mark,
+                let (d, word) = (row.delta, row.change.as_str());
+                let mut line = format!(
+                    "{} {:<10} {:<5} {:>10} {:>10} {:>10}  ",
+                    row.change.mark(),
                     r.label().replace(&pid, "PID"),
                     pmap_view::render::mode(r),
                     mib(f.size as i64, false),
                     mib(f.rss as i64, false),
                     mib(f.dirty() as i64, false),
-                    word,
-                    rounded_deltas(c.size_delta(), c.rss_delta(), c.dirty_delta()),
                 );
-                if !private_file(r) && (c.pss_delta() - c.rss_delta()).abs() >= 1024 {
-                    row += &format!(", PSS {}", mib(c.pss_delta(), true));
+                match row.change {
+                    Change::Split => line += "split off a larger region (no new memory)",
+                    Change::Merged => line += "merged into a neighbour (still mapped there)",
+                    _ => {
+                        line += &format!("{word} {}", rounded_deltas(d.size, d.rss, d.dirty));
+                        if row.pss_shown {
+                            line += &format!(", PSS {}", mib(d.pss, true));
+                        }
+                    }
                 }
+                if row.count() > 1 {
+                    line += &format!("  (x{})", row.count());
+                }
+                let _ = writeln!(out, "{line}");
                 // Huge pages depend on the THP mode: pinned only by labs
                 // whose outputs are named by it.
-                if r.fields.anon_huge_pages > 0 && lab.spec.machine.iter().any(|m| m == "thp") {
-                    row += &format!(
-                        "\n  AnonHugePages {}",
-                        mib(r.fields.anon_huge_pages as i64, false)
+                if f.anon_huge_pages > 0 && lab.spec.machine.iter().any(|m| m == "thp") {
+                    let _ = writeln!(
+                        out,
+                        "  AnonHugePages {}",
+                        mib(f.anon_huge_pages as i64, false)
                     );
                 }
                 // No cell finer than the lab's resolution: which pages of a
                 // small region are resident is incidental (what a kept arena
                 // last held), and a map of fewer than 4 cells says nothing.
-                let cells = (f.size as i64 / resolution.unwrap_or(1024).max(1))
-                    .min(NORMALISED_MAP_CELLS as i64) as usize;
-                let map = residency::of(&s.residency, r)
-                    .filter(|_| c.change != Change::Vanished && cells >= 4)
-                    .map(|m| residency::bar(m, cells, Detail::Majority));
-                rows.push((row, map));
-            }
-            if rows.is_empty() {
-                let _ = writeln!(out, "  (no region changed by {threshold} KiB or more)");
-            }
-            // Runs of identical lines (100 thread stacks, say) read as one line with a count.
-            let mut i = 0;
-            while i < rows.len() {
-                let run = rows[i..].iter().take_while(|r| **r == rows[i]).count();
-                let times = if run > 1 {
-                    format!("  (x{run})")
-                } else {
-                    String::new()
-                };
-                let (row, map) = &rows[i];
-                let _ = writeln!(out, "{row}{times}");
-                if let Some(map) = map {
-                    let _ = writeln!(out, "    {map}");
+                let cells = (f.size as i64 / res.max(1)).min(NORMALISED_MAP_CELLS as i64) as usize;
+                if let Some(map) = row.residency.filter(|_| cells >= 4) {
+                    let _ = writeln!(out, "    {}", residency::bar(map, cells, Detail::Majority));
                 }
-                i += run;
             }
-            let (a, b) = (&prev.totals, &s.snapshot.totals);
             let _ = writeln!(
                 out,
                 "  process total: {}",
-                rounded_deltas(
-                    delta(a.size_kib, b.size_kib),
-                    delta(a.rss_kib, b.rss_kib),
-                    delta(a.dirty_kib, b.dirty_kib)
-                )
+                rounded_deltas(totals.size, totals.rss, totals.dirty)
             );
+            processes(&mut out, &view.processes, Some(res), 80);
         }
         if let Some(c) = &s.cache {
             let (r, t) = (c.resident_kib as i64, c.size_kib as i64);
@@ -547,28 +534,6 @@ pub fn annotated(lab: &Lab, report: &Report) -> String {
     let (passed, total) = report.checks_passed();
     let _ = writeln!(out, "\n{passed} of {total} checks held.");
     out
-}
-
-/// The maps the live view draws: those of the regions whose RSS (then size)
-/// moved most, at most [`LIVE_MAPS`].
-fn live_maps<'a>(s: &'a StepReport, d: &pmap_view::Diff) -> Vec<&'a RegionResidency> {
-    let mut ranked: Vec<(&RegionResidency, i64, i64)> = d
-        .changed()
-        .filter_map(|c| {
-            let r = c.region();
-            let m = s
-                .residency
-                .iter()
-                .find(|m| m.start == r.start && m.end == r.end)?;
-            Some((m, c.rss_delta().abs(), c.size_delta().abs()))
-        })
-        .collect();
-    ranked.sort_by_key(|&(_, rss, size)| std::cmp::Reverse((rss, size)));
-    ranked
-        .into_iter()
-        .take(LIVE_MAPS)
-        .map(|(m, ..)| m)
-        .collect()
 }
 
 /// A residency map under its row: the bar, and its caption beside it when
@@ -802,48 +767,103 @@ fn why(out: &mut String, s: &StepReport, resolution: Option<i64>, width: Option<
     let _ = writeln!(out, "{}", paragraphs.join("\n\n"));
 }
 
-/// RSS, PSS and USS of the demo and its children side by side, when it has
-/// children. (Live view only: file pages make these totals move with whatever
-/// else runs on the machine, too much for the normalised view.)
-/// RSS, PSS and USS of the demo and its children, at the steps where it has
-/// children and at the first step after its last child exited (where the
-/// parent's PSS and USS jump back up: the shared lab's last lesson).
-fn processes(out: &mut String, report: &Report, index: usize, resolution: Option<i64>) {
-    let s = &report.steps[index];
-    let had_children = index
-        .checked_sub(1)
-        .is_some_and(|i| !report.steps[i].children.is_empty());
-    if s.children.is_empty() && !had_children {
+/// RSS, PSS and USS of the anonymous and shared memory of the demo and its
+/// children (at the steps [`crate::step::processes`] gives them), each with its move since the
+/// previous step. `resolution`: the annotated outputs show only the moves of
+/// PSS and USS, rounded (a process's absolute totals count the program's and
+/// the libraries' pages, which differ from machine to machine), and no pids.
+fn processes(out: &mut String, procs: &[Process], resolution: Option<i64>, width: usize) {
+    if procs.is_empty() {
         return;
     }
-    let show = |kib: u64| match resolution {
-        Some(_) => rounded(kib as i64, false, resolution),
-        None => format!("{kib} KiB"),
-    };
+    // The live table is 77 columns wide: narrower terminals get a line of
+    // clauses per process.
     let _ = writeln!(
         out,
-        "\n  {:<16} {:>12} {:>12} {:>12}",
-        "process", "RSS", "PSS", "USS"
+        "\n{}",
+        wrap_hanging(
+            "processes, their anonymous and shared memory (not the program's files):",
+            "  ",
+            "  ",
+            width
+        )
     );
-    let rows =
-        std::iter::once(("demo", &s.snapshot)).chain(s.children.iter().map(|c| ("child", c)));
-    for (who, snap) in rows {
-        let name = if resolution.is_some() {
-            who.to_string()
-        } else {
-            format!("{who} {}", snap.pid)
-        };
-        let t = &snap.totals;
-        let uss = crate::report::uss(snap);
-        let _ = writeln!(
-            out,
-            "  {name:<16} {:>12} {:>12} {:>12}",
-            show(t.rss_kib),
-            show(t.pss_kib),
-            show(uss)
-        );
+    if resolution.is_none() && width < 77 {
+        for p in procs {
+            let cell = |v: u64, d: Option<i64>| match d {
+                Some(d) => format!("{v} K ({})", signed_kib(d)),
+                None => format!("{v} K (new)"),
+            };
+            let d = p.delta;
+            let words = format!(
+                "{} {}: RSS {}, PSS {}, USS {}",
+                p.who,
+                p.pid,
+                cell(p.rss, d.map(|d| d.0)),
+                cell(p.pss, d.map(|d| d.1)),
+                cell(p.uss, d.map(|d| d.2))
+            );
+            let _ = writeln!(out, "{}", clauses(&words, "  ", "    ", width));
+        }
+        if procs.len() == 1 {
+            let _ = writeln!(out, "  (no child any more)");
+        }
+        return;
     }
-    if s.children.is_empty() {
+    match resolution {
+        None => {
+            let _ = writeln!(
+                out,
+                "  {:<12} {:>20} {:>20} {:>20}",
+                "process", "RSS", "PSS", "USS"
+            );
+        }
+        Some(_) => {
+            // RSS is left out: a child faults in the file pages of the
+            // code it runs after fork (fork does not copy those page-table
+            // entries), a few hundred KiB that vary from run to run; PSS and
+            // USS are the lesson.
+            let _ = writeln!(
+                out,
+                "  {:<12} {:>10} {:>10}  (since the previous step)",
+                "process", "PSS", "USS"
+            );
+        }
+    }
+    for p in procs {
+        match resolution {
+            None => {
+                let cell = |v: u64, d: Option<i64>| match d {
+                    Some(d) => format!("{v} K ({})", signed_kib(d)),
+                    None => format!("{v} K (new)"),
+                };
+                let d = p.delta;
+                let _ = writeln!(
+                    out,
+                    "  {:<12} {:>20} {:>20} {:>20}",
+                    format!("{} {}", p.who, p.pid),
+                    cell(p.rss, d.map(|d| d.0)),
+                    cell(p.pss, d.map(|d| d.1)),
+                    cell(p.uss, d.map(|d| d.2)),
+                );
+            }
+            Some(_) => {
+                let cell = |d: Option<i64>| match d {
+                    Some(d) => rounded(d, true, resolution),
+                    None => "new".to_string(),
+                };
+                let d = p.delta;
+                let _ = writeln!(
+                    out,
+                    "  {:<12} {:>10} {:>10}",
+                    p.who,
+                    cell(d.map(|d| d.1)),
+                    cell(d.map(|d| d.2)),
+                );
+            }
+        }
+    }
+    if procs.len() == 1 {
         let _ = writeln!(out, "  (no child any more)");
     }
 }
@@ -870,59 +890,66 @@ pub(crate) fn fill(text: &str, s: &StepReport, resolution: Option<i64>) -> Strin
     out
 }
 
-/// A change is worth a line of the normalised view when its size, RSS, Dirty
-/// or PSS moved by at least half the rounding (512 KiB by default): a change
-/// that rounds to a whole unit is shown, noise well below it is not.
-///
-/// The PSS of a private file mapping does not count: its clean pages are the
-/// page cache's, shared with every process that maps the file (the lab
-/// binary's code with the other `lab`s running), so it moves when unrelated
-/// processes start or end. (A shared mapping's PSS is the shared lab's lesson.)
-fn significant(c: &RegionChange, threshold: i64) -> bool {
-    let pss = if private_file(c.region()) {
-        0
+/// The words of a row: "grew virt +10244 K, RSS +4 K, Dirty +4 K", after
+/// "x100 alike, each" for a group. None for a landmark or at step 0.
+pub(crate) fn row_words(row: &Row) -> String {
+    if row.landmark || row.change == Change::Unchanged {
+        return String::new();
+    }
+    let each = if row.count() > 1 {
+        format!("x{} alike, each ", row.count())
     } else {
-        c.pss_delta()
+        String::new()
     };
-    [c.size_delta(), c.rss_delta(), c.dirty_delta(), pss]
-        .iter()
-        .any(|d| d.abs() >= threshold)
+    format!(
+        "{each}{}",
+        words(
+            row.change,
+            row.delta,
+            row.pss_shown,
+            row.part_of,
+            row.region
+        )
+    )
 }
 
-fn private_file(r: &pmap_view::Region) -> bool {
-    r.kind == Kind::File && !r.is_shared()
+/// The words of one region's change (a member of a group shown expanded).
+fn change_words(c: &RegionChange) -> String {
+    let d = Delta::of(c);
+    let pss_shown = c.region().own_pss() && d.pss != d.rss;
+    words(c.change, d, pss_shown, c.part_of, c.region())
 }
 
-/// A change of PSS alone, under 1 MiB: other processes mapping or unmapping
-/// the same library pages, not something this step did.
-fn pss_noise(c: &RegionChange) -> bool {
-    c.change == Change::Changed
-        && [
-            c.size_delta(),
-            c.rss_delta(),
-            c.dirty_delta(),
-            c.swap_delta(),
-        ]
-        .iter()
-        .all(|d| *d == 0)
-        && c.pss_delta().abs() < 1024
-}
-
-pub(crate) fn change_words(c: &RegionChange) -> String {
-    let words = match c.change {
+fn words(
+    change: Change,
+    d: Delta,
+    pss_shown: bool,
+    part_of: Option<&pmap_view::Region>,
+    r: &pmap_view::Region,
+) -> String {
+    let pss = if pss_shown {
+        format!(", PSS {}", signed_kib(d.pss))
+    } else {
+        String::new()
+    };
+    let at = part_of.map_or(String::new(), |p| format!("{:#x}", p.start));
+    let words = match change {
         Change::Unchanged => String::new(),
+        // The counters of a piece that split off were its parent's: no new memory.
+        Change::Split => format!(
+            "split off the region at {at}, no new memory: virt {} K, RSS {} K, Dirty {} K",
+            r.fields.size,
+            r.fields.rss,
+            r.fields.dirty()
+        ),
+        Change::Merged => format!("merged into the region at {at}, still mapped there"),
         _ => format!(
-            "{} {}{}",
-            c.change.as_str(),
-            deltas(c.size_delta(), c.rss_delta(), c.dirty_delta()),
-            if c.pss_delta() != c.rss_delta() {
-                format!(", PSS {}", signed_kib(c.pss_delta()))
-            } else {
-                String::new()
-            }
+            "{} {}{pss}",
+            change.as_str(),
+            deltas(d.size, d.rss, d.dirty)
         ),
     };
-    format!("{words}{}", huge_pages(c.region()))
+    format!("{words}{}", huge_pages(r))
 }
 
 /// Transparent huge pages are shown only where there are some (THP mode decides).
@@ -931,10 +958,6 @@ fn huge_pages(r: &pmap_view::Region) -> String {
         0 => String::new(),
         kib => format!(" (AnonHugePages {kib} K)"),
     }
-}
-
-fn delta(before: u64, after: u64) -> i64 {
-    after as i64 - before as i64
 }
 
 fn signed_kib(v: i64) -> String {

@@ -22,8 +22,8 @@ pub struct RegionResidency {
 /// maps anything that large (a sanitizer's shadow reservation might).
 const MAX_PAGES: u64 = 1 << 22;
 
-/// The maps of the regions of `now` that are new since `previous` or whose
-/// size, RSS, Dirty or swap changed (none at the first step, when nothing has
+/// The maps of the regions of `now` that changed since `previous` by the
+/// views' rule (`RegionChange::matters`) (none at the first step, when nothing has
 /// changed yet). A region whose
 /// pagemap cannot be read gets no map: the map illustrates, the counters of
 /// smaps are the measurement.
@@ -33,19 +33,8 @@ pub fn capture(pid: i32, previous: Option<&Snapshot>, now: &Snapshot) -> Vec<Reg
     };
     diff(previous, now)
         .changed()
-        .filter(|c| c.change != Change::Vanished)
-        // Not the regions whose PSS alone moved (another process mapped a
-        // shared library): their pages did not change.
-        .filter(|c| {
-            [
-                c.size_delta(),
-                c.rss_delta(),
-                c.dirty_delta(),
-                c.swap_delta(),
-            ]
-            .iter()
-            .any(|&d| d != 0)
-        })
+        // The regions every view shows (vanished and merged ones have no pages).
+        .filter(|c| c.matters(None) && !matches!(c.change, Change::Vanished | Change::Merged))
         .map(|c| c.region())
         .filter(|r| (r.end - r.start) / 4096 <= MAX_PAGES)
         .filter_map(|r| {

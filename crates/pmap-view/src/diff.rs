@@ -4,11 +4,14 @@
 //! are the same region when their address ranges overlap and they have the same
 //! kind and name. So a mapping that grew downwards (a new allocation merged in
 //! below it) is reported as grown, not as one region vanished and one appeared.
+//! When a region breaks in two (a part in its middle unmapped), the part that
+//! overlaps it most keeps its identity and the other *split off* it; when two
+//! regions become one, the one that overlaps the result less *merged into* it.
 
 use crate::region::Region;
 use crate::snapshot::Snapshot;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Change {
     Appeared,
@@ -17,6 +20,12 @@ pub enum Change {
     Shrank,
     /// Same size, different counters (RSS, Dirty, PSS, swap) or permissions.
     Changed,
+    /// A region that was part of a larger one at the previous capture
+    /// ([`RegionChange::part_of`]): not new address space.
+    Split,
+    /// A region that is now part of a neighbour ([`RegionChange::part_of`]):
+    /// its address space is still mapped.
+    Merged,
     Unchanged,
 }
 
@@ -29,6 +38,8 @@ impl Change {
             Change::Grew => '>',
             Change::Shrank => '<',
             Change::Changed => '~',
+            Change::Split => '/',
+            Change::Merged => '\\',
             Change::Unchanged => ' ',
         }
     }
@@ -40,6 +51,8 @@ impl Change {
             Change::Grew => "grew",
             Change::Shrank => "shrank",
             Change::Changed => "changed",
+            Change::Split => "split",
+            Change::Merged => "merged",
             Change::Unchanged => "unchanged",
         }
     }
@@ -51,6 +64,10 @@ pub struct RegionChange<'a> {
     pub change: Change,
     pub before: Option<&'a Region>,
     pub after: Option<&'a Region>,
+    /// For [`Change::Split`], the region it was part of (as that region is
+    /// now, the part that kept its identity); for [`Change::Merged`], the
+    /// region it is now part of. Both are regions of the later capture.
+    pub part_of: Option<&'a Region>,
 }
 
 impl<'a> RegionChange<'a> {
@@ -79,6 +96,43 @@ impl<'a> RegionChange<'a> {
     pub fn swap_delta(&self) -> i64 {
         self.delta(|r| r.fields.swap)
     }
+
+    /// Whether a student should see this change: the one rule of every view.
+    ///
+    /// `rounding`: None when every page counts; Some(KiB) when sizes are
+    /// rounded to that many KiB, so that a move under half of it is none.
+    /// The region appeared, vanished, split or merged, or changed mode
+    /// (these count whatever the rounding only when every page does: at 1 MiB,
+    /// a page appearing is below notice), or its size, RSS, Dirty, swap or its
+    /// own PSS ([`Region::own_pss`]) moved by at least the threshold.
+    pub fn matters(&self, rounding: Option<i64>) -> bool {
+        if self.change == Change::Unchanged {
+            return false;
+        }
+        let structural = !matches!(self.change, Change::Grew | Change::Shrank | Change::Changed);
+        let mode = self
+            .before
+            .zip(self.after)
+            .is_some_and(|(a, b)| a.perms != b.perms);
+        if rounding.is_none() && (structural || mode) {
+            return true;
+        }
+        let threshold = rounding.map_or(1, |r| (r / 2).max(1));
+        let pss = if self.region().own_pss() {
+            self.pss_delta()
+        } else {
+            0
+        };
+        [
+            self.size_delta(),
+            self.rss_delta(),
+            self.dirty_delta(),
+            self.swap_delta(),
+            pss,
+        ]
+        .iter()
+        .any(|d| d.abs() >= threshold)
+    }
 }
 
 /// All regions of two snapshots, paired, in address order.
@@ -99,47 +153,83 @@ impl<'a> Diff<'a> {
 /// Pair the regions of `before` and `after`.
 ///
 /// Both region lists are sorted by address (the kernel lists them so), so one
-/// sweep finds the overlapping candidates: O(n + m) for the usual case.
+/// sweep finds the overlapping candidates (O(n + m) for the usual case); the
+/// pairs are then taken largest overlap first, so that when a region breaks in
+/// two, the larger part keeps its identity whatever its address.
 pub fn diff<'a>(before: &'a Snapshot, after: &'a Snapshot) -> Diff<'a> {
     let old = &before.regions;
     let new = &after.regions;
-    let mut old_matched = vec![false; old.len()];
-    let mut changes = Vec::with_capacity(new.len().max(old.len()));
+    // (overlap, new index, old index) of every same-kind, same-name overlapping pair.
+    let mut pairs: Vec<(u64, usize, usize)> = Vec::new();
     let mut first_candidate = 0;
-    for n in new {
+    for (j, n) in new.iter().enumerate() {
         // Old regions ending at or before this one starts can match no later region either.
         while first_candidate < old.len() && old[first_candidate].end <= n.start {
             first_candidate += 1;
         }
-        let mut best: Option<(usize, u64)> = None;
         for (i, o) in old.iter().enumerate().skip(first_candidate) {
             if o.start >= n.end {
                 break;
             }
             // (A file's regions may overlap one another: skip those ending early.)
-            if old_matched[i] || o.end <= n.start || o.kind != n.kind || o.name != n.name {
+            if o.end <= n.start || o.kind != n.kind || o.name != n.name {
                 continue;
             }
-            let overlap = o.end.min(n.end) - o.start.max(n.start);
-            if best.is_none_or(|(_, b)| overlap > b) {
-                best = Some((i, overlap));
-            }
+            pairs.push((o.end.min(n.end) - o.start.max(n.start), j, i));
         }
-        let before = best.map(|(i, _)| {
-            old_matched[i] = true;
-            &old[i]
-        });
+    }
+    // Largest overlap first; ties in address order (the sort is stable).
+    pairs.sort_by_key(|&(overlap, ..)| std::cmp::Reverse(overlap));
+    let mut new_match: Vec<Option<usize>> = vec![None; new.len()];
+    let mut old_match: Vec<Option<usize>> = vec![None; old.len()];
+    for &(_, j, i) in &pairs {
+        if new_match[j].is_none() && old_match[i].is_none() {
+            new_match[j] = Some(i);
+            old_match[i] = Some(j);
+        }
+    }
+    // An unmatched region that overlaps a matched one split off it (new side)
+    // or merged into it (old side): the largest such overlap names it, by
+    // the region of `after` it is (or became).
+    let mut split_from: Vec<Option<usize>> = vec![None; new.len()];
+    let mut merged_into: Vec<Option<usize>> = vec![None; old.len()];
+    for &(_, j, i) in &pairs {
+        if new_match[j].is_none() && split_from[j].is_none() {
+            split_from[j] = old_match[i];
+        }
+        if old_match[i].is_none() && merged_into[i].is_none() {
+            merged_into[i] = Some(j);
+        }
+    }
+    let mut changes = Vec::with_capacity(new.len().max(old.len()));
+    for (j, n) in new.iter().enumerate() {
+        let before = new_match[j].map(|i| &old[i]);
+        let part_of = split_from[j].map(|k| &new[k]);
         changes.push(RegionChange {
-            change: classify(before, n),
+            change: match (before, part_of) {
+                (None, Some(_)) => Change::Split,
+                _ => classify(before, n),
+            },
             before,
             after: Some(n),
+            part_of,
         });
     }
-    for (o, _) in old.iter().zip(&old_matched).filter(|(_, &m)| !m) {
+    for (i, o) in old
+        .iter()
+        .enumerate()
+        .filter(|&(i, _)| old_match[i].is_none())
+    {
+        let part_of = merged_into[i].map(|j| &new[j]);
         changes.push(RegionChange {
-            change: Change::Vanished,
+            change: if part_of.is_some() {
+                Change::Merged
+            } else {
+                Change::Vanished
+            },
             before: Some(o),
             after: None,
+            part_of,
         });
     }
     changes.sort_by_key(|c| c.region().start);

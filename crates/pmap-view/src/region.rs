@@ -246,6 +246,16 @@ impl Region {
         self.perms[3] == b's'
     }
 
+    /// Whether this region's PSS moves only by this process's doing. Not so
+    /// for a private file mapping or a kernel special mapping: their pages
+    /// are the page cache's or the kernel's, shared with whatever else maps
+    /// them, so their PSS moves when unrelated processes start or end. (A
+    /// shared mapping's PSS, and an anonymous one's after fork, are moved by
+    /// this process and its children.)
+    pub fn own_pss(&self) -> bool {
+        matches!(self.kind, Kind::Heap | Kind::Stack | Kind::Anon) || self.is_shared()
+    }
+
     /// A short label for reports: the kernel's name, a file's base name, or
     /// `[anon]`, its control characters escaped ([`escape_controls`]).
     pub fn label(&self) -> String {

@@ -118,6 +118,60 @@ fn appeared_and_vanished_regions() {
     );
 }
 
+/// pylist's `del`: one anonymous region lost its middle (the list's pages
+/// unmapped). The larger part keeps the identity (it shrank); the smaller
+/// part split off it, and is no new memory.
+#[test]
+fn a_region_that_breaks_in_two_shrank_and_split() {
+    let a = Snapshot::from_smaps(1, b"10000-80000 rw-p 0 00:00 0 \nRss: 448 kB\n").unwrap();
+    let b = Snapshot::from_smaps(
+        1,
+        b"10000-20000 rw-p 0 00:00 0 \nRss: 64 kB\n60000-80000 rw-p 0 00:00 0 \nRss: 128 kB\n",
+    )
+    .unwrap();
+    let d = diff(&a, &b);
+    let got: Vec<(Change, u64, Option<u64>)> = d
+        .changes
+        .iter()
+        .map(|c| (c.change, c.region().start, c.part_of.map(|r| r.start)))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (Change::Split, 0x10000, Some(0x60000)),
+            (Change::Shrank, 0x60000, None)
+        ]
+    );
+    // The deltas still add up to the change of the whole.
+    let rss: i64 = d.changes.iter().map(|c| c.rss_delta()).sum();
+    assert_eq!(rss, 64 + 128 - 448);
+}
+
+/// Two anonymous regions that became one: the one that overlaps the result
+/// more grew, the other merged into it.
+#[test]
+fn regions_that_become_one_grew_and_merged() {
+    let a = Snapshot::from_smaps(
+        1,
+        b"10000-20000 rw-p 0 00:00 0 \n20000-60000 rw-p 0 00:00 0 \n",
+    )
+    .unwrap();
+    let b = Snapshot::from_smaps(1, b"10000-70000 rw-p 0 00:00 0 \n").unwrap();
+    let d = diff(&a, &b);
+    let got: Vec<(Change, u64, Option<u64>)> = d
+        .changes
+        .iter()
+        .map(|c| (c.change, c.region().start, c.part_of.map(|r| r.start)))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (Change::Grew, 0x10000, None),
+            (Change::Merged, 0x10000, Some(0x10000))
+        ]
+    );
+}
+
 /// The fixed-field parser agrees with the procfs crate, field by field, on a
 /// live process (this test process itself).
 #[test]

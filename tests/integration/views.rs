@@ -1,0 +1,106 @@
+//! Every view shows the same rows: the terminal, the HTML page, the JSON
+//! document and `lab diff` format one model of a step (`observer::step`), so
+//! on one real run of the threads lab (100 stacks and guard pages at once)
+//! they agree row for row, and group alike regions alike.
+
+use observer::render::{self, Style};
+use observer::{catalog, run_through, Impl};
+
+use crate::util::run_options;
+
+/// The rows of a terminal table: a mark, then a 16-digit address.
+fn terminal_rows(text: &str) -> Vec<&str> {
+    text.lines()
+        .filter(|l| {
+            let b = l.as_bytes();
+            b.len() > 18
+                && b[1] == b' '
+                && b[2..18].iter().all(|c| c.is_ascii_hexdigit())
+                && b" +-<>~/\\".contains(&b[0])
+        })
+        .collect()
+}
+
+#[test]
+fn terminal_html_json_and_diff_show_the_same_rows() {
+    let lab = catalog::find("threads").unwrap();
+    let report = run_through(lab, Impl::Rust, &run_options()).unwrap();
+    let wide = Style {
+        width: 400,
+        ..Style::default()
+    };
+    let page = observer::html::run_page(&report);
+    let doc = serde_json::to_value(observer::json::RunDocument::of(&report)).unwrap();
+    let steps = doc["steps"].as_array().unwrap();
+    // The HTML page's steps, in order.
+    let articles: Vec<&str> = page.split("<article class=\"step\"").skip(1).collect();
+    assert_eq!(articles.len(), report.steps.len());
+    let mut grouped = 0;
+    for i in 1..report.steps.len() {
+        let text = render::step(&report, i, wide);
+        let rows = terminal_rows(&text);
+        // The landmarks ([heap], [stack] unchanged) are rows with no change.
+        let landmarks = rows.iter().filter(|r| r.starts_with(' ')).count();
+        // JSON: one change per region; a group's regions share a number.
+        let changes = steps[i]["changes"].as_array().unwrap();
+        let mut groups = std::collections::BTreeMap::new();
+        let mut singles = 0;
+        for c in changes {
+            match c.get("group") {
+                Some(g) => *groups.entry(g.as_u64().unwrap()).or_insert(0) += 1,
+                None => singles += 1,
+            }
+        }
+        assert_eq!(
+            rows.len() - landmarks,
+            singles + groups.len(),
+            "step {i}: terminal rows vs JSON changes\n{text}"
+        );
+        let html_rows = articles[i].matches("<tr class=\"").count()
+            - articles[i].matches("<tr class=\"map\"").count();
+        assert_eq!(html_rows, rows.len(), "step {i}: terminal vs HTML rows");
+        // `lab diff` of the same two captures shows the same rows.
+        let diffed = observer::compare::render(
+            &report.steps[i - 1].snapshot,
+            &report.steps[i].snapshot,
+            wide,
+        );
+        assert_eq!(
+            terminal_rows(&diffed),
+            rows,
+            "step {i}: lab diff vs the step's view"
+        );
+        // Each group is one row "xN" in the terminal and the page.
+        for (_, n) in groups {
+            grouped += 1;
+            let mark = format!("x{n} alike, each");
+            assert!(text.contains(&mark), "step {i}: no `{mark}` row\n{text}");
+            assert!(articles[i].contains(&mark), "step {i}: no `{mark}` in HTML");
+        }
+        // Expanded, every region of a group has its row.
+        let expanded = render::step(
+            &report,
+            i,
+            Style {
+                expand: true,
+                ..wide
+            },
+        );
+        assert_eq!(
+            terminal_rows(&expanded).len() - landmarks,
+            changes.len(),
+            "step {i}: expanded rows vs JSON changes"
+        );
+    }
+    // Step 1: the 100 stacks and the 100 guard pages are two groups of 100.
+    let step1: Vec<u64> = steps[1]["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|c| c.get("group").and_then(|g| g.as_u64()))
+        .collect();
+    for g in std::collections::BTreeSet::from_iter(step1.iter()) {
+        assert_eq!(step1.iter().filter(|x| *x == g).count(), 100, "{step1:?}");
+    }
+    assert!(grouped >= 2, "no group at all");
+}
