@@ -160,7 +160,11 @@ pub fn fault_in_own_code() {
     for (first, end) in own_read_only_segments() {
         // SAFETY: [first, end) is a mapped, readable segment of this program.
         let populated = unsafe {
-            libc::madvise(first as *mut libc::c_void, end - first, libc::MADV_POPULATE_READ)
+            libc::madvise(
+                first as *mut libc::c_void,
+                end - first,
+                libc::MADV_POPULATE_READ,
+            )
         } == 0;
         if !populated {
             read_every_page(first, end, page);
@@ -264,12 +268,21 @@ mod tests {
         assert!(segments.len() >= 2, "{segments:x?}");
         let page = page_size();
         let pages: usize = segments.iter().map(|&(s, e)| (e - s) / page).sum();
-        assert!(pages > 64, "a test binary has more than 64 pages of code: {pages}");
+        assert!(
+            pages > 64,
+            "a test binary has more than 64 pages of code: {pages}"
+        );
 
         unmap_from_page_tables(&segments);
-        assert!(!all_present(&segments), "MADV_DONTNEED left every page mapped");
+        assert!(
+            !all_present(&segments),
+            "MADV_DONTNEED left every page mapped"
+        );
         fault_in_own_code();
-        assert!(all_present(&segments), "fault_in_own_code left pages unmapped");
+        assert!(
+            all_present(&segments),
+            "fault_in_own_code left pages unmapped"
+        );
 
         // The fallback alone, as on kernels without MADV_POPULATE_READ.
         unmap_from_page_tables(&segments);
@@ -277,6 +290,9 @@ mod tests {
         for &(first, end) in &segments {
             read_every_page(first, end, page);
         }
-        assert!(all_present(&segments), "reading every page left pages unmapped");
+        assert!(
+            all_present(&segments),
+            "reading every page left pages unmapped"
+        );
     }
 }
