@@ -149,6 +149,123 @@ fn explain_walks_large_malloc_blocks() {
     assert!(blocks[0].contains("the largest 51204 KiB"), "{}", blocks[0]);
 }
 
+/// A C program that prints its main thread's thread pointer (glibc's TCB)
+/// and, with an argument, starts a second thread first; waits for stdin.
+const THREAD_POINTER_C: &str = r#"
+#include <pthread.h>
+#include <stdio.h>
+#include <unistd.h>
+static void *idle(void *arg) { (void)arg; pause(); return 0; }
+int main(int argc, char **argv) {
+    (void)argv;
+    pthread_t t;
+    if (argc > 1 && pthread_create(&t, 0, idle, 0) != 0) return 1;
+    printf("%p\n", __builtin_thread_pointer());
+    fflush(stdout);
+    getchar();
+    return 0;
+}
+"#;
+
+fn thread_pointer_exe() -> std::path::PathBuf {
+    let tmp = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"));
+    let source = tmp.join(format!("thread-pointer.{}.c", std::process::id()));
+    let exe = tmp.join(format!("thread-pointer.{}", std::process::id()));
+    std::fs::write(&source, THREAD_POINTER_C).unwrap();
+    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
+    let out = std::process::Command::new(&cc)
+        .args(["-O1", "-pthread", "-o"])
+        .arg(&exe)
+        .arg(&source)
+        .output()
+        .unwrap_or_else(|e| panic!("`{cc}` not found ({e}): install a C compiler"));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    exe
+}
+
+/// `lab explain` names the small anonymous region holding the main thread's
+/// thread-local storage, and it is the region the thread pointer (read by
+/// the program itself) points into: exactly one, with or without a second
+/// thread, whose TCB is not the main thread's.
+#[test]
+fn explain_names_the_main_threads_thread_local_storage() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    let exe = thread_pointer_exe();
+    for args in [&[][..], &["thread"][..]] {
+        let mut child = Command::new(&exe)
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let tp = u64::from_str_radix(line.trim().trim_start_matches("0x"), 16)
+            .unwrap_or_else(|e| panic!("{line:?}: {e}"));
+        let out = lab(&["explain", "--json", &child.id().to_string()]);
+        let _ = child.kill();
+        let _ = child.wait();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v = crate::util::json_doc(crate::util::Doc::Explain, &out.stdout);
+        let regions = v["regions"].as_array().unwrap();
+        let addr = |r: &serde_json::Value, k: &str| {
+            u64::from_str_radix(r[k].as_str().unwrap().trim_start_matches("0x"), 16).unwrap()
+        };
+        let holding = regions
+            .iter()
+            .find(|r| addr(r, "start") <= tp && tp < addr(r, "end"))
+            .expect("a region holds the thread pointer");
+        let what = holding["explanation"].as_str().unwrap();
+        assert!(
+            what.starts_with("thread-local storage of the main thread")
+                && what.contains(&format!("TCB at {tp:#x}")),
+            "{args:?}: {what}"
+        );
+        assert_eq!(holding["certain"], true);
+        let named = regions
+            .iter()
+            .filter(|r| {
+                r["explanation"]
+                    .as_str()
+                    .unwrap()
+                    .contains("thread-local storage of the main thread")
+            })
+            .count();
+        assert_eq!(named, 1, "{args:?}: {regions:#?}");
+    }
+    let _ = std::fs::remove_file(&exe);
+}
+
+/// After malloc(10 MiB) the block merges with the TLS region above it: the
+/// chunk walk names the block, and the rest by the TCB in it.
+#[test]
+fn explain_names_the_tls_merged_under_a_malloc_block() {
+    let regions = explain_at("heap", 1);
+    let block: Vec<&String> = regions
+        .iter()
+        .map(|(e, _)| e)
+        .filter(|e| e.contains("large malloc block"))
+        .collect();
+    assert_eq!(block.len(), 1, "{regions:#?}");
+    assert!(
+        block[0].starts_with("1 large malloc block")
+            && block[0].contains(" KiB: thread-local storage of the main thread"),
+        "{}",
+        block[0]
+    );
+}
+
 #[test]
 fn explain_of_a_missing_process_is_one_line() {
     let out = lab(&["explain", "999999999"]);

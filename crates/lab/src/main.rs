@@ -216,6 +216,7 @@ struct LabArgs {
 
 fn parse_impl(s: &str) -> Result<Impl, String> {
     s.parse()
+        .map_err(|e: observer::lab::UnknownImpl| e.to_string())
 }
 
 fn parse_seconds(s: &str) -> Result<f64, String> {

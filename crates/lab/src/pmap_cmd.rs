@@ -103,7 +103,7 @@ pub fn run(args: &PmapArgs) -> ExitCode {
     };
     let range = match args.range.as_deref().map(Range::parse).transpose() {
         Ok(range) => range.unwrap_or_default(),
-        Err(e) => return usage(&e),
+        Err(e) => return usage(&e.to_string()),
     };
     let mut pids = Vec::with_capacity(args.pids.len());
     for arg in &args.pids {

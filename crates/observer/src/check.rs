@@ -181,23 +181,60 @@ impl<'a> StepSnapshots<'a> {
     }
 }
 
+/// A defect in a check of a lab's data (`Check::compile` finds it; the
+/// embedded labs are checked by tests, so a user never sees one).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SpecError {
+    #[error("measure `{0}` is not SCOPE.FIELD")]
+    NotScopeField(String),
+    #[error("unknown scope `{0}`")]
+    UnknownScope(String),
+    #[error("unknown field `{0}`")]
+    UnknownField(String),
+    #[error("text fields exist only for `largest` and `steady`")]
+    TextFieldScope,
+    #[error("`steady` has the fields rss, size (rates per step) and kind")]
+    SteadyField,
+    #[error("a count of one region means nothing")]
+    CountOfOneRegion,
+    #[error("unknown since `{0}`")]
+    UnknownSince(String),
+    #[error("`largest` and `steady` take no `since`")]
+    SinceOfOneRegion,
+    #[error(transparent)]
+    Size(#[from] SizeExprError),
+    #[error("a text measure takes `equals` only")]
+    TextBounds,
+    #[error("a numeric measure takes `min` and/or `max` only")]
+    NumericBounds,
+    #[error("`cache` has the fields resident and size, and only it has `resident`")]
+    CacheField,
+    #[error("USS is measured on totals or kinds")]
+    UssOfOneRegion,
+}
+
+/// A size expression [`size_expr`] cannot read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("bad size expression `{0}`")]
+pub struct SizeExprError(pub String);
+
 impl Check {
     /// Validate and compile a check spec, its bounds evaluated with `facts`.
     /// Errors are defects in lab data.
-    pub fn compile(spec: &CheckSpec, facts: &Facts) -> Result<Check, String> {
+    pub fn compile(spec: &CheckSpec, facts: &Facts) -> Result<Check, SpecError> {
         let (child, measure) = match spec.measure.strip_prefix("child:") {
             Some(m) => (true, m),
             None => (false, spec.measure.as_str()),
         };
         let (scope, field) = measure
             .split_once('.')
-            .ok_or_else(|| format!("measure `{}` is not SCOPE.FIELD", spec.measure))?;
+            .ok_or_else(|| SpecError::NotScopeField(spec.measure.clone()))?;
         let scope = match scope {
             "total" => Scope::Total,
             "largest" => Scope::Largest,
             "steady" => Scope::Steady,
             "cache" => Scope::Cache,
-            k => Scope::Kind(parse_kind(k).ok_or_else(|| format!("unknown scope `{k}`"))?),
+            k => Scope::Kind(parse_kind(k).ok_or_else(|| SpecError::UnknownScope(k.into()))?),
         };
         let field = match field {
             "size" => Field::Size,
@@ -212,44 +249,42 @@ impl Check {
             "resident" => Field::Resident,
             "kind" => Field::KindName,
             "change" => Field::ChangeName,
-            f => return Err(format!("unknown field `{f}`")),
+            f => return Err(SpecError::UnknownField(f.into())),
         };
         let whole_regions = matches!(scope, Scope::Largest | Scope::Steady);
         if field.is_text() && !whole_regions {
-            return Err("text fields exist only for `largest` and `steady`".into());
+            return Err(SpecError::TextFieldScope);
         }
         if scope == Scope::Steady && !matches!(field, Field::Rss | Field::Size | Field::KindName) {
-            return Err("`steady` has the fields rss, size (rates per step) and kind".into());
+            return Err(SpecError::SteadyField);
         }
         if field == Field::Count && whole_regions {
-            return Err("a count of one region means nothing".into());
+            return Err(SpecError::CountOfOneRegion);
         }
         let since = match spec.since.as_str() {
             "previous" => Since::Previous,
             "start" => Since::Start,
             "none" => Since::None,
-            s => return Err(format!("unknown since `{s}`")),
+            s => return Err(SpecError::UnknownSince(s.into())),
         };
         if whole_regions && since != Since::Previous {
-            return Err("`largest` and `steady` take no `since`".into());
+            return Err(SpecError::SinceOfOneRegion);
         }
         let eval = |e: &str| size_expr(e, facts);
         let min = spec.min.as_deref().map(eval).transpose()?;
         let max = spec.max.as_deref().map(eval).transpose()?;
         match (field.is_text(), &spec.equals, min.or(max)) {
             (true, Some(_), None) | (false, None, Some(_)) => {}
-            (true, _, _) => return Err("a text measure takes `equals` only".into()),
-            (false, _, _) => return Err("a numeric measure takes `min` and/or `max` only".into()),
+            (true, _, _) => return Err(SpecError::TextBounds),
+            (false, _, _) => return Err(SpecError::NumericBounds),
         }
         if (scope == Scope::Cache) != matches!(field, Field::Resident | Field::Size)
             && (scope == Scope::Cache || field == Field::Resident)
         {
-            return Err(
-                "`cache` has the fields resident and size, and only it has `resident`".into(),
-            );
+            return Err(SpecError::CacheField);
         }
         if field == Field::Uss && whole_regions {
-            return Err("USS is measured on totals or kinds".into());
+            return Err(SpecError::UssOfOneRegion);
         }
         Ok(Check {
             spec: spec.clone(),
@@ -534,8 +569,8 @@ impl CheckResult {
 /// machine knows (`cpus`, `new_arenas`, `cached_stacks`, see
 /// [`Facts::number`]).
 /// Examples: `10 MiB + 1 page`, `100 stacks + 100 pages`, `new_arenas * 64 MiB`.
-pub fn size_expr(text: &str, facts: &Facts) -> Result<i64, String> {
-    let bad = || format!("bad size expression `{text}`");
+pub fn size_expr(text: &str, facts: &Facts) -> Result<i64, SizeExprError> {
+    let bad = || SizeExprError(text.to_string());
     let mut total = 0f64;
     let mut sign = 1f64;
     let mut term: Option<(f64, bool)> = None; // (product so far, has a size unit)

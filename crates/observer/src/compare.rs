@@ -4,19 +4,20 @@
 
 use std::fmt::Write as _;
 
+use pmap_view::json::ReadError;
 use pmap_view::Snapshot;
 
 use crate::render::{table, Style};
 use crate::step::Resolution;
 
 /// Read the first JSON document of `text` as a snapshot.
-pub fn load(text: &str) -> Result<Snapshot, String> {
+pub fn load(text: &str) -> Result<Snapshot, ReadError> {
     pmap_view::json::snapshot_from_reader(text.as_bytes())
 }
 
 /// Read the first JSON document of `file` as a snapshot, as it streams in.
-pub fn load_file(file: &std::path::Path) -> Result<Snapshot, String> {
-    let f = std::fs::File::open(file).map_err(|e| e.to_string())?;
+pub fn load_file(file: &std::path::Path) -> Result<Snapshot, ReadError> {
+    let f = std::fs::File::open(file)?;
     pmap_view::json::snapshot_from_reader(f)
 }
 

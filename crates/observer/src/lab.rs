@@ -33,13 +33,18 @@ impl std::fmt::Display for Impl {
     }
 }
 
+/// A name that is no implementation.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown implementation `{0}` (rust, c or python)")]
+pub struct UnknownImpl(pub String);
+
 impl std::str::FromStr for Impl {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = UnknownImpl;
+    fn from_str(s: &str) -> Result<Self, UnknownImpl> {
         Impl::ALL
             .into_iter()
             .find(|i| i.as_str() == s)
-            .ok_or_else(|| format!("unknown implementation `{s}` (rust, c or python)"))
+            .ok_or_else(|| UnknownImpl(s.to_string()))
     }
 }
 

@@ -206,25 +206,65 @@ impl Formatter for EscapeControls<'_> {
 /// what a file claims keeps every sum and difference of counters in range.
 pub const MAX_KIB: u64 = u64::MAX >> 10;
 
+/// Why a JSON document could not be read back as a snapshot (`lab diff`
+/// prints it after the file's name).
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    /// The file could not be opened.
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    #[error("empty file")]
+    Empty,
+    #[error("not JSON: {0}")]
+    NotJson(#[source] serde_json::Error),
+    /// JSON, but not a document of the contract (a bad region says which).
+    #[error("{0}")]
+    Data(#[source] serde_json::Error),
+    #[error("no `regions` array")]
+    NoRegions,
+    #[error("the regions' `{key}` add up to more than {MAX_KIB} KiB (a 64-bit address space)")]
+    TotalTooLarge { key: String },
+}
+
+/// What is wrong with one region of a document (reported inside
+/// [`ReadError::Data`], with the place in the text).
+#[derive(Debug, thiserror::Error)]
+enum RegionError {
+    #[error("region without `{0}`")]
+    Missing(&'static str),
+    #[error("bad address `{0}`")]
+    BadAddress(String),
+    #[error("region {start:#x}-{end:#x} ends before it starts")]
+    EndsBeforeStart { start: u64, end: u64 },
+    #[error("region {start:#x}: `{key}` is {value}, not a number of KiB from 0 to {MAX_KIB}")]
+    BadCounter {
+        start: u64,
+        key: &'static str,
+        value: serde_json::Number,
+    },
+    #[error("region with bad `perms`")]
+    BadPerms,
+}
+
 /// Read back a snapshot from its JSON form (`lab pmap --json`, or any document
 /// with a `regions` array in the contract's format): what `lab diff` compares.
 /// Counters the format does not carry are zero; Dirty is kept as private dirty.
-pub fn snapshot_from_json(doc: &Value) -> Result<crate::Snapshot, String> {
+pub fn snapshot_from_json(doc: &Value) -> Result<crate::Snapshot, ReadError> {
     Document::deserialize(doc)
-        .map_err(|e| e.to_string())
+        .map_err(ReadError::Data)
         .and_then(Document::into_snapshot)
 }
 
 /// The first JSON document of `reader`, read as [`snapshot_from_json`] does,
 /// but region by region as the text streams in: no tree of JSON values, so
 /// the memory is the regions' own (`lab diff` of two 175 MB captures).
-pub fn snapshot_from_reader(reader: impl std::io::Read) -> Result<crate::Snapshot, String> {
+pub fn snapshot_from_reader(reader: impl std::io::Read) -> Result<crate::Snapshot, ReadError> {
     let mut docs = serde_json::Deserializer::from_reader(std::io::BufReader::new(reader))
         .into_iter::<Document>();
     match docs.next() {
-        None => Err("empty file".into()),
-        Some(Err(e)) if e.is_data() => Err(e.to_string()),
-        Some(Err(e)) => Err(format!("not JSON: {e}")),
+        None => Err(ReadError::Empty),
+        Some(Err(e)) if e.is_data() => Err(ReadError::Data(e)),
+        Some(Err(e)) => Err(ReadError::NotJson(e)),
         Some(Ok(doc)) => doc.into_snapshot(),
     }
 }
@@ -239,17 +279,15 @@ struct Document {
 }
 
 impl Document {
-    fn into_snapshot(self) -> Result<crate::Snapshot, String> {
-        let mut regions = self.regions.ok_or("no `regions` array")?.0;
+    fn into_snapshot(self) -> Result<crate::Snapshot, ReadError> {
+        let mut regions = self.regions.ok_or(ReadError::NoRegions)?.0;
         regions.sort_by_key(|r| r.start);
         let totals = crate::Totals::of(&regions);
         // Every counter of the totals, by the names the contract gives them.
         if let Ok(Value::Object(fields)) = serde_json::to_value(totals) {
             for (key, total) in fields {
                 if total.as_u64().is_some_and(|t| t > MAX_KIB) {
-                    return Err(format!(
-                        "the regions' `{key}` add up to more than {MAX_KIB} KiB (a 64-bit address space)"
-                    ));
+                    return Err(ReadError::TotalTooLarge { key });
                 }
             }
         }
@@ -319,34 +357,38 @@ struct RawRegion {
 }
 
 impl RawRegion {
-    fn into_region(self) -> Result<Region, String> {
-        let hex_field = |v: &Option<String>, k: &str| -> Result<u64, String> {
-            let text = v
-                .as_deref()
-                .ok_or_else(|| format!("region without `{k}`"))?;
+    fn into_region(self) -> Result<Region, RegionError> {
+        let hex_field = |v: &Option<String>, k: &'static str| -> Result<u64, RegionError> {
+            let text = v.as_deref().ok_or(RegionError::Missing(k))?;
             u64::from_str_radix(text.trim_start_matches("0x"), 16)
-                .map_err(|_| format!("bad address `{text}`"))
+                .map_err(|_| RegionError::BadAddress(text.to_string()))
         };
         let (start, end) = (
             hex_field(&self.start, "start")?,
             hex_field(&self.end, "end")?,
         );
         if end < start {
-            return Err(format!("region {start:#x}-{end:#x} ends before it starts"));
+            return Err(RegionError::EndsBeforeStart { start, end });
         }
         // A counter is absent (0), or KiB that an address space can hold.
-        let kib = |v: &Option<serde_json::Number>, k: &str| match v {
+        let kib = |v: &Option<serde_json::Number>, key: &'static str| match v {
             None => Ok(0),
-            Some(n) => n.as_u64().filter(|&n| n <= MAX_KIB).ok_or_else(|| {
-                format!("region {start:#x}: `{k}` is {n}, not a number of KiB from 0 to {MAX_KIB}")
-            }),
+            Some(n) => {
+                n.as_u64()
+                    .filter(|&n| n <= MAX_KIB)
+                    .ok_or_else(|| RegionError::BadCounter {
+                        start,
+                        key,
+                        value: n.clone(),
+                    })
+            }
         };
         let perms: [u8; 4] = self
             .perms
             .as_deref()
             .and_then(|p| p.as_bytes().try_into().ok())
             .filter(|p: &[u8; 4]| p.iter().all(|b| b"rwxps-".contains(b)))
-            .ok_or("region with bad `perms`")?;
+            .ok_or(RegionError::BadPerms)?;
         let name = self.name.unwrap_or_default();
         let fields = crate::Fields {
             size: kib(&self.size_kib, "size_kib")?,
@@ -459,6 +501,9 @@ mod tests {
         }
         assert!(snapshot_from_json(&doc(&[(0, 0x1000, MAX_KIB + 1)])).is_err());
         let sum = doc(&[(0, 0x1000, MAX_KIB), (0x1000, 0x2000, 1)]);
-        assert!(snapshot_from_json(&sum).unwrap_err().contains("add up to"));
+        assert!(snapshot_from_json(&sum)
+            .unwrap_err()
+            .to_string()
+            .contains("add up to"));
     }
 }

@@ -147,16 +147,25 @@ impl Default for Range {
     }
 }
 
+/// Why `-A`'s argument is not an address range (the message names it).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RangeError {
+    #[error("`{0}` is not an address range (LOW,HIGH in hexadecimal)")]
+    NotARange(String),
+    #[error("`{0}`: an address has at most 16 hexadecimal digits")]
+    TooLong(String),
+}
+
 impl Range {
     /// Parse `-A`'s argument as procps does: `low,high`, `low,` (to the end),
     /// `,high` (from 0) or `low` alone (the mappings holding that address);
     /// hexadecimal, with or without `0x`.
-    pub fn parse(arg: &str) -> Result<Range, String> {
+    pub fn parse(arg: &str) -> Result<Range, RangeError> {
         let (low, high) = match arg.split_once(',') {
             Some((low, high)) => (low, high),
             None => (arg, arg),
         };
-        let number = |s: &str, default: u64| -> Result<u64, String> {
+        let number = |s: &str, default: u64| -> Result<u64, RangeError> {
             if s.is_empty() {
                 return Ok(default);
             }
@@ -165,12 +174,9 @@ impl Range {
                 .or_else(|| s.strip_prefix("0X"))
                 .unwrap_or(s);
             if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_hexdigit()) {
-                return Err(format!(
-                    "`{arg}` is not an address range (LOW,HIGH in hexadecimal)"
-                ));
+                return Err(RangeError::NotARange(arg.to_string()));
             }
-            u64::from_str_radix(digits, 16)
-                .map_err(|_| format!("`{arg}`: an address has at most 16 hexadecimal digits"))
+            u64::from_str_radix(digits, 16).map_err(|_| RangeError::TooLong(arg.to_string()))
         };
         Ok(Range {
             low: number(low, 0)?,
