@@ -711,7 +711,10 @@ mod tests {
     fn page_tables_are_a_process_measure() {
         let f = Facts::default();
         for bad in ["total.page_tables", "largest.page_tables", "process.size"] {
-            assert!(Check::compile(&spec(bad, Some("1"), None), &f).is_err(), "{bad}");
+            assert!(
+                Check::compile(&spec(bad, Some("1"), None), &f).is_err(),
+                "{bad}"
+            );
         }
         let text = "1000-2000 rw-p 0 00:00 0 [heap]\nSize: 4 kB\nRss: 4 kB\n";
         let (mut before, mut after) = (snap(text), snap(text));

@@ -462,7 +462,9 @@ mod tests {
         }
         let mut bad = doc(&[(0x1000, 0x2000, 4)]);
         bad["page_tables_kib"] = json!(-4);
-        assert!(snapshot_from_json(&bad).unwrap_err().contains("page_tables_kib"));
+        assert!(snapshot_from_json(&bad)
+            .unwrap_err()
+            .contains("page_tables_kib"));
     }
 
     /// Run in a debug build (overflow checks on): the largest counters the

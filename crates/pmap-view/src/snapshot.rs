@@ -272,10 +272,14 @@ mod tests {
 
     #[test]
     fn page_tables_come_from_vmpte() {
-        let status = b"Name:\tcat\nVmRSS:\t    1944 kB\nVmPTE:\t      52 kB\nVmSwap:\t       0 kB\n";
+        let status =
+            b"Name:\tcat\nVmRSS:\t    1944 kB\nVmPTE:\t      52 kB\nVmSwap:\t       0 kB\n";
         assert_eq!(page_tables_kib(status), Some(52));
         // A kernel thread's status has no Vm lines at all.
-        assert_eq!(page_tables_kib(b"Name:\tkthreadd\nState:\tS (sleeping)\n"), None);
+        assert_eq!(
+            page_tables_kib(b"Name:\tkthreadd\nState:\tS (sleeping)\n"),
+            None
+        );
         assert_eq!(page_tables_kib(b"VmPTE:\tmany kB\n"), None);
     }
 
@@ -285,6 +289,10 @@ mod tests {
     #[test]
     fn a_capture_reads_this_process_page_tables() {
         let snap = Snapshot::capture(std::process::id() as i32).unwrap();
-        assert!(snap.page_tables_kib.is_some_and(|kib| kib > 0), "{:?}", snap.page_tables_kib);
+        assert!(
+            snap.page_tables_kib.is_some_and(|kib| kib > 0),
+            "{:?}",
+            snap.page_tables_kib
+        );
     }
 }
