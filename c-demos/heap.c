@@ -37,7 +37,20 @@ int main(void)
     free(a);
     free(b);
 
-    printf("freed a and b: press Enter to exit\n");
+    printf("freed a and b: press Enter to malloc 10 MiB again\n");
+    getchar();
+
+    /* step 5: allocate 10 MiB again */
+    char *c = malloc(10 * MIB);
+    if (c == NULL) { fprintf(stderr, "heap: malloc of 10 MiB failed\n"); return 1; }
+
+    printf("c = %p: press Enter to free c\n", (void *)c);
+    getchar();
+
+    /* step 6: free it */
+    free(c);
+
+    printf("freed c: press Enter to exit\n");
     getchar();
     return 0;
 }

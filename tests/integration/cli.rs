@@ -76,12 +76,12 @@ fn workload_prints_its_pid_and_waits_at_each_prompt() {
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    // Five prompts, five Enters: then it exits on its own.
+    // Seven prompts, seven Enters: then it exits on its own.
     child
         .stdin
         .take()
         .unwrap()
-        .write_all(b"\n\n\n\n\n")
+        .write_all(b"\n\n\n\n\n\n\n")
         .unwrap();
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success());
@@ -91,7 +91,7 @@ fn workload_prints_its_pid_and_waits_at_each_prompt() {
         lines[0],
         format!("pid {}", lines[0].trim_start_matches("pid "))
     );
-    assert_eq!(lines.len(), 6, "{text}");
+    assert_eq!(lines.len(), 8, "{text}");
     assert!(lines[1].starts_with("start: press Enter"));
 }
 

@@ -60,7 +60,7 @@ fn assert_heap_facts(imp: &str) {
     assert_eq!(report["passed"], true);
     assert!(num(&report["pid"]) > 0);
     let steps = report["steps"].as_array().unwrap();
-    assert_eq!(steps.len(), 5);
+    assert_eq!(steps.len(), 7);
     for (i, s) in steps.iter().enumerate() {
         assert_eq!(num(&s["index"]), i as i64);
         // Per-region sums are the totals.
@@ -121,6 +121,24 @@ fn assert_heap_facts(imp: &str) {
         (total(&steps[4], "anonymous_kib") - total(&steps[0], "anonymous_kib")).abs()
             <= 4 * PAGE_KIB
     );
+
+    // Step 5: free(a) raised the mmap threshold, so the same 10 MiB now come
+    // from [heap] (brk): [heap] grows by about 10 MiB, and that is all that grows.
+    let grown = heap_size(&steps[5]) - heap_size(&steps[4]);
+    assert!(
+        (10240..=10240 + 128 + PAGE_KIB).contains(&grown),
+        "{imp}: [heap] grew by {grown} KiB"
+    );
+    assert_eq!(
+        delta(steps, 5, "size_kib"),
+        grown,
+        "{imp}: only [heap] grew"
+    );
+    assert!(delta(steps, 5, "rss_kib") < 1024);
+
+    // Step 6: free keeps it (the trim threshold is twice the new threshold).
+    assert_eq!(heap_size(&steps[6]), heap_size(&steps[5]), "{imp}");
+    assert_eq!(delta(steps, 6, "size_kib"), 0, "{imp}");
 }
 
 #[test]

@@ -89,10 +89,17 @@ fn a_pmap_document_is_valid_and_a_broken_one_is_not() {
             ("a total missing", |d| {
                 d["totals"].as_object_mut().unwrap().remove("rss_kib");
             }),
+            ("negative page tables", |d| d["page_tables_kib"] = json!(-4)),
         ],
     );
     // Two documents: the second is validated too (and is the same process).
     assert_eq!(docs[1]["pid"], docs[0]["pid"]);
+    // A live process's page tables are there: it runs through them.
+    assert!(
+        docs[0]["page_tables_kib"].as_u64().is_some_and(|k| k > 0),
+        "{}",
+        docs[0]
+    );
     let explained = lab(&["explain", "--json", &pid]);
     let explained = json_doc(Doc::Explain, &explained.stdout);
     valid_but_not_broken(

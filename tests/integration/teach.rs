@@ -37,22 +37,23 @@ fn temp(name: &str) -> std::path::PathBuf {
 #[test]
 fn predictions_are_scored_against_the_truth() {
     let data = temp("predict");
-    let right = "+10M 0\n+50M 0\n0 +10M\n-60M -10M\n";
+    let right = "+10M 0\n+50M 0\n0 +10M\n-60M -10M\n+10M 0\n0 0\n";
     let (out, code) = lab_with_input(&["heap", "--impl", "c", "--predict"], right, &data);
     assert_eq!(code, 0, "{out}");
     assert!(
-        out.contains("Your predictions: 4 of 4 steps right"),
+        out.contains("Your predictions: 6 of 6 steps right"),
         "{out}"
     );
     // The classic wrong answer: RSS follows malloc.
-    let wrong = "+10M +10M\n+50M +50M\n0 +10M\n-60M -10M\n";
+    // And the belief that free() gives [heap] memory back.
+    let wrong = "+10M +10M\n+50M +50M\n0 +10M\n-60M -10M\n+10M 0\n-10M 0\n";
     let (out, _) = lab_with_input(&["heap", "--impl", "c", "--predict"], wrong, &data);
     assert!(
         out.contains("RSS +10240 KiB (off); truth: virtual +10244 KiB, RSS +4 KiB"),
         "{out}"
     );
     assert!(
-        out.contains("Your predictions: 2 of 4 steps right"),
+        out.contains("Your predictions: 3 of 6 steps right"),
         "{out}"
     );
     let _ = std::fs::remove_dir_all(&data);
@@ -238,7 +239,7 @@ fn press_to_end(lab: &mut observer::demo::Demo, keys: &[u8]) -> (i32, String) {
 #[test]
 fn keys_at_a_pause_help_go_back_show_the_glossary_and_quit() {
     let (mut lab, out) = lab_on_a_pty(&["heap"], None);
-    assert!(out.contains("━━ Step 0 of 4"), "{out}");
+    assert!(out.contains("━━ Step 0 of 6"), "{out}");
     assert!(
         out.contains("Press Enter for the next step (malloc(10 MiB)), ? for the other keys"),
         "{out}"
@@ -267,10 +268,10 @@ fn keys_at_a_pause_help_go_back_show_the_glossary_and_quit() {
     assert!(out.contains("there is no step before it"), "{out}");
     // Enter advances.
     let out = press(&mut lab, b"\n");
-    assert!(out.contains("━━ Step 1 of 4: malloc(10 MiB)"), "{out}");
+    assert!(out.contains("━━ Step 1 of 6: malloc(10 MiB)"), "{out}");
     // b: the previous step's view again, then further back is refused.
     let out = press(&mut lab, b"b");
-    assert!(out.contains("━━ Step 0 of 4"), "{out}");
+    assert!(out.contains("━━ Step 0 of 6"), "{out}");
     assert!(
         out.contains("That was step 0 again; the demo is at step 1."),
         "{out}"
@@ -301,10 +302,10 @@ fn keys_at_a_pause_help_go_back_show_the_glossary_and_quit() {
     );
     // Enter still goes to the next step after all that.
     let out = press(&mut lab, b"\n");
-    assert!(out.contains("━━ Step 2 of 4"), "{out}");
+    assert!(out.contains("━━ Step 2 of 6"), "{out}");
     let (code, out) = press_to_end(&mut lab, b"q");
     assert_eq!(code, 0, "{out}");
-    assert!(out.ends_with("\nstopped at step 2 of 4\n"), "{out:?}");
+    assert!(out.ends_with("\nstopped at step 2 of 6\n"), "{out:?}");
 }
 
 #[test]
@@ -313,7 +314,7 @@ fn ctrl_d_and_ctrl_c_at_a_pause_stop_with_where() {
     let (mut lab, _) = lab_on_a_pty(&["heap"], None);
     let (code, out) = press_to_end(&mut lab, b"\x04");
     assert_eq!(code, 0, "{out}");
-    assert!(out.ends_with("\nstopped at step 0 of 4\n"), "{out:?}");
+    assert!(out.ends_with("\nstopped at step 0 of 6\n"), "{out:?}");
     // Ctrl-C after a step: the same words and the same exit status as q.
     let (mut lab, out) = lab_on_a_pty(&["heap"], None);
     let demo: i32 = out
@@ -325,7 +326,7 @@ fn ctrl_d_and_ctrl_c_at_a_pause_stop_with_where() {
     press(&mut lab, b"\n");
     let (code, out) = press_to_end(&mut lab, b"\x03");
     assert_eq!(code, 0, "{out}");
-    assert!(out.ends_with("\nstopped at step 1 of 4\n"), "{out:?}");
+    assert!(out.ends_with("\nstopped at step 1 of 6\n"), "{out:?}");
     assert!(
         crate::util::gone_within(demo, Duration::from_secs(5)),
         "demo {demo} left running"
@@ -337,52 +338,52 @@ fn ctrl_d_and_ctrl_c_at_a_pause_stop_with_where() {
     let (status, out) = lab.wait_for_exit(Duration::from_secs(10)).unwrap();
     use std::os::unix::process::ExitStatusExt;
     assert_eq!(status.signal(), Some(libc::SIGINT));
-    assert!(out.ends_with("\nstopped at step 0 of 4\n"), "{out:?}");
+    assert!(out.ends_with("\nstopped at step 0 of 6\n"), "{out:?}");
 }
 
 #[test]
 fn step_n_runs_through_to_step_n_then_pauses() {
     let (mut lab, out) = lab_on_a_pty(&["heap", "--step", "2"], None);
     // Steps 0 and 1 in a line each, step 2 whole, and the pause after it.
-    assert!(out.contains("\nStep 0 of 4: start"), "{out}");
+    assert!(out.contains("\nStep 0 of 6: start"), "{out}");
     assert!(
-        out.contains("\nStep 1 of 4: malloc(10 MiB): virt +10.0 MiB, RSS"),
+        out.contains("\nStep 1 of 6: malloc(10 MiB): virt +10.0 MiB, RSS"),
         "{out}"
     );
     assert!(
         !out.contains("━━ Step 0") && !out.contains("━━ Step 1"),
         "{out}"
     );
-    assert!(out.contains("━━ Step 2 of 4: malloc(50 MiB)"), "{out}");
+    assert!(out.contains("━━ Step 2 of 6: malloc(50 MiB)"), "{out}");
     assert!(
         out.contains("Press Enter for the next step (write every byte of the first 10 MiB)"),
         "{out}"
     );
     // b shows the step run through in full.
     let out = press(&mut lab, b"b");
-    assert!(out.contains("━━ Step 1 of 4: malloc(10 MiB)"), "{out}");
+    assert!(out.contains("━━ Step 1 of 6: malloc(10 MiB)"), "{out}");
     let out = press(&mut lab, b"\n");
-    assert!(out.contains("━━ Step 3 of 4"), "{out}");
+    assert!(out.contains("━━ Step 3 of 6"), "{out}");
     let (code, out) = press_to_end(&mut lab, b"q");
     assert_eq!(code, 0);
-    assert!(out.ends_with("stopped at step 3 of 4\n"), "{out:?}");
+    assert!(out.ends_with("stopped at step 3 of 6\n"), "{out:?}");
 
     // Without a terminal: no pause, the same shape; a step the lab has not is refused.
     let out = crate::util::lab(&["heap", "--step", "4"]);
     let text = String::from_utf8(out.stdout).unwrap();
     assert_eq!(out.status.code(), Some(0), "{text}");
     assert!(
-        text.contains("\nStep 3 of 4: write every byte of the first 10 MiB: virt 0, RSS +"),
+        text.contains("\nStep 3 of 6: write every byte of the first 10 MiB: virt 0, RSS +"),
         "{text}"
     );
     assert!(
-        text.contains("━━ Step 4 of 4") && !text.contains("━━ Step 3"),
+        text.contains("━━ Step 4 of 6") && !text.contains("━━ Step 3"),
         "{text}"
     );
     // With --predict, the guesses start after step N.
     let (text, code) = lab_with_input(
         &["heap", "--impl", "c", "--predict", "--step", "2"],
-        "0 +10M\n-60M -10M\n",
+        "0 +10M\n-60M -10M\n+10M 0\n0 0\n",
         &temp("predict-step"),
     );
     assert_eq!(code, 0, "{text}");
@@ -391,15 +392,15 @@ fn step_n_runs_through_to_step_n_then_pauses() {
         "{text}"
     );
     assert!(
-        text.contains("Your predictions: 2 of 2 steps right"),
+        text.contains("Your predictions: 4 of 4 steps right"),
         "{text}"
     );
     let _ = std::fs::remove_dir_all(temp("predict-step"));
-    let out = crate::util::lab(&["heap", "--step", "5"]);
+    let out = crate::util::lab(&["heap", "--step", "7"]);
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(
         String::from_utf8(out.stderr).unwrap(),
-        "lab: --step 5: the heap lab has steps 0 to 4\n"
+        "lab: --step 7: the heap lab has steps 0 to 6\n"
     );
 }
 

@@ -346,7 +346,13 @@ fn write_json(
     opts: &Options,
 ) -> io::Result<()> {
     let shown = snapshot.regions.iter().filter(|r| opts.range.contains(r));
-    json::write_process_document(out, process.pid, &process.command, shown)
+    json::write_process_document(
+        out,
+        process.pid,
+        &process.command,
+        shown,
+        snapshot.page_tables_kib,
+    )
 }
 
 // ------------------------------------------------------------ run as `pmap`

@@ -11,7 +11,9 @@
 //! leak detector of [`crate::growth`]; its `rss` and `size` are rates per step).
 //! Fields: `size` (virtual), `rss`, `pss`, `dirty`, `swap`, `anonymous`,
 //! `anon_huge_pages`, `count` (number of regions); for `largest` also the text
-//! fields `kind` and `change`.
+//! fields `kind` and `change`. The scope `process` has what belongs to no
+//! region: `process.page_tables`, the page tables' KiB (`VmPTE` of
+//! `/proc/PID/status`), memory that writing costs beyond the pages written.
 
 use std::cell::OnceCell;
 
@@ -69,6 +71,8 @@ enum Scope {
     Steady,
     /// The page-cache residency of the lab's file (`cache.resident`, `cache.size`).
     Cache,
+    /// The process as a whole, beyond its regions (`process.page_tables`).
+    Process,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -83,6 +87,7 @@ enum Field {
     Count,
     Uss,
     Resident,
+    PageTables,
     KindName,
     ChangeName,
 }
@@ -104,6 +109,7 @@ impl Field {
             Field::Count => "regions",
             Field::Uss => "USS",
             Field::Resident => "resident in the page cache",
+            Field::PageTables => "page tables",
             Field::KindName => "kind",
             Field::ChangeName => "change",
         }
@@ -211,6 +217,8 @@ pub enum SpecError {
     CacheField,
     #[error("USS is measured on totals or kinds")]
     UssOfOneRegion,
+    #[error("`process` has the field page_tables, and only it has it")]
+    ProcessField,
 }
 
 /// A size expression [`size_expr`] cannot read.
@@ -234,6 +242,7 @@ impl Check {
             "largest" => Scope::Largest,
             "steady" => Scope::Steady,
             "cache" => Scope::Cache,
+            "process" => Scope::Process,
             k => Scope::Kind(parse_kind(k).ok_or_else(|| SpecError::UnknownScope(k.into()))?),
         };
         let field = match field {
@@ -247,6 +256,7 @@ impl Check {
             "count" => Field::Count,
             "uss" => Field::Uss,
             "resident" => Field::Resident,
+            "page_tables" => Field::PageTables,
             "kind" => Field::KindName,
             "change" => Field::ChangeName,
             f => return Err(SpecError::UnknownField(f.into())),
@@ -283,6 +293,9 @@ impl Check {
         {
             return Err(SpecError::CacheField);
         }
+        if (scope == Scope::Process) != (field == Field::PageTables) {
+            return Err(SpecError::ProcessField);
+        }
         if field == Field::Uss && whole_regions {
             return Err(SpecError::UssOfOneRegion);
         }
@@ -303,6 +316,22 @@ impl Check {
     }
 
     pub fn evaluate(&self, s: &StepSnapshots) -> CheckResult {
+        if self.scope == Scope::Process && !self.page_tables_known(s) {
+            // Never a pass on a number nobody read.
+            return CheckResult {
+                id: self.spec.id.clone(),
+                passed: false,
+                status: Status::Fail,
+                not_applicable: None,
+                description: self.spec.expect.clone(),
+                expected: self.expected_range(),
+                rule: self.rule(),
+                observed: "not known (no VmPTE in /proc/PID/status)".into(),
+                observed_value: None,
+                tolerance: self.spec.tolerance.clone(),
+                is_size: true,
+            };
+        }
         let (passed, expected, observed, value) = if self.field.is_text() {
             let want = self.spec.equals.clone().unwrap_or_default();
             let seen = self.text_value(s);
@@ -330,6 +359,18 @@ impl Check {
             tolerance: self.spec.tolerance.clone(),
             is_size: value.is_some() && self.field != Field::Count,
         }
+    }
+
+    /// Whether the snapshots this check compares know their page tables.
+    fn page_tables_known(&self, s: &StepSnapshots) -> bool {
+        let earlier = match self.since {
+            Since::Previous => Some(s.previous),
+            Since::Start => Some(s.start),
+            Since::None => None,
+        };
+        std::iter::once(s.current)
+            .chain(earlier)
+            .all(|snap| snap.page_tables_kib.is_some())
     }
 
     fn numeric_value(&self, s: &StepSnapshots) -> i64 {
@@ -402,6 +443,7 @@ impl Check {
                 let count = snap.regions.iter().filter(|r| r.kind == k).count();
                 self.pick(&snap.totals_of(k), count)
             }
+            Scope::Process => snap.page_tables_kib.unwrap_or(0) as i64,
             Scope::Largest | Scope::Steady | Scope::Cache => {
                 unreachable!("not measured on one snapshot")
             }
@@ -418,7 +460,11 @@ impl Check {
             Field::Anonymous => t.anonymous_kib,
             Field::AnonHugePages => t.anon_huge_pages_kib,
             Field::Count => count as u64,
-            Field::Uss | Field::Resident | Field::KindName | Field::ChangeName => 0,
+            Field::Uss
+            | Field::Resident
+            | Field::PageTables
+            | Field::KindName
+            | Field::ChangeName => 0,
         };
         v as i64
     }
@@ -486,13 +532,15 @@ impl Check {
             Scope::Largest => "largest change".to_string(),
             Scope::Steady => "steadily growing region".to_string(),
             Scope::Cache => "the lab's file".to_string(),
+            Scope::Process => "process".to_string(),
         };
         format!("{} of {scope}", self.field.words())
     }
 }
 
-/// The value of `SCOPE.FIELD` (a scope of `total` or a region kind, a numeric
-/// field) on one snapshot, for annotations that quote this run's numbers.
+/// The value of `SCOPE.FIELD` (a scope of `total`, a region kind or
+/// `process`, a numeric field) on one snapshot, for annotations that quote
+/// this run's numbers; `None` for a value the snapshot does not know.
 pub fn value_on(measure: &str, snap: &Snapshot) -> Option<i64> {
     let spec = CheckSpec {
         id: String::new(),
@@ -508,7 +556,11 @@ pub fn value_on(measure: &str, snap: &Snapshot) -> Option<i64> {
         requires: Default::default(),
     };
     let check = Check::compile(&spec, &Facts::default()).ok()?;
-    matches!(check.scope, Scope::Total | Scope::Kind(_)).then(|| check.measure(snap))
+    match check.scope {
+        Scope::Process => snap.page_tables_kib.map(|kib| kib as i64),
+        Scope::Total | Scope::Kind(_) => Some(check.measure(snap)),
+        _ => None,
+    }
 }
 
 /// The region that changed most in a step: the largest move of its size, RSS,
@@ -690,5 +742,34 @@ mod tests {
             .unwrap()
             .evaluate(&s);
         assert!(kind.passed && kind.observed == "anon", "{kind:?}");
+    }
+
+    #[test]
+    fn page_tables_are_a_process_measure() {
+        let f = Facts::default();
+        for bad in ["total.page_tables", "largest.page_tables", "process.size"] {
+            assert!(
+                Check::compile(&spec(bad, Some("1"), None), &f).is_err(),
+                "{bad}"
+            );
+        }
+        let text = "1000-2000 rw-p 0 00:00 0 [heap]\nSize: 4 kB\nRss: 4 kB\n";
+        let (mut before, mut after) = (snap(text), snap(text));
+        let (all, caches) = ([&before, &after], [None, None]);
+        let grew = Check::compile(&spec("process.page_tables", Some("200 KiB"), None), &f).unwrap();
+        // Snapshots built from text know no page tables: a failure, not a pass.
+        let unknown = grew.evaluate(&StepSnapshots::of(&all, &caches));
+        assert_eq!(unknown.status, Status::Fail, "{unknown:?}");
+        assert!(unknown.observed.contains("not known"), "{unknown:?}");
+        before.page_tables_kib = Some(48);
+        after.page_tables_kib = Some(248);
+        let (all, caches) = ([&before, &after], [None, None]);
+        let r = grew.evaluate(&StepSnapshots::of(&all, &caches));
+        assert!(r.passed && r.observed == "+200 KiB", "{r:?}");
+        after.page_tables_kib = Some(244);
+        let (all, caches) = ([&before, &after], [None, None]);
+        assert!(!grew.evaluate(&StepSnapshots::of(&all, &caches)).passed);
+        assert_eq!(value_on("process.page_tables", &after), Some(244));
+        assert_eq!(value_on("process.page_tables", &snap(text)), None);
     }
 }

@@ -79,6 +79,10 @@ pub struct ProcessDocument<'a, I: Iterator> {
     pub regions: Streamed<I>,
     /// The sums of `regions`, known once they are written.
     pub totals: &'a Cell<Totals>,
+    /// The process's page tables (`VmPTE`), KiB: not part of any region, nor
+    /// of `totals`; absent when the kernel does not say (a kernel thread).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub page_tables_kib: Option<u64>,
 }
 
 /// A sequence written from its iterator as the document is written: the
@@ -106,11 +110,13 @@ where
 
 /// Write one process's document of `lab pmap --json`, region by region:
 /// 65,000 mappings never become one tree of JSON values in memory.
+/// `page_tables_kib` is the whole process's, whichever regions are written.
 pub fn write_process_document<'a>(
     out: &mut (impl Write + ?Sized),
     pid: i32,
     command: &str,
     regions: impl IntoIterator<Item = &'a Region>,
+    page_tables_kib: Option<u64>,
 ) -> io::Result<()> {
     let totals = Cell::new(Totals::default());
     let regions = regions.into_iter().map(|r| {
@@ -124,6 +130,7 @@ pub fn write_process_document<'a>(
             command,
             regions: Streamed::new(regions),
             totals: &totals,
+            page_tables_kib,
         },
     )
 }
@@ -224,6 +231,8 @@ pub enum ReadError {
     NoRegions,
     #[error("the regions' `{key}` add up to more than {MAX_KIB} KiB (a 64-bit address space)")]
     TotalTooLarge { key: String },
+    #[error("`page_tables_kib` is {0}, not a number of KiB from 0 to {MAX_KIB}")]
+    BadPageTables(String),
 }
 
 /// What is wrong with one region of a document (reported inside
@@ -276,6 +285,8 @@ struct Document {
     pid: Option<Value>,
     #[serde(default)]
     regions: Option<RegionList>,
+    #[serde(default)]
+    page_tables_kib: Option<Value>,
 }
 
 impl Document {
@@ -292,11 +303,21 @@ impl Document {
             }
         }
         let pid = self.pid.and_then(|p| p.as_i64()).unwrap_or(0) as i32;
+        // Absent or null: not known. Otherwise KiB, as a region's counters.
+        let page_tables_kib = match self.page_tables_kib {
+            None | Some(Value::Null) => None,
+            Some(v) => Some(
+                v.as_u64()
+                    .filter(|&n| n <= MAX_KIB)
+                    .ok_or_else(|| ReadError::BadPageTables(v.to_string()))?,
+            ),
+        };
         Ok(crate::Snapshot {
             pid,
             regions,
             totals,
             keys: Vec::new(),
+            page_tables_kib,
         })
     }
 }
@@ -455,7 +476,9 @@ mod tests {
         let snap = snapshot_from_json(&doc(&[(0x1000, 0x3000, 8), (0x5000, 0x6000, 4)])).unwrap();
         for n in [0, 1, 2] {
             let mut out = Vec::new();
-            write_process_document(&mut out, 7, "cmd \u{85}", &snap.regions[..n]).unwrap();
+            let page_tables = [None, Some(52), Some(0)][n];
+            write_process_document(&mut out, 7, "cmd \u{85}", &snap.regions[..n], page_tables)
+                .unwrap();
             let regions: Vec<RegionJson> = snap.regions[..n].iter().map(RegionJson::of).collect();
             let totals = Totals::of(&snap.regions[..n]);
             #[derive(Serialize)]
@@ -464,19 +487,31 @@ mod tests {
                 command: &'a str,
                 regions: Vec<RegionJson<'a>>,
                 totals: Totals,
+                #[serde(skip_serializing_if = "Option::is_none")]
+                page_tables_kib: Option<u64>,
             }
             let whole = Whole {
                 pid: 7,
                 command: "cmd \u{85}",
                 regions,
                 totals,
+                page_tables_kib: page_tables,
             };
             let text = String::from_utf8(out).unwrap();
             assert_eq!(text, pretty(&whole));
             assert!(text.contains("cmd \\u0085"), "{text}");
             let back: Value = serde_json::from_str(&text).unwrap();
             assert_eq!(back["totals"]["rss_kib"], [0, 8, 12][n]);
+            // The page tables come back as they were written.
+            let read = snapshot_from_json(&back).unwrap();
+            assert_eq!(read.page_tables_kib, page_tables);
         }
+        let mut bad = doc(&[(0x1000, 0x2000, 4)]);
+        bad["page_tables_kib"] = json!(-4);
+        assert!(snapshot_from_json(&bad)
+            .unwrap_err()
+            .to_string()
+            .contains("page_tables_kib"));
     }
 
     /// Run in a debug build (overflow checks on): the largest counters the

@@ -1,4 +1,5 @@
-//! The heap demo: malloc 10 MiB, malloc 50 MiB, write the first 10 MiB, free both.
+//! The heap demo: malloc 10 MiB, malloc 50 MiB, write the first 10 MiB, free both,
+//! then malloc 10 MiB again and free it.
 //!
 //! A faithful port of `c-demos/heap.c`: `Vec::try_reserve_exact` on the system
 //! allocator is one `malloc(n)`, `resize` writes every byte (a `memset`), and
@@ -42,6 +43,20 @@ pub fn run(p: &mut Prompter, _args: &[String]) -> Result<(), Error> {
     drop(a);
     drop(b);
 
-    p.wait("freed both: press Enter to exit")?;
+    p.wait("freed both: press Enter to malloc 10 MiB again")?;
+
+    // step 5: malloc 10 MiB again
+    let mut c = malloc_bytes(10 * MIB, "malloc(10 MiB)")?;
+    black_box(c.as_mut_ptr());
+
+    p.wait(&format!(
+        "malloc(10 MiB) = {:p}: press Enter to free it",
+        c.as_ptr()
+    ))?;
+
+    // step 6: free it
+    drop(c);
+
+    p.wait("freed it: press Enter to exit")?;
     Ok(())
 }
