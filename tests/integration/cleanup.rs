@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use observer::demo::Demo;
+use observer::drive::demo::Demo;
 
 use crate::util::{alive, gone_within, lab_exe, run_options};
 
@@ -72,7 +72,7 @@ fn quitting_at_a_pause_kills_the_demo() {
 
 #[test]
 fn a_panic_mid_run_kills_the_demo() {
-    let lab = observer::catalog::find("heap").unwrap();
+    let lab = observer::spec::catalog::find("heap").unwrap();
     let mut demo_pid = 0;
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         run_lab_and_panic(lab, &mut demo_pid);
@@ -85,7 +85,7 @@ fn a_panic_mid_run_kills_the_demo() {
     );
 }
 
-fn run_lab_and_panic(lab: &observer::lab::Lab, demo_pid: &mut i32) {
+fn run_lab_and_panic(lab: &observer::spec::lab::Lab, demo_pid: &mut i32) {
     let _ = observer::run_lab(lab, observer::Impl::C, &run_options(), |report| {
         *demo_pid = report.pid;
         assert!(alive(report.pid));

@@ -98,7 +98,7 @@ fn workload_prints_its_pid_and_waits_at_each_prompt() {
 #[test]
 fn help_lists_every_lab_with_its_summary() {
     let help = String::from_utf8(lab(&["--help"]).stdout).unwrap();
-    for l in observer::catalog::all() {
+    for l in observer::spec::catalog::all() {
         let line = help
             .lines()
             .find(|x| x.trim_start().starts_with(&format!("{} ", l.name())))

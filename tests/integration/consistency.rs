@@ -2,7 +2,8 @@
 //! sums: at each step, while the demo is blocked, the per-region sums equal the
 //! totals and the totals equal `/proc/PID/smaps_rollup`.
 
-use observer::{catalog, run_lab, Impl};
+use observer::spec::catalog;
+use observer::{run_lab, Impl};
 
 use crate::util::run_options;
 

@@ -6,7 +6,8 @@ use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use observer::{catalog, run_lab, Impl, RunError, RunOptions, Toolchain};
+use observer::spec::catalog;
+use observer::{run_lab, Impl, RunError, RunOptions, Toolchain};
 
 use crate::util::gone_within;
 

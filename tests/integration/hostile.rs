@@ -419,7 +419,7 @@ fn signal_removes_the_filemap_file(sig: i32) {
         .env_remove("PMAP_LAB_CACHE_DIR")
         .env("XDG_DATA_HOME", crate::util::data_home());
     // On a pty, so that it pauses for Enter after the first step, the file made.
-    let mut lab = observer::demo::Demo::spawn(cmd).unwrap();
+    let mut lab = observer::drive::demo::Demo::spawn(cmd).unwrap();
     let out = lab.wait_for_prompt(Duration::from_secs(60)).unwrap();
     assert!(out.contains("Press Enter for the next step"), "{out}");
     let files = data_files(&cache);

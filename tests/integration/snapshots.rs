@@ -11,12 +11,14 @@
 //! so, while the lab's checks are still required to hold. `PMAP_LAB_PIN=1
 //! INSTA_UPDATE=always` records the output for this machine's values.
 
-use observer::{catalog, render, run_through};
+use observer::run_through;
+use observer::spec::catalog;
+use observer::views::render;
 
 use crate::util::run_options;
 
 /// `cpus-2.stack-8192-KiB` for the lab's facts on this run.
-fn fact_suffix(names: &[String], facts: &observer::machine::Facts) -> String {
+fn fact_suffix(names: &[String], facts: &observer::measure::machine::Facts) -> String {
     names
         .iter()
         .map(|n| {
@@ -47,7 +49,7 @@ fn pin(lab_name: &str) {
             .steps
             .iter()
             .flat_map(|s| &s.checks)
-            .filter(|c| c.status == observer::check::Status::Fail)
+            .filter(|c| c.status == observer::spec::check::Status::Fail)
             .map(|c| format!("{}: expected {}; observed {}", c.id, c.expected, c.observed))
             .collect();
         assert!(failed.is_empty(), "{lab_name} {}: {failed:#?}", source.imp);

@@ -11,7 +11,7 @@ fn check_runs_every_lab_and_implementation() {
     let out = lab(&["check"]);
     let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
     assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
-    let pairs: Vec<(&str, &str)> = observer::catalog::all()
+    let pairs: Vec<(&str, &str)> = observer::spec::catalog::all()
         .iter()
         .flat_map(|l| l.impls.iter().map(move |s| (l.name(), s.imp.as_str())))
         .collect();

@@ -209,7 +209,7 @@ fn completions_and_man_page_come_from_the_cli_definition() {
 
 /// `lab ARGS` on a pty (so that it pauses), at its first pause; returns it
 /// and what it printed so far.
-fn lab_on_a_pty(args: &[&str], columns: Option<&str>) -> (observer::demo::Demo, String) {
+fn lab_on_a_pty(args: &[&str], columns: Option<&str>) -> (observer::drive::demo::Demo, String) {
     let mut cmd = Command::new(lab_exe());
     cmd.args(args)
         .env("NO_COLOR", "1")
@@ -218,19 +218,19 @@ fn lab_on_a_pty(args: &[&str], columns: Option<&str>) -> (observer::demo::Demo, 
         Some(c) => cmd.env("COLUMNS", c),
         None => cmd.env_remove("COLUMNS"),
     };
-    let mut lab = observer::demo::Demo::spawn(cmd).unwrap();
+    let mut lab = observer::drive::demo::Demo::spawn(cmd).unwrap();
     let out = lab.wait_for_prompt(Duration::from_secs(60)).unwrap();
     (lab, out)
 }
 
 /// Press `keys` at a pause and return what `lab` printed until the next one.
-fn press(lab: &mut observer::demo::Demo, keys: &[u8]) -> String {
+fn press(lab: &mut observer::drive::demo::Demo, keys: &[u8]) -> String {
     lab.send_keys(keys).unwrap();
     lab.wait_for_prompt(Duration::from_secs(60)).unwrap()
 }
 
 /// Press `keys`, expecting `lab` to end: its exit code and last words.
-fn press_to_end(lab: &mut observer::demo::Demo, keys: &[u8]) -> (i32, String) {
+fn press_to_end(lab: &mut observer::drive::demo::Demo, keys: &[u8]) -> (i32, String) {
     lab.send_keys(keys).unwrap();
     let (status, out) = lab.wait_for_exit(Duration::from_secs(30)).unwrap();
     (status.code().unwrap_or(-1), out)

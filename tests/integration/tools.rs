@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use observer::demo::Demo;
+use observer::drive::demo::Demo;
 
 use crate::util::{lab, lab_exe};
 
@@ -119,9 +119,9 @@ fn explain_finds_every_thread_stack_guard_page_and_arena() {
     assert_eq!(count("guard page of thread"), 100);
     // The workload runs with this environment, allocator variables included.
     let env: Vec<(String, String)> = std::env::vars()
-        .filter(|(k, _)| observer::machine::is_allocator_variable(k))
+        .filter(|(k, _)| observer::measure::machine::is_allocator_variable(k))
         .collect();
-    let mut facts = observer::machine::Facts::of_machine(None);
+    let mut facts = observer::measure::machine::Facts::of_machine(None);
     facts.add_allocator(&env, &["/lib/x86_64-linux-gnu/libc.so.6"]);
     let arenas = facts.new_arenas(100) as usize;
     assert_eq!(count("glibc malloc arena"), arenas);

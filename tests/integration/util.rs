@@ -167,7 +167,7 @@ pub fn json_docs(doc: Doc, stdout: &[u8]) -> Vec<serde_json::Value> {
 /// True while `pid` is a live process (a zombie awaiting its reaper is not).
 pub fn alive(pid: i32) -> bool {
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(stat) => observer::demo::stat_state(&stat) != Some('Z'),
+        Ok(stat) => observer::drive::demo::stat_state(&stat) != Some('Z'),
         Err(_) => false,
     }
 }

@@ -64,7 +64,7 @@ pub fn render(entry: &Entry, width: usize) -> String {
     let body: Vec<String> = entry
         .paragraphs
         .iter()
-        .map(|p| observer::render::wrap_to(p, "  ", width))
+        .map(|p| observer::views::render::wrap_to(p, "  ", width))
         .collect();
     out.push_str(&body.join("\n\n"));
     out.push('\n');
@@ -75,7 +75,7 @@ pub fn render(entry: &Entry, width: usize) -> String {
 pub fn render_all(width: usize) -> String {
     let all = entries();
     let names: Vec<&str> = all.iter().map(|e| e.name).collect();
-    let mut out = observer::render::wrap_to(
+    let mut out = observer::views::render::wrap_to(
         &format!(
             "Glossary ({}). `lab glossary TERM` shows one entry.",
             names.join(", ")

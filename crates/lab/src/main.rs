@@ -7,8 +7,10 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
-use observer::render::{self, Style};
-use observer::{catalog, run_lab, suite, Ended, Impl, Next, RunError, RunOptions, Toolchain};
+use observer::drive::suite;
+use observer::spec::catalog;
+use observer::views::render::{self, Style};
+use observer::{run_lab, Ended, Impl, Next, RunError, RunOptions, Toolchain};
 
 mod glossary;
 mod oom;
@@ -216,7 +218,7 @@ struct LabArgs {
 
 fn parse_impl(s: &str) -> Result<Impl, String> {
     s.parse()
-        .map_err(|e: observer::lab::UnknownImpl| e.to_string())
+        .map_err(|e: observer::spec::lab::UnknownImpl| e.to_string())
 }
 
 fn parse_seconds(s: &str) -> Result<f64, String> {
@@ -380,8 +382,12 @@ fn list() -> ExitCode {
 }
 
 fn check(args: &CheckArgs) -> ExitCode {
-    observer::cleanup::install_signal_handlers();
-    if let Some(Err(e)) = args.html.as_deref().map(observer::html::check_writable) {
+    observer::drive::cleanup::install_signal_handlers();
+    if let Some(Err(e)) = args
+        .html
+        .as_deref()
+        .map(observer::views::html::check_writable)
+    {
         return fail(&e);
     }
     let mut labs = Vec::new();
@@ -412,16 +418,18 @@ fn check(args: &CheckArgs) -> ExitCode {
         },
     );
     let text = if args.json {
-        pmap_view::json::pretty(&observer::json::SuiteDocument::of(&runs))
+        pmap_view::json::pretty(&observer::views::json::SuiteDocument::of(&runs))
     } else {
-        format!("\n{}", suite::table(&runs))
+        format!("\n{}", observer::views::render::suite_table(&runs))
     };
     match print(&text) {
         Ok(()) | Err(Halt::Quit) => {}
         Err(Halt::Fail(e)) => return fail(&e),
     }
     if let Some(path) = &args.html {
-        if let Err(e) = observer::html::write(path, &observer::html::suite_page(&runs)) {
+        if let Err(e) =
+            observer::views::html::write(path, &observer::views::html::suite_page(&runs))
+        {
             return fail(&e);
         }
     }
@@ -433,7 +441,7 @@ fn check(args: &CheckArgs) -> ExitCode {
 }
 
 fn watch(args: &WatchArgs) -> ExitCode {
-    use observer::watch;
+    use observer::measure::watch;
     let interval = Duration::from_secs_f64(args.interval);
     let json = args.json;
     let samples = watch::watch(args.pid, interval, args.count as usize, |w| {
@@ -453,7 +461,7 @@ fn watch(args: &WatchArgs) -> ExitCode {
     };
     let growth = watch::growth(&samples);
     let text = if json {
-        pmap_view::json::pretty(&observer::json::WatchDocument::of(
+        pmap_view::json::pretty(&observer::views::json::WatchDocument::of(
             args.pid, &samples, &growth,
         ))
     } else {
@@ -483,9 +491,13 @@ fn workload(name: &str, args: &[String]) -> ExitCode {
     }
 }
 
-fn run_one(lab: &'static observer::lab::Lab, args: &LabArgs) -> ExitCode {
-    observer::cleanup::install_signal_handlers();
-    if let Some(Err(e)) = args.html.as_deref().map(observer::html::check_writable) {
+fn run_one(lab: &'static observer::spec::lab::Lab, args: &LabArgs) -> ExitCode {
+    observer::drive::cleanup::install_signal_handlers();
+    if let Some(Err(e)) = args
+        .html
+        .as_deref()
+        .map(observer::views::html::check_writable)
+    {
         return fail(&e);
     }
     let steps = lab.spec.steps.len();
@@ -512,7 +524,7 @@ fn run_one(lab: &'static observer::lab::Lab, args: &LabArgs) -> ExitCode {
     let steps = lab.spec.steps.len();
     let mut guess: Option<predict::Guess> = None;
     let mut score = (0, 0);
-    let mut show = |report: &observer::report::Report| -> Result<(), Halt> {
+    let mut show = |report: &observer::drive::report::Report| -> Result<(), Halt> {
         if args.json {
             return Ok(());
         }
@@ -571,12 +583,14 @@ fn run_one(lab: &'static observer::lab::Lab, args: &LabArgs) -> ExitCode {
         Ok(Ended::Completed(report)) => {
             progress::record(&report.lab, report.imp.as_str());
             if let Some(path) = &args.html {
-                if let Err(e) = observer::html::write(path, &observer::html::run_page(&report)) {
+                if let Err(e) =
+                    observer::views::html::write(path, &observer::views::html::run_page(&report))
+                {
                     return fail(&e);
                 }
             }
             let shown = if args.json {
-                pmap_view::json::pretty(&observer::json::RunDocument::of(&report))
+                pmap_view::json::pretty(&observer::views::json::RunDocument::of(&report))
             } else {
                 format!(
                     "{}\n{}\n",
@@ -603,7 +617,7 @@ fn run_one(lab: &'static observer::lab::Lab, args: &LabArgs) -> ExitCode {
 
 /// A step run through by `--step N` before step N: one line, with its changes
 /// of the totals and its checks (`b` at the pause shows it whole).
-fn step_line(report: &observer::report::Report, index: usize, last: usize) -> String {
+fn step_line(report: &observer::drive::report::Report, index: usize, last: usize) -> String {
     let s = &report.steps[index];
     let mut line = format!("\nStep {index} of {last}: {}", s.title);
     if index > 0 {
@@ -618,12 +632,12 @@ fn step_line(report: &observer::report::Report, index: usize, last: usize) -> St
     let held = s
         .checks
         .iter()
-        .filter(|c| c.status == observer::check::Status::Pass)
+        .filter(|c| c.status == observer::spec::check::Status::Pass)
         .count();
     let failed: Vec<&str> = s
         .checks
         .iter()
-        .filter(|c| c.status == observer::check::Status::Fail)
+        .filter(|c| c.status == observer::spec::check::Status::Fail)
         .map(|c| c.description.as_str())
         .collect();
     if !s.checks.is_empty() {
@@ -646,7 +660,7 @@ fn step_line(report: &observer::report::Report, index: usize, last: usize) -> St
 /// goes on, `b` shows an earlier step's view, `g` the glossary, `?` the keys;
 /// `q`, Ctrl-C or Ctrl-D stop (after "stopped at step N of M").
 fn pause_at(
-    report: &observer::report::Report,
+    report: &observer::drive::report::Report,
     index: usize,
     last: usize,
     next: &str,
@@ -771,7 +785,11 @@ fn print(text: &str) -> Result<(), Halt> {
 
 /// Ask for a guess of the next step's changes (the demo waits meanwhile);
 /// on a terminal a bad answer is asked again, elsewhere it ends the run.
-fn ask_guess(n: usize, step: &observer::lab::StepSpec, hint: bool) -> Result<predict::Guess, Halt> {
+fn ask_guess(
+    n: usize,
+    step: &observer::spec::lab::StepSpec,
+    hint: bool,
+) -> Result<predict::Guess, Halt> {
     if hint {
         let text = step.hint.as_deref().unwrap_or("(no hint for this step)");
         print(&format!(

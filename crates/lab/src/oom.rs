@@ -49,8 +49,8 @@ fn checked(ptr: *mut u8, size: usize) -> *mut u8 {
 
 /// Say so and exit 2, allocating nothing (there is no memory to be had).
 fn out_of_memory(size: usize) -> ! {
-    observer::cleanup::kill_all();
-    observer::cleanup::remove_files();
+    observer::drive::cleanup::kill_all();
+    observer::drive::cleanup::remove_files();
     let mut line = [0u8; 160];
     let mut len = 0;
     let mut put = |bytes: &[u8]| {

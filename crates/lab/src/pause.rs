@@ -140,7 +140,7 @@ const SIGNALS: [libc::c_int; 4] = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP, li
 /// Put our handler in front of the ones installed (the observer's, which kill
 /// the demo and die of the signal): it gives the terminal its settings back
 /// and, for SIGINT, says where the run stopped. Call after
-/// `observer::cleanup::install_signal_handlers`.
+/// `observer::drive::cleanup::install_signal_handlers`.
 pub fn chain_signal_handlers() {
     for (i, sig) in SIGNALS.into_iter().enumerate() {
         // SAFETY: the handler only calls async-signal-safe functions.

@@ -18,8 +18,9 @@ pub struct DiffArgs {
 }
 
 pub fn diff(args: &DiffArgs) -> ExitCode {
-    let load =
-        |p: &PathBuf| observer::compare::load_file(p).map_err(|e| format!("{}: {e}", p.display()));
+    let load = |p: &PathBuf| {
+        observer::views::compare::load_file(p).map_err(|e| format!("{}: {e}", p.display()))
+    };
     let (before, after) = match (load(&args.before), load(&args.after)) {
         (Ok(a), Ok(b)) => (a, b),
         (Err(e), _) | (_, Err(e)) => {
@@ -28,14 +29,14 @@ pub fn diff(args: &DiffArgs) -> ExitCode {
         }
     };
     let text = if args.json {
-        pmap_view::json::pretty(&observer::json::DiffDocument::of(&before, &after))
+        pmap_view::json::pretty(&observer::views::json::DiffDocument::of(&before, &after))
     } else {
         // Rows as wide as they come when not on a terminal (a file keeps them whole).
-        let style = observer::render::Style {
-            width: observer::render::terminal_width().unwrap_or(1000),
+        let style = observer::views::render::Style {
+            width: observer::views::render::terminal_width().unwrap_or(1000),
             ..Default::default()
         };
-        observer::compare::render(&before, &after, style)
+        observer::views::compare::render(&before, &after, style)
     };
     crate::print_or_quit(&text)
 }
@@ -52,7 +53,7 @@ pub struct ExplainArgs {
 }
 
 pub fn explain(args: &ExplainArgs) -> ExitCode {
-    let (snap, explained) = match observer::explain::explain(args.pid) {
+    let (snap, explained) = match observer::measure::explain::explain(args.pid) {
         Ok(x) => x,
         Err(e) => {
             eprintln!("lab: {e}");
@@ -68,7 +69,9 @@ pub fn explain(args: &ExplainArgs) -> ExitCode {
     }
     if args.json {
         // Streamed: 65,000 regions as one tree of JSON values took 444 MB.
-        return crate::stream(|out| observer::json::write_explained(out, snap.pid, &explained));
+        return crate::stream(|out| {
+            observer::views::json::write_explained(out, snap.pid, &explained)
+        });
     }
     let text = {
         let mut out = format!("{:<72} What it is\n", pmap_view::render::X_HEADER);
@@ -109,10 +112,10 @@ pub struct ObserveArgs {
 }
 
 pub fn observe(args: &ObserveArgs) -> ExitCode {
-    use observer::observe::{observe, PromptRule};
-    use observer::render::{self, Style};
+    use observer::drive::observe::{observe, PromptRule};
+    use observer::views::render::{self, Style};
     use std::io::{BufRead, IsTerminal};
-    observer::cleanup::install_signal_handlers();
+    observer::drive::cleanup::install_signal_handlers();
     let rule = match &args.prompt {
         Some(p) => match regex::Regex::new(p) {
             Ok(re) => PromptRule::Pattern(re),
@@ -133,7 +136,7 @@ pub fn observe(args: &ObserveArgs) -> ExitCode {
         expand: false,
     };
     let timeout = std::time::Duration::from_secs_f64(args.step_timeout);
-    let answer = |report: &observer::report::Report| -> Result<Option<String>, crate::Halt> {
+    let answer = |report: &observer::drive::report::Report| -> Result<Option<String>, crate::Halt> {
         if !args.json {
             let i = report.steps.len() - 1;
             if i == 0 {
@@ -168,7 +171,7 @@ pub fn observe(args: &ObserveArgs) -> ExitCode {
         Ok(report) => {
             let text = if args.json {
                 // Says what ran: the program and its arguments.
-                pmap_view::json::pretty(&observer::json::RunDocument::observed(
+                pmap_view::json::pretty(&observer::views::json::RunDocument::observed(
                     &report,
                     &args.command,
                 ))

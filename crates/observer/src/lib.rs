@@ -1,33 +1,25 @@
 //! observer: run a lab's demo step by step and report what its memory did.
 //!
-//! Data flows one way: demo process ([`demo`]) → capture (`pmap_view`) →
-//! diff and checks ([`check`]) → report ([`report`]) → text ([`render`]) or
-//! the JSON documents ([`json`], the contract of docs/json.md).
-//! The labs themselves are data ([`lab`], [`catalog`]).
+//! The files are grouped by concern, each folder using only those before it:
+//!
+//! - [`measure`]: facts read from the kernel beside the smaps capture
+//!   (`pmap_view`): the machine's facts, residency maps, the page cache,
+//!   growth over time, what a region is.
+//! - [`spec`]: the lab as data: its `lab.toml`, the catalog of labs, the
+//!   check language and its evaluation.
+//! - [`drive`]: running demos: starting and cleaning up processes, a lab run
+//!   step by step, `lab observe`, the suite; the [`Report`] a run makes.
+//! - [`views`]: what a step shows, built once ([`views::step`]), and its
+//!   formats: the terminal and annotated text, the HTML page, the JSON
+//!   documents (the contract of docs/json.md), `lab diff`.
+//!
+//! Data flows one way: demo process → capture → checks → report → views.
 
-pub mod catalog;
-pub mod check;
-pub mod cleanup;
-pub mod compare;
-pub mod demo;
-pub mod error;
-pub mod explain;
-pub mod growth;
-pub mod html;
-pub mod impls;
-pub mod json;
-pub mod lab;
-pub mod machine;
-pub mod observe;
-pub mod pagecache;
-pub mod render;
-pub mod report;
-pub mod residency;
-pub mod run;
-pub mod step;
-pub mod suite;
-pub mod watch;
+pub mod drive;
+pub mod measure;
+pub mod spec;
+pub mod views;
 
-pub use impls::{Impl, Toolchain};
-pub use report::Report;
-pub use run::{run_lab, run_through, Ended, Next, RunError, RunOptions};
+pub use drive::impls::{Impl, Toolchain};
+pub use drive::report::Report;
+pub use drive::run::{run_lab, run_through, Ended, Next, RunError, RunOptions};

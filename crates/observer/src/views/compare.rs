@@ -7,8 +7,8 @@ use std::fmt::Write as _;
 use pmap_view::json::ReadError;
 use pmap_view::Snapshot;
 
-use crate::render::{table, Style};
-use crate::step::Resolution;
+use crate::views::render::{table, Style};
+use crate::views::step::Resolution;
 
 /// Read the first JSON document of `text` as a snapshot.
 pub fn load(text: &str) -> Result<Snapshot, ReadError> {
@@ -24,7 +24,7 @@ pub fn load_file(file: &std::path::Path) -> Result<Snapshot, ReadError> {
 /// The regions that changed (the rows of a step's view, by the same rule),
 /// then the totals.
 pub fn render(before: &Snapshot, after: &Snapshot, style: Style) -> String {
-    let changes = crate::step::changes(Some(before), after, &[], Resolution::Page);
+    let changes = crate::views::step::changes(Some(before), after, &[], Resolution::Page);
     let mut out = table(&changes, &after.totals, style);
     let (a, b) = (&before.totals, &after.totals);
     let _ = writeln!(

@@ -237,7 +237,7 @@ impl Facts {
     }
 
     /// A number lab data may use in size expressions, and whether it is a
-    /// size (KiB) rather than a count. See [`crate::check::size_expr`].
+    /// size (KiB) rather than a count. See [`crate::spec::check::size_expr`].
     pub fn number(&self, name: &str) -> Option<(i64, bool)> {
         let page = page_kib();
         let stack = self.thread_stack_kib();
@@ -381,7 +381,7 @@ fn matches(value: &str, alternative: &str) -> bool {
 }
 
 /// A size as facts write them, `8192 KiB`, `40 MiB`, `1 GiB`, in KiB. (Lab
-/// data's size expressions are [`crate::check::size_expr`]'s, which use facts.)
+/// data's size expressions are [`crate::spec::check::size_expr`]'s, which use facts.)
 fn size_kib(text: &str) -> Option<i64> {
     let (number, unit) = text.trim().split_once(' ')?;
     let n: f64 = number.parse().ok()?;

@@ -1,11 +1,11 @@
 //! Why a lab run could not be completed (exit status 2): a missing tool, a
 //! demo that crashed or hung, a setting that cannot work here. A failed check
 //! is not one (it is a verdict in the report), and neither is a student's
-//! `q`: that is control flow ([`crate::run::Next::Stop`]).
+//! `q`: that is control flow ([`crate::drive::run::Next::Stop`]).
 
 use pmap_view::CaptureError;
 
-use crate::lab::Impl;
+use crate::spec::lab::Impl;
 
 /// Why a run could not be completed (exit status 2). A failed check is not one.
 #[derive(Debug, thiserror::Error)]

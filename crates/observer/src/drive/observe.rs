@@ -9,10 +9,10 @@ use std::time::{Duration, Instant};
 use pmap_view::Snapshot;
 use regex::Regex;
 
-use crate::demo::{describe_status, Demo, WaitError};
-use crate::impls::Impl;
-use crate::report::{Report, StepReport};
-use crate::run::RunError;
+use crate::drive::demo::{describe_status, Demo, WaitError};
+use crate::drive::impls::Impl;
+use crate::drive::report::{Report, StepReport};
+use crate::drive::run::RunError;
 
 /// How to recognise a prompt.
 pub enum PromptRule {
@@ -49,7 +49,7 @@ pub fn observe(
         how: format!("run as `{}`", argv.join(" ")),
         source_file: program.clone(),
         pid: demo.pid(),
-        facts: crate::machine::Facts::of_machine(None),
+        facts: crate::measure::machine::Facts::of_machine(None),
         cleared_env: Vec::new(),
         intro: String::new(),
         last_step: None,
@@ -95,7 +95,7 @@ pub fn observe(
             source,
         })?;
         // Which pages of the regions that changed are resident, as the labs show.
-        let residency = crate::residency::capture(
+        let residency = crate::measure::residency::capture(
             demo.pid(),
             report.steps.last().map(|s| &s.snapshot),
             &snapshot,
@@ -143,8 +143,8 @@ fn wait(demo: &mut Demo, rule: &PromptRule, timeout: Duration) -> Result<String,
     loop {
         seen += &demo.read_available(Duration::from_millis(2))?;
         // The prompt is at the end: keep as much as a step keeps.
-        if seen.len() > crate::demo::KEPT_OUTPUT {
-            let mut cut = seen.len() - crate::demo::KEPT_OUTPUT;
+        if seen.len() > crate::drive::demo::KEPT_OUTPUT {
+            let mut cut = seen.len() - crate::drive::demo::KEPT_OUTPUT;
             while !seen.is_char_boundary(cut) {
                 cut += 1;
             }

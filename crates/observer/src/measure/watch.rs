@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use pmap_view::{diff, CaptureError, Snapshot, Totals};
 
-use crate::growth::{likely_leak, Growth, Tracks};
+use crate::measure::growth::{likely_leak, Growth, Tracks};
 
 /// When a sample was taken (seconds since the first) and its totals.
 pub struct Sample {

@@ -11,8 +11,8 @@
 
 use pmap_view::{diff, Change, Kind, PageMap, Region, RegionChange, Snapshot, Totals};
 
-use crate::report::{Report, StepReport};
-use crate::residency::{self, RegionResidency};
+use crate::drive::report::{Report, StepReport};
+use crate::measure::residency::{self, RegionResidency};
 
 /// How finely a view tells changes apart.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

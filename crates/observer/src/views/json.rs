@@ -14,13 +14,13 @@ use pmap_view::json::{Hex, RegionJson, Streamed};
 use pmap_view::{Kind, RegionChange, Snapshot, Totals};
 use serde::Serialize;
 
-use crate::check::{CheckResult, Status};
-use crate::growth::{likely_leak, Growth};
-use crate::machine::Facts;
-use crate::report::{uss, Report, StepReport};
-use crate::residency::RegionResidency;
-use crate::step::{Changes, Resolution};
-use crate::suite::{Outcome, SuiteRun};
+use crate::drive::report::{uss, Report, StepReport};
+use crate::drive::suite::{Outcome, SuiteRun};
+use crate::measure::growth::{likely_leak, Growth};
+use crate::measure::machine::Facts;
+use crate::measure::residency::RegionResidency;
+use crate::spec::check::{CheckResult, Status};
+use crate::views::step::{Changes, Resolution};
 
 /// `lab LAB --json` and `lab observe --json` (docs/schema/run.schema.json).
 #[derive(Serialize)]
@@ -64,14 +64,14 @@ pub struct StepJson<'a> {
     pub changes: Vec<ChangeJson<'a>>,
     pub children: Vec<ChildJson>,
     pub uss_kib: u64,
-    pub page_cache: Option<&'a crate::pagecache::Residency>,
+    pub page_cache: Option<&'a crate::measure::pagecache::Residency>,
     pub checks: &'a [CheckResult],
 }
 
 /// A region that appeared, vanished, grew, shrank, changed, split off another
 /// or merged into one: the one change object of every document (a run's
 /// steps, `lab diff`). A document lists the regions of the rows every view
-/// shows (`crate::step`), each on its own.
+/// shows (`crate::views::step`), each on its own.
 #[derive(Serialize)]
 pub struct ChangeJson<'a> {
     pub change: pmap_view::Change,
@@ -127,7 +127,7 @@ pub fn changes<'a>(rows: &Changes<'a>, maps: &'a [RegionResidency]) -> Vec<Chang
             let group = (row.count() > 1).then_some(i);
             row.members.iter().map(move |m| ChangeJson {
                 group,
-                residency: crate::residency::of(maps, m.region()).map(|m| &m.runs[..]),
+                residency: crate::measure::residency::of(maps, m.region()).map(|m| &m.runs[..]),
                 ..ChangeJson::of(m)
             })
         })
@@ -177,7 +177,7 @@ impl<'a> RunDocument<'a> {
 }
 
 fn step<'a>(s: &'a StepReport, previous: Option<&'a Snapshot>) -> StepJson<'a> {
-    let rows = crate::step::changes(previous, &s.snapshot, &s.residency, Resolution::Page);
+    let rows = crate::views::step::changes(previous, &s.snapshot, &s.residency, Resolution::Page);
     let changes = if previous.is_some() {
         changes(&rows, &s.residency)
     } else {
@@ -259,7 +259,7 @@ impl<'a> SuiteDocument<'a> {
     pub fn of(runs: &'a [SuiteRun]) -> SuiteDocument<'a> {
         SuiteDocument {
             passed: runs.iter().all(SuiteRun::passed),
-            machine: crate::suite::facts(runs),
+            machine: crate::drive::suite::facts(runs),
             runs: runs.iter().map(suite_run).collect(),
         }
     }
@@ -325,7 +325,7 @@ impl<'a> DiffDocument<'a> {
     pub fn of(before: &'a Snapshot, after: &'a Snapshot) -> DiffDocument<'a> {
         DiffDocument {
             changes: changes(
-                &crate::step::changes(Some(before), after, &[], Resolution::Page),
+                &crate::views::step::changes(Some(before), after, &[], Resolution::Page),
                 &[],
             ),
         }
@@ -377,7 +377,11 @@ impl<'a> GrowthJson<'a> {
 }
 
 impl<'a> WatchDocument<'a> {
-    pub fn of(pid: i32, w: &crate::watch::Watch, growth: &'a [Growth]) -> WatchDocument<'a> {
+    pub fn of(
+        pid: i32,
+        w: &crate::measure::watch::Watch,
+        growth: &'a [Growth],
+    ) -> WatchDocument<'a> {
         WatchDocument {
             pid,
             samples: w
@@ -421,7 +425,7 @@ pub struct ExplainedJson<'a> {
 pub fn write_explained(
     out: &mut (impl std::io::Write + ?Sized),
     pid: i32,
-    explained: &[crate::explain::Explained],
+    explained: &[crate::measure::explain::Explained],
 ) -> std::io::Result<()> {
     let regions = explained.iter().map(|e| ExplainedJson {
         region: RegionJson::of(&e.region),

@@ -13,7 +13,7 @@
 //!
 //! No demo outlives us: it runs in its own session and process group, gets
 //! SIGKILL if our thread dies (`PR_SET_PDEATHSIG`), is killed on drop, and is
-//! registered with [`crate::cleanup`] for the signal handlers.
+//! registered with [`crate::drive::cleanup`] for the signal handlers.
 
 use nix::fcntl::{fcntl, FcntlArg, FdFlag, OFlag};
 use nix::poll::{ppoll, PollFd, PollFlags};
@@ -30,7 +30,7 @@ use std::time::{Duration, Instant};
 use nix::pty::openpty;
 use nix::sys::termios::{self, LocalFlags, OutputFlags, SetArg};
 
-use crate::cleanup;
+use crate::drive::cleanup;
 
 /// The output kept between two prompts: its end (a prompt, the last words
 /// before a crash) is what anyone reads.

@@ -9,10 +9,10 @@ use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::error::RunError;
-use crate::lab::Lab;
+use crate::drive::error::RunError;
+use crate::spec::lab::Lab;
 
-pub use crate::lab::Impl;
+pub use crate::spec::lab::Impl;
 
 /// Where and with what the demos are built and run.
 #[derive(Clone, Debug, Default)]
@@ -65,7 +65,7 @@ pub fn prepare(lab: &Lab, imp: Impl, tools: &Toolchain) -> Result<Launch, RunErr
     launch.command.current_dir(&launch.workdir);
     let ours: Vec<(String, String)> = std::env::vars_os()
         .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
-        .filter(|(k, _)| crate::machine::is_allocator_variable(k))
+        .filter(|(k, _)| crate::measure::machine::is_allocator_variable(k))
         .collect();
     if tools.fixed_env {
         launch.command.env_clear().env("LANG", "C.UTF-8");
@@ -174,7 +174,10 @@ fn prepare_command(lab: &Lab, imp: Impl, tools: &Toolchain) -> Result<Launch, Ru
             let out = run_tool(Command::new(&python).args(["-c", probe])).map_err(|e| {
                 match e.kind() {
                     std::io::ErrorKind::NotFound => missing(""),
-                    _ => RunError::Io(format!("running {shown}"), crate::demo::spawn_error(e)),
+                    _ => RunError::Io(
+                        format!("running {shown}"),
+                        crate::drive::demo::spawn_error(e),
+                    ),
                 }
             })?;
             let text = String::from_utf8_lossy(&out.stdout).trim().to_string();
@@ -230,10 +233,10 @@ fn run_tool(command: &mut Command) -> std::io::Result<std::process::Output> {
             Ok(())
         });
     }
-    let child = crate::cleanup::spawn_registered(command)?;
+    let child = crate::drive::cleanup::spawn_registered(command)?;
     let pid = child.id() as i32;
     let out = child.wait_with_output();
-    crate::cleanup::unregister(pid);
+    crate::drive::cleanup::unregister(pid);
     out
 }
 
@@ -271,7 +274,7 @@ impl Compiler {
                 std::io::ErrorKind::NotFound | std::io::ErrorKind::PermissionDenied => not_found(),
                 _ => RunError::Io(
                     format!("running `{program} --version`"),
-                    crate::demo::spawn_error(e),
+                    crate::drive::demo::spawn_error(e),
                 ),
             })?;
         if !out.status.success() {

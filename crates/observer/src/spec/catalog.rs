@@ -2,8 +2,8 @@
 
 use std::sync::OnceLock;
 
-use crate::impls::Impl;
-use crate::lab::{ImplSource, Lab, LabSpec};
+use crate::spec::lab::Impl;
+use crate::spec::lab::{ImplSource, Lab, LabSpec};
 
 struct Embedded {
     toml: &'static str,
@@ -13,65 +13,65 @@ struct Embedded {
 
 const EMBEDDED: &[Embedded] = &[
     Embedded {
-        toml: include_str!("../../../labs/heap/lab.toml"),
-        c: Some(("c-demos/heap.c", include_str!("../../../c-demos/heap.c"))),
+        toml: include_str!("../../../../labs/heap/lab.toml"),
+        c: Some(("c-demos/heap.c", include_str!("../../../../c-demos/heap.c"))),
         python: None,
     },
     Embedded {
-        toml: include_str!("../../../labs/mmap/lab.toml"),
-        c: Some(("c-demos/mmap.c", include_str!("../../../c-demos/mmap.c"))),
+        toml: include_str!("../../../../labs/mmap/lab.toml"),
+        c: Some(("c-demos/mmap.c", include_str!("../../../../c-demos/mmap.c"))),
         python: None,
     },
     Embedded {
-        toml: include_str!("../../../labs/pylist/lab.toml"),
+        toml: include_str!("../../../../labs/pylist/lab.toml"),
         c: None,
         python: Some((
             "py-demos/pylist.py",
-            include_str!("../../../py-demos/pylist.py"),
+            include_str!("../../../../py-demos/pylist.py"),
         )),
     },
     Embedded {
-        toml: include_str!("../../../labs/zeropage/lab.toml"),
+        toml: include_str!("../../../../labs/zeropage/lab.toml"),
         c: Some((
             "c-demos/zeropage.c",
-            include_str!("../../../c-demos/zeropage.c"),
+            include_str!("../../../../c-demos/zeropage.c"),
         )),
         python: None,
     },
     Embedded {
-        toml: include_str!("../../../labs/threads/lab.toml"),
+        toml: include_str!("../../../../labs/threads/lab.toml"),
         c: Some((
             "c-demos/threads.c",
-            include_str!("../../../c-demos/threads.c"),
+            include_str!("../../../../c-demos/threads.c"),
         )),
         python: None,
     },
     Embedded {
-        toml: include_str!("../../../labs/fragmentation/lab.toml"),
+        toml: include_str!("../../../../labs/fragmentation/lab.toml"),
         c: Some((
             "c-demos/fragmentation.c",
-            include_str!("../../../c-demos/fragmentation.c"),
+            include_str!("../../../../c-demos/fragmentation.c"),
         )),
         python: None,
     },
     Embedded {
-        toml: include_str!("../../../labs/leak/lab.toml"),
-        c: Some(("c-demos/leak.c", include_str!("../../../c-demos/leak.c"))),
+        toml: include_str!("../../../../labs/leak/lab.toml"),
+        c: Some(("c-demos/leak.c", include_str!("../../../../c-demos/leak.c"))),
         python: None,
     },
     Embedded {
-        toml: include_str!("../../../labs/shared/lab.toml"),
+        toml: include_str!("../../../../labs/shared/lab.toml"),
         c: Some((
             "c-demos/shared.c",
-            include_str!("../../../c-demos/shared.c"),
+            include_str!("../../../../c-demos/shared.c"),
         )),
         python: None,
     },
     Embedded {
-        toml: include_str!("../../../labs/filemap/lab.toml"),
+        toml: include_str!("../../../../labs/filemap/lab.toml"),
         c: Some((
             "c-demos/filemap.c",
-            include_str!("../../../c-demos/filemap.c"),
+            include_str!("../../../../c-demos/filemap.c"),
         )),
         python: None,
     },
@@ -149,7 +149,7 @@ mod tests {
                 }
                 for imp in &lab.impls {
                     if index > 0 {
-                        let lines = crate::lab::step_source(imp.source, index);
+                        let lines = crate::spec::lab::step_source(imp.source, index);
                         assert!(
                             !lines.is_empty(),
                             "{}: {} has no `step {index}:`",
@@ -179,19 +179,21 @@ mod tests {
                 )
             {
                 assert!(
-                    crate::machine::NAMES.iter().any(|(n, _)| n == fact),
+                    crate::measure::machine::NAMES
+                        .iter()
+                        .any(|(n, _)| n == fact),
                     "{}: unknown fact {fact}",
                     lab.name()
                 );
             }
             // Every check compiles with this machine's numbers.
-            let facts = crate::machine::Facts::of_machine(None);
+            let facts = crate::measure::machine::Facts::of_machine(None);
             if let Some(memory) = &lab.spec.memory {
-                crate::check::size_expr(memory, &facts)
+                crate::spec::check::size_expr(memory, &facts)
                     .unwrap_or_else(|e| panic!("{}: memory: {e}", lab.name()));
             }
             for c in checks {
-                crate::check::Check::compile(c, &facts)
+                crate::spec::check::Check::compile(c, &facts)
                     .unwrap_or_else(|e| panic!("{}: check {}: {e}", lab.name(), c.id));
             }
             let ids: std::collections::HashSet<_> = lab

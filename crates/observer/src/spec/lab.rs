@@ -105,7 +105,7 @@ pub struct CheckSpec {
     pub id: String,
     /// The expectation in words.
     pub expect: String,
-    /// What is measured: `SCOPE.FIELD`; see [`crate::check`].
+    /// What is measured: `SCOPE.FIELD`; see [`crate::spec::check`].
     pub measure: String,
     /// Compared with which step: `previous` (default), `start` or `none` (absolute value).
     #[serde(default = "default_since")]
@@ -123,7 +123,7 @@ pub struct CheckSpec {
     pub only_for: Option<String>,
     /// A variant: the check exists only where these facts have these values
     /// (one of two checks for 4 KiB and 16 KiB Python pools, say); where they
-    /// do not, it is left out. See [`crate::machine::Facts::unmet`].
+    /// do not, it is left out. See [`crate::measure::machine::Facts::unmet`].
     #[serde(default)]
     pub when: std::collections::BTreeMap<String, Vec<String>>,
     /// Facts the check's expectation depends on: where one does not hold, the
@@ -146,7 +146,7 @@ impl CheckSpec {
     pub fn applies(
         &self,
         imp: Impl,
-        facts: &crate::machine::Facts,
+        facts: &crate::measure::machine::Facts,
         lab_requires: &std::collections::BTreeMap<String, Vec<String>>,
     ) -> Applies {
         let mine = self

@@ -1,11 +1,11 @@
 //! The report of one lab run: every step's snapshot, checks and annotation.
-//! Its JSON form is `crate::json::RunDocument` (docs/json.md), which reads
+//! Its JSON form is `crate::views::json::RunDocument` (docs/json.md), which reads
 //! it: the report knows nothing of JSON.
 
 use pmap_view::Snapshot;
 
-use crate::check::{CheckResult, Status};
-use crate::impls::Impl;
+use crate::drive::impls::Impl;
+use crate::spec::check::{CheckResult, Status};
 
 /// One lab run, step by step.
 #[derive(Clone, Debug)]
@@ -20,7 +20,7 @@ pub struct Report {
     pub source_file: String,
     pub pid: i32,
     /// The facts this run's checks were judged by (machine and demo).
-    pub facts: crate::machine::Facts,
+    pub facts: crate::measure::machine::Facts,
     /// The allocator variables removed from the demo's environment
     /// (`MALLOC_ARENA_MAX=2`), which would have changed what it shows.
     pub cleared_env: Vec<String>,
@@ -49,11 +49,11 @@ pub struct StepReport {
     pub snapshot: Snapshot,
     /// Which pages are resident, for each region new or changed since the
     /// previous step (none at step 0).
-    pub residency: Vec<crate::residency::RegionResidency>,
+    pub residency: Vec<crate::measure::residency::RegionResidency>,
     /// The demo's child processes at this step (a demo that forks).
     pub children: Vec<Snapshot>,
     /// Page-cache residency of the lab's `cache_file` at this step.
-    pub cache: Option<crate::pagecache::Residency>,
+    pub cache: Option<crate::measure::pagecache::Residency>,
     pub checks: Vec<CheckResult>,
 }
 

@@ -6,16 +6,16 @@ use std::time::Duration;
 
 use pmap_view::Snapshot;
 
-use crate::check::{Check, CheckResult, StepSnapshots};
-use crate::demo::{describe_status, Demo, WaitError};
-use crate::impls::{prepare, Toolchain};
-use crate::lab::Applies;
-use crate::lab::{step_source, Impl, Lab};
-use crate::machine::Facts;
-use crate::pagecache::{residency, Residency};
-use crate::report::{Report, StepReport};
+use crate::drive::demo::{describe_status, Demo, WaitError};
+use crate::drive::impls::{prepare, Toolchain};
+use crate::drive::report::{Report, StepReport};
+use crate::measure::machine::Facts;
+use crate::measure::pagecache::{residency, Residency};
+use crate::spec::check::{Check, CheckResult, StepSnapshots};
+use crate::spec::lab::Applies;
+use crate::spec::lab::{step_source, Impl, Lab};
 
-pub use crate::error::RunError;
+pub use crate::drive::error::RunError;
 
 /// A file deleted when this goes out of scope.
 struct RemoveOnDrop(std::path::PathBuf);
@@ -23,7 +23,7 @@ struct RemoveOnDrop(std::path::PathBuf);
 impl RemoveOnDrop {
     /// Also removed by the signal handlers (Ctrl-C, SIGHUP…), which do not unwind.
     fn new(path: std::path::PathBuf) -> RemoveOnDrop {
-        crate::cleanup::register_file(&path);
+        crate::drive::cleanup::register_file(&path);
         RemoveOnDrop(path)
     }
 }
@@ -31,7 +31,7 @@ impl RemoveOnDrop {
 impl Drop for RemoveOnDrop {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.0);
-        crate::cleanup::unregister_file(&self.0);
+        crate::drive::cleanup::unregister_file(&self.0);
     }
 }
 
@@ -250,7 +250,7 @@ pub fn run_lab(
             report.facts = facts.clone();
         }
         let children = capture_children(demo.pid());
-        let page_maps = crate::residency::capture(
+        let page_maps = crate::measure::residency::capture(
             demo.pid(),
             report.steps.last().map(|s| &s.snapshot),
             &snapshot,

@@ -8,7 +8,7 @@
 //! Scopes: `total` (every region), a region kind (`heap`, `stack`, `anon`,
 //! `file`, …), `largest`: the region that changed most in this step, or
 //! `steady`: the region whose RSS grew steadily over every step so far (the
-//! leak detector of [`crate::growth`]; its `rss` and `size` are rates per step).
+//! leak detector of [`crate::measure::growth`]; its `rss` and `size` are rates per step).
 //! Fields: `size` (virtual), `rss`, `pss`, `dirty`, `swap`, `anonymous`,
 //! `anon_huge_pages`, `count` (number of regions); for `largest` also the text
 //! fields `kind` and `change`. The scope `process` has what belongs to no
@@ -20,9 +20,9 @@ use std::cell::OnceCell;
 use pmap_view::{diff, Change, Kind, Region, RegionChange, Snapshot, Totals};
 use serde::Serialize;
 
-use crate::lab::CheckSpec;
-pub use crate::machine::page_kib;
-use crate::machine::Facts;
+pub use crate::measure::machine::page_kib;
+use crate::measure::machine::Facts;
+use crate::spec::lab::CheckSpec;
 
 /// Whether a check held, failed, or does not apply on this machine.
 #[derive(Clone, Copy, Debug, Serialize, PartialEq, Eq)]
@@ -144,18 +144,18 @@ pub struct StepSnapshots<'a> {
     /// Every step so far, the current one last.
     pub all: &'a [&'a Snapshot],
     /// The lab file's page-cache residency at every step so far (if it has one).
-    pub caches: &'a [Option<&'a crate::pagecache::Residency>],
+    pub caches: &'a [Option<&'a crate::measure::pagecache::Residency>],
     /// This step's largest change and the leak analysis, worked out once for
     /// all the step's checks that need them.
     largest: OnceCell<Option<RegionChange<'a>>>,
-    leak: OnceCell<Option<crate::growth::Growth>>,
+    leak: OnceCell<Option<crate::measure::growth::Growth>>,
 }
 
 impl<'a> StepSnapshots<'a> {
     /// The view of the last of a series of snapshots (step 0 first).
     pub fn of(
         all: &'a [&'a Snapshot],
-        caches: &'a [Option<&'a crate::pagecache::Residency>],
+        caches: &'a [Option<&'a crate::measure::pagecache::Residency>],
     ) -> Self {
         let n = all.len();
         StepSnapshots {
@@ -177,11 +177,14 @@ impl<'a> StepSnapshots<'a> {
     }
 
     /// The steadily growing region over every step so far, with rates per step.
-    fn leak(&self) -> Option<&crate::growth::Growth> {
+    fn leak(&self) -> Option<&crate::measure::growth::Growth> {
         self.leak
             .get_or_init(|| {
                 let steps: Vec<f64> = (0..self.all.len()).map(|i| i as f64).collect();
-                crate::growth::likely_leak(&crate::growth::analyse(self.all, &steps)).cloned()
+                crate::measure::growth::likely_leak(&crate::measure::growth::analyse(
+                    self.all, &steps,
+                ))
+                .cloned()
             })
             .as_ref()
     }

@@ -1,6 +1,6 @@
 //! Last-resort cleanup: the demos alive right now, for signal handlers.
 //!
-//! Normal paths kill a demo when its [`crate::demo::Demo`] is dropped (errors,
+//! Normal paths kill a demo when its [`crate::drive::demo::Demo`] is dropped (errors,
 //! panics). Signals (Ctrl-C, SIGTERM, SIGHUP) do not unwind, so the handlers
 //! installed by [`install_signal_handlers`] kill every registered demo's process
 //! group, remove every registered file (the 100 MiB file of `lab filemap`),

@@ -11,11 +11,12 @@ use std::fmt::Write as _;
 use pmap_view::render::{x_row, x_total, X_HEADER, X_RULE};
 use pmap_view::{Change, RegionChange};
 
-use crate::check::{CheckResult, Status};
-use crate::lab::Lab;
-use crate::report::{Report, StepReport};
-use crate::residency::{self, Detail};
-use crate::step::{Changes, Delta, Process, Resolution, Row, StepView};
+use crate::drive::report::{Report, StepReport};
+use crate::drive::suite::{Outcome, SuiteRun};
+use crate::measure::residency::{self, Detail};
+use crate::spec::check::{CheckResult, Status};
+use crate::spec::lab::Lab;
+use crate::views::step::{Changes, Delta, Process, Resolution, Row, StepView};
 
 const LEGEND: &str =
     "In the tables: + appeared, - vanished, > grew, < shrank, ~ changed (RSS, Dirty…), \
@@ -408,7 +409,7 @@ pub fn annotated(lab: &Lab, report: &Report) -> String {
         .spec
         .snapshot_resolution
         .as_deref()
-        .and_then(|r| crate::check::size_expr(r, &report.facts).ok())
+        .and_then(|r| crate::spec::check::size_expr(r, &report.facts).ok())
         .or(Some(1024));
     let mib = |kib: i64, signed: bool| rounded(kib, signed, resolution);
     let rounded_deltas = |size: i64, rss: i64, dirty: i64| {
@@ -768,7 +769,7 @@ fn why(out: &mut String, s: &StepReport, resolution: Option<i64>, width: Option<
 }
 
 /// RSS, PSS and USS of the anonymous and shared memory of the demo and its
-/// children (at the steps [`crate::step::processes`] gives them), each with its move since the
+/// children (at the steps [`crate::views::step::processes`] gives them), each with its move since the
 /// previous step. `resolution`: the annotated outputs show only the moves of
 /// PSS and USS, rounded (a process's absolute totals count the program's and
 /// the libraries' pages, which differ from machine to machine), and no pids.
@@ -878,7 +879,7 @@ pub(crate) fn fill(text: &str, s: &StepReport, resolution: Option<i64>) -> Strin
         };
         let name = &rest[open + 1..open + close];
         out.push_str(&rest[..open]);
-        match crate::check::value_on(name, &s.snapshot) {
+        match crate::spec::check::value_on(name, &s.snapshot) {
             Some(v) if name.ends_with(".count") => out.push_str(&v.to_string()),
             Some(v) if resolution.is_some() => out.push_str(&rounded(v, false, resolution)),
             Some(v) => out.push_str(&format!("{v} KiB")),
@@ -1093,6 +1094,107 @@ pub(crate) fn wrap(text: &str, prefix: &str) -> String {
             line.push_str(word);
         }
         out.push_str(line.trim_end());
+    }
+    out
+}
+
+/// The summary table, then the details of every failed check and error,
+/// and the checks that do not apply here with the fact that decides it.
+pub fn suite_table(runs: &[SuiteRun]) -> String {
+    let w = runs.iter().map(|r| r.lab.len()).max().unwrap_or(0).max(10);
+    let mut out = format!(
+        "{}\n\n",
+        wrap(
+            &format!("machine: {}", crate::drive::suite::facts(runs).summary()),
+            "  "
+        )
+        .trim_start()
+    );
+    out += &format!(
+        "{:<w$} {:<8} {:>7} {:>4}  {:<6} {:>8}\n",
+        "lab", "impl", "checks", "n/a", "result", "time"
+    );
+    for r in runs {
+        out += &format!(
+            "{:<w$} {:<8} {:>7} {:>4}  {:<6} {:>6.2} s\n",
+            r.lab,
+            r.imp.as_str(),
+            r.checks(),
+            r.not_applicable(),
+            r.verdict(),
+            r.elapsed.as_secs_f64()
+        );
+    }
+    let cleared: std::collections::BTreeSet<&String> = runs
+        .iter()
+        .filter_map(|r| match &r.outcome {
+            Outcome::Ran(report) => Some(&report.cleared_env),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    if !cleared.is_empty() {
+        out += &format!(
+            "(the demos ran without {}: --keep-alloc-env keeps them)\n",
+            cleared.into_iter().cloned().collect::<Vec<_>>().join(" ")
+        );
+    }
+    let total: std::time::Duration = runs.iter().map(|r| r.elapsed).sum();
+    let failed = runs.iter().filter(|r| !r.passed()).count();
+    let skipped = runs
+        .iter()
+        .filter(|r| matches!(r.outcome, Outcome::Skipped(_)))
+        .count();
+    out += &match (failed, skipped) {
+        (0, 0) => format!(
+            "all {} runs passed in {:.2} s\n",
+            runs.len(),
+            total.as_secs_f64()
+        ),
+        (0, s) => format!(
+            "{} runs passed, {s} skipped, in {:.2} s\n",
+            runs.len() - s,
+            total.as_secs_f64()
+        ),
+        (f, _) => format!(
+            "{f} of {} runs did not pass ({:.2} s)\n",
+            runs.len(),
+            total.as_secs_f64()
+        ),
+    };
+    for r in runs {
+        let name = format!("{} ({})", r.lab, r.imp);
+        match &r.outcome {
+            Outcome::Ran(report) => {
+                for s in &report.steps {
+                    for c in s.checks.iter().filter(|c| c.status == Status::Fail) {
+                        out += &format!(
+                            "\n{name}, step {} ({}): {}\n  expected {}; observed {}\n",
+                            s.index, s.title, c.description, c.expected, c.observed
+                        );
+                    }
+                }
+                // Checks that do not apply, counted by the fact that decides.
+                let mut reasons: Vec<(&str, usize)> = Vec::new();
+                for why in report
+                    .steps
+                    .iter()
+                    .flat_map(|s| &s.checks)
+                    .filter_map(|c| c.not_applicable.as_deref())
+                {
+                    match reasons.iter_mut().find(|(w, _)| *w == why) {
+                        Some((_, n)) => *n += 1,
+                        None => reasons.push((why, 1)),
+                    }
+                }
+                for (why, n) in reasons {
+                    let checks = if n == 1 { "check" } else { "checks" };
+                    out += &format!("\n{name}: {n} {checks} not applicable: {why}\n");
+                }
+            }
+            Outcome::Skipped(why) => out += &format!("\n{name} skipped: {why}\n"),
+            Outcome::Error(why) => out += &format!("\n{name}: {why}\n"),
+        }
     }
     out
 }

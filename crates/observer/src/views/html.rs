@@ -16,11 +16,11 @@ use std::fmt::Write as _;
 use pmap_view::render::{mode, signed_size, size};
 use pmap_view::{Change, PageMap, PageState};
 
-use crate::check::Status;
-use crate::report::{Report, StepReport};
-use crate::residency;
-use crate::step::{Resolution, Row, StepView};
-use crate::suite::{Outcome, SuiteRun};
+use crate::drive::report::{Report, StepReport};
+use crate::drive::suite::{Outcome, SuiteRun};
+use crate::measure::residency;
+use crate::spec::check::Status;
+use crate::views::step::{Resolution, Row, StepView};
 
 /// The page for a suite run: a summary table, then every run.
 pub fn suite_page(runs: &[SuiteRun]) -> String {
@@ -138,7 +138,7 @@ details summary { cursor: pointer; color: var(--muted); }
 "#;
 
 fn page(title: &str, body: &str) -> String {
-    let facts: Vec<String> = crate::machine::Facts::of_machine(None)
+    let facts: Vec<String> = crate::measure::machine::Facts::of_machine(None)
         .iter()
         .map(|(k, v)| format!("{k} {v}"))
         .collect();
@@ -245,7 +245,8 @@ fn step_article(out: &mut String, report: &Report, index: usize, s: &StepReport)
         out,
         "<article class=\"step\" id=\"{id}-step-{index}\">\n<h3>Step {index}{of}: {title}</h3>\n",
         id = anchor(&report.lab, report.imp.as_str()),
-        of = crate::render::total_steps(report).map_or(String::new(), |n| format!(" of {n}")),
+        of =
+            crate::views::render::total_steps(report).map_or(String::new(), |n| format!(" of {n}")),
         title = esc(&s.title),
     );
     if !s.source.is_empty() {
@@ -359,7 +360,7 @@ fn step_article(out: &mut String, report: &Report, index: usize, s: &StepReport)
         .annotation
         .split("\n\n")
         .chain(s.note.as_deref())
-        .map(|p| crate::render::fill(p, s, None))
+        .map(|p| crate::views::render::fill(p, s, None))
         .collect();
     if why.iter().any(|p| !p.trim().is_empty()) {
         out.push_str("<h4>why</h4>");
@@ -382,7 +383,7 @@ fn regions_table(out: &mut String, rows: &[Row]) {
         } else {
             row.change
         };
-        let mut words = esc(&crate::render::row_words(row));
+        let mut words = esc(&crate::views::render::row_words(row));
         if row.count() > 1 {
             let starts: Vec<String> = row
                 .members

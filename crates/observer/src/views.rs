@@ -1,0 +1,10 @@
+//! What a step shows, built once ([`step`]: its rows, groups, deltas and
+//! processes), and the formats of it: the terminal and the annotated outputs
+//! ([`render`]), the HTML page ([`html`]), the JSON documents ([`json`]) and
+//! `lab diff` ([`compare`]).
+
+pub mod compare;
+pub mod html;
+pub mod json;
+pub mod render;
+pub mod step;
