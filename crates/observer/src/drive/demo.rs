@@ -510,7 +510,9 @@ mod tests {
     #[test]
     fn parent_death_kills_a_demo_that_ignores_hangup() {
         const ROLE: &str = "PMAP_LAB_TEST_DRIVER";
-        const NAME: &str = "demo::tests::parent_death_kills_a_demo_that_ignores_hangup";
+        // libtest's name of this test: its module path without the crate.
+        let module = module_path!().split_once("::").map_or("", |(_, m)| m);
+        let name = format!("{module}::parent_death_kills_a_demo_that_ignores_hangup");
         if std::env::var_os(ROLE).is_some() {
             let mut cmd = Command::new("sh");
             // After the hangup its read fails; it must live on to be a test.
@@ -523,7 +525,7 @@ mod tests {
             return;
         }
         let mut driver = Command::new(std::env::current_exe().unwrap())
-            .args(["--exact", NAME, "--nocapture", "--test-threads=1"])
+            .args(["--exact", &name, "--nocapture", "--test-threads=1"])
             .env(ROLE, "1")
             .stdout(Stdio::piped())
             .spawn()
