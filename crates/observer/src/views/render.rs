@@ -412,10 +412,22 @@ pub fn annotated(lab: &Lab, report: &Report) -> String {
         .and_then(|r| crate::spec::check::size_expr(r, &report.facts).ok())
         .or(Some(1024));
     let mib = |kib: i64, signed: bool| rounded(kib, signed, resolution);
+    // The virtual size a step adds or removes is what the program asked for
+    // (10 MiB and a header page: 10244 KiB) on every machine, so it is
+    // shown exactly; unless the lab rounds sizes coarser (a Python's
+    // allocator reserves differently from version to version).
+    let exact_virt = lab.spec.snapshot_resolution.is_none();
+    let virt = |kib: i64| {
+        if exact_virt {
+            signed_kib(kib)
+        } else {
+            mib(kib, true)
+        }
+    };
     let rounded_deltas = |size: i64, rss: i64, dirty: i64| {
         format!(
             "virt {}, RSS {}, Dirty {}",
-            mib(size, true),
+            virt(size),
             mib(rss, true),
             mib(dirty, true)
         )
@@ -436,6 +448,42 @@ pub fn annotated(lab: &Lab, report: &Report) -> String {
         );
     }
     let _ = writeln!(out, "\n{}", wrap(lab.spec.intro.trim(), ""));
+    let step = mib(resolution.unwrap_or(1024), false);
+    let step = step.trim_start_matches('≈');
+    let half = resolution.unwrap_or(1024) / 2;
+    let sizes = if exact_virt {
+        format!(
+            "RSS, Dirty, PSS and a region's whole size are rounded to the nearest {step} \
+             and marked ≈ (≈0 MiB: under {half} KiB), because they move a little from run \
+             to run and machine to machine (code faulted in 64 KiB at a time, a library's \
+             size); the virtual size a step adds or removes is exact (K = KiB): it is what \
+             the program asked for, everywhere."
+        )
+    } else {
+        format!(
+            "Sizes, virtual ones too, are rounded to the nearest {step} and marked ≈ \
+             (≈0 MiB: under {half} KiB): this lab's sizes vary more between runs and \
+             versions than that."
+        )
+    };
+    let _ = writeln!(
+        out,
+        "\n{}",
+        wrap(
+            &format!(
+                "How to read this file: it is a real run of the demo, normalised so that it \
+                 reads the same on every run and every machine the lab supports. It has no \
+                 addresses, pids or timings. {sizes} A region is listed when one of its \
+                 numbers moved by {half} KiB or more; alike regions are one line (xN). The \
+                 checks give their rule, which held on that run. Step 0 has no table: the \
+                 libraries and kernel pages a process maps at start differ between machines. \
+                 Run `lab {} --impl {}` to see your machine's exact figures and every region.",
+                lab.name(),
+                report.imp
+            ),
+            ""
+        )
+    );
     let _ = writeln!(
         out,
         "\n{}",
@@ -449,6 +497,20 @@ pub fn annotated(lab: &Lab, report: &Report) -> String {
             ""
         )
     );
+    let res = resolution.unwrap_or(1024);
+    let views: Vec<StepView> = (0..report.steps.len())
+        .map(|i| StepView::of(report, i, Resolution::Rounded(res)))
+        .collect();
+    // The Mapping column fits the longest name of the run ("zero (deleted)").
+    let pid = report.pid.to_string();
+    let name_width = views
+        .iter()
+        .skip(1)
+        .flat_map(|v| &v.changes.rows)
+        .map(|row| row.region.label().replace(&pid, "PID").chars().count())
+        .max()
+        .unwrap_or(0)
+        .max(10);
     for (index, s) in report.steps.iter().enumerate() {
         let _ = writeln!(out);
         title(&mut out, report, s, style, None);
@@ -458,12 +520,11 @@ pub fn annotated(lab: &Lab, report: &Report) -> String {
             "demo says: {}",
             normalise_text(&s.prompt).replace(&pid, "PID")
         );
-        let res = resolution.unwrap_or(1024);
-        let view = StepView::of(report, index, Resolution::Rounded(res));
+        let view = &views[index];
         if let Some(totals) = view.changes.totals {
             let _ = writeln!(
                 out,
-                "\n  {:<10} {:<5} {:>10} {:>10} {:>10}  Change",
+                "\n  {:<name_width$} {:<5} {:>10} {:>10} {:>10}  Change",
                 "Mapping", "Mode", "Kbytes", "RSS", "Dirty"
             );
             if view.changes.rows.is_empty() {
@@ -474,7 +535,7 @@ pub fn annotated(lab: &Lab, report: &Report) -> String {
                 let f = &r.fields;
                 let (d, word) = (row.delta, row.change.as_str());
                 let mut line = format!(
-                    "{} {:<10} {:<5} {:>10} {:>10} {:>10}  ",
+                    "{} {:<name_width$} {:<5} {:>10} {:>10} {:>10}  ",
                     row.change.mark(),
                     r.label().replace(&pid, "PID"),
                     pmap_view::render::mode(r),
@@ -513,10 +574,13 @@ pub fn annotated(lab: &Lab, report: &Report) -> String {
                     let _ = writeln!(out, "    {}", residency::bar(map, cells, Detail::Majority));
                 }
             }
+            // The total counts everything, incidental moves too: rounded.
             let _ = writeln!(
                 out,
-                "  process total: {}",
-                rounded_deltas(totals.size, totals.rss, totals.dirty)
+                "  process total: virt {}, RSS {}, Dirty {}",
+                mib(totals.size, true),
+                mib(totals.rss, true),
+                mib(totals.dirty, true)
             );
             processes(&mut out, &view.processes, Some(res), 80);
         }

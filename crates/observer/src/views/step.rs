@@ -73,6 +73,10 @@ impl Delta {
         }
     }
 
+    fn with_size(self, size: i64) -> Delta {
+        Delta { size, ..self }
+    }
+
     fn rounded(self, r: Resolution) -> Delta {
         Delta {
             size: r.round(self.size),
@@ -209,11 +213,13 @@ pub fn changes<'a>(
             region.label(),
             region.perms,
             res.round(region.fields.size as i64),
+            // Virtual size exactly: alike regions got the same request.
             Delta {
                 pss: if pss_shown { delta.pss } else { 0 },
                 ..delta
             }
-            .rounded(res),
+            .rounded(res)
+            .with_size(delta.size),
             c.part_of.is_some(),
             res.round(region.fields.anon_huge_pages as i64),
         );
