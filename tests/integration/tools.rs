@@ -247,8 +247,10 @@ fn explain_names_the_main_threads_thread_local_storage() {
     let _ = std::fs::remove_file(&exe);
 }
 
-/// After malloc(10 MiB) the block merges with the TLS region above it: the
-/// chunk walk names the block, and the rest by the TCB in it.
+/// After malloc(10 MiB) the block merges with the TLS region above it when
+/// they touch (glibc 2.36 here; with 2.41 the Rust port's block lands apart):
+/// explain names the block, and the TLS exactly once, after the block in its
+/// region when they merged, else as a region of its own.
 #[test]
 fn explain_names_the_tls_merged_under_a_malloc_block() {
     let regions = explain_at("heap", 1);
@@ -258,12 +260,20 @@ fn explain_names_the_tls_merged_under_a_malloc_block() {
         .filter(|e| e.contains("large malloc block"))
         .collect();
     assert_eq!(block.len(), 1, "{regions:#?}");
-    assert!(
-        block[0].starts_with("1 large malloc block")
-            && block[0].contains(" KiB: thread-local storage of the main thread"),
-        "{}",
-        block[0]
-    );
+    assert!(block[0].starts_with("1 large malloc block"), "{}", block[0]);
+    let tls: Vec<&String> = regions
+        .iter()
+        .map(|(e, _)| e)
+        .filter(|e| e.contains("thread-local storage of the main thread"))
+        .collect();
+    assert_eq!(tls.len(), 1, "{regions:#?}");
+    if tls[0] == block[0] {
+        assert!(
+            block[0].contains(" KiB: thread-local storage of the main thread"),
+            "{}",
+            block[0]
+        );
+    }
 }
 
 #[test]

@@ -101,10 +101,10 @@ impl<'a> RegionChange<'a> {
     ///
     /// `rounding`: None when every page counts; Some(KiB) when sizes are
     /// rounded to that many KiB, so that a move under half of it is none.
-    /// The region appeared, vanished, split or merged, or changed mode
-    /// (these count whatever the rounding only when every page does: at 1 MiB,
-    /// a page appearing is below notice), or its size, RSS, Dirty, swap or its
-    /// own PSS ([`Region::own_pss`]) moved by at least the threshold.
+    /// The region appeared or vanished (at any rounding), split, merged or
+    /// changed mode (only when every page counts), or its size, RSS, Dirty,
+    /// swap or its own PSS ([`Region::own_pss`]) moved by at least the
+    /// threshold.
     pub fn matters(&self, rounding: Option<i64>) -> bool {
         if self.change == Change::Unchanged {
             return false;
@@ -114,7 +114,10 @@ impl<'a> RegionChange<'a> {
             .before
             .zip(self.after)
             .is_some_and(|(a, b)| a.perms != b.perms);
-        if rounding.is_none() && (structural || mode) {
+        // A region that appeared or vanished counts at any rounding: its
+        // virtual size is what the program asked for (a thread's guard page).
+        let new_or_gone = matches!(self.change, Change::Appeared | Change::Vanished);
+        if new_or_gone || (rounding.is_none() && (structural || mode)) {
             return true;
         }
         let threshold = rounding.map_or(1, |r| (r / 2).max(1));

@@ -456,8 +456,9 @@ pub fn annotated(lab: &Lab, report: &Report) -> String {
             "RSS, Dirty, PSS and a region's whole size are rounded to the nearest {step} \
              and marked ≈ (≈0 MiB: under {half} KiB), because they move a little from run \
              to run and machine to machine (code faulted in 64 KiB at a time, a library's \
-             size); the virtual size a step adds or removes is exact (K = KiB): it is what \
-             the program asked for, everywhere."
+             size); the virtual size a step adds or removes, and the size of a region that \
+             appeared or vanished, are exact (K = KiB): they are what the program asked \
+             for, everywhere."
         )
     } else {
         format!(
@@ -474,7 +475,8 @@ pub fn annotated(lab: &Lab, report: &Report) -> String {
                 "How to read this file: it is a real run of the demo, normalised so that it \
                  reads the same on every run and every machine the lab supports. It has no \
                  addresses, pids or timings. {sizes} A region is listed when one of its \
-                 numbers moved by {half} KiB or more; alike regions are one line (xN). The \
+                 numbers moved by {half} KiB or more, or when it appeared or vanished; alike \
+                 regions are one line (xN). The \
                  checks give their rule, which held on that run. Step 0 has no table: the \
                  libraries and kernel pages a process maps at start differ between machines. \
                  Run `lab {} --impl {}` to see your machine's exact figures and every region.",
@@ -539,7 +541,14 @@ pub fn annotated(lab: &Lab, report: &Report) -> String {
                     row.change.mark(),
                     r.label().replace(&pid, "PID"),
                     pmap_view::render::mode(r),
-                    mib(f.size as i64, false),
+                    // A new (or gone) region's whole size is its request.
+                    // (As the virtual size moved: a block that merged
+                    // with the few TLS pages beside it shows its own size.)
+                    if exact_virt && matches!(row.change, Change::Appeared | Change::Vanished) {
+                        format!("{} K", d.size.abs())
+                    } else {
+                        mib(f.size as i64, false)
+                    },
                     mib(f.rss as i64, false),
                     mib(f.dirty() as i64, false),
                 );
