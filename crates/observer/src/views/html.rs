@@ -277,10 +277,19 @@ fn step_article(out: &mut String, report: &Report, index: usize, s: &StepReport)
                 regions_table(out, &changes.rows);
             }
             let b = &s.snapshot.totals;
+            let page_tables = match changes.page_tables {
+                Some((kib, Some(moved))) => format!(
+                    " Page tables (VmPTE, not in any region): {} ({}).",
+                    size(kib),
+                    signed_size(moved)
+                ),
+                Some((kib, None)) => format!(" Page tables (VmPTE): {}.", size(kib)),
+                None => String::new(),
+            };
             let _ = writeln!(
                 out,
                 "<p class=\"note\">{} other regions unchanged. Process total: \
-                 virtual {} ({}), RSS {} ({}), Dirty {} ({}).</p>",
+                 virtual {} ({}), RSS {} ({}), Dirty {} ({}).{page_tables}</p>",
                 changes.hidden,
                 size(b.size_kib),
                 signed_size(d.size),

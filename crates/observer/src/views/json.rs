@@ -64,6 +64,9 @@ pub struct StepJson<'a> {
     pub changes: Vec<ChangeJson<'a>>,
     pub children: Vec<ChildJson>,
     pub uss_kib: u64,
+    /// The process's page tables (VmPTE), when the capture read them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub page_tables_kib: Option<u64>,
     pub page_cache: Option<&'a crate::measure::pagecache::Residency>,
     pub checks: &'a [CheckResult],
 }
@@ -202,6 +205,7 @@ fn step<'a>(s: &'a StepReport, previous: Option<&'a Snapshot>) -> StepJson<'a> {
             })
             .collect(),
         uss_kib: uss(&s.snapshot),
+        page_tables_kib: s.snapshot.page_tables_kib,
         page_cache: s.cache.as_ref(),
         checks: &s.checks,
     }

@@ -345,6 +345,18 @@ pub fn table(changes: &Changes, totals: &pmap_view::Totals, style: Style) -> Str
             let _ = writeln!(out, "{}", fit(&total, width));
         }
     }
+    if let Some((kib, moved)) = changes.page_tables {
+        let moved = moved.map_or(String::new(), |d| format!(" ({})", signed_kib(d)));
+        let line = format!(
+            "page tables: {kib} K{moved}, not in the table: the kernel's memory for \
+             mapping these pages (VmPTE)"
+        );
+        let _ = writeln!(
+            out,
+            "{}",
+            style.dim(&wrap_hanging(&line, "  ", "    ", width))
+        );
+    }
     out
 }
 

@@ -130,6 +130,10 @@ pub struct Changes<'a> {
     pub hidden: usize,
     /// The process total's move (None at step 0).
     pub totals: Option<Delta>,
+    /// The process's page tables (VmPTE) in KiB, and their move: memory the
+    /// kernel spends on mapping the pages, which no row shows. None when the
+    /// capture did not read them.
+    pub page_tables: Option<(u64, Option<i64>)>,
 }
 
 /// Whether a region's change is one a student should see at `res`: the
@@ -168,6 +172,7 @@ pub fn changes<'a>(
             rows,
             hidden: 0,
             totals: None,
+            page_tables: after.page_tables_kib.map(|k| (k, None)),
         };
     };
     let d = diff(before, after);
@@ -246,6 +251,10 @@ pub fn changes<'a>(
         rows,
         hidden,
         totals: Some(Delta::between(&before.totals, &after.totals)),
+        page_tables: after.page_tables_kib.map(|k| {
+            let moved = before.page_tables_kib.map(|b| k as i64 - b as i64);
+            (k, moved)
+        }),
     }
 }
 
