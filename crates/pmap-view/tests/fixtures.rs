@@ -314,8 +314,18 @@ fn resident_agrees_with_smaps_on_a_live_process() {
         .spawn()
         .unwrap();
     let pid = sleep.id() as i32;
-    // Let it reach its sleep: its map is complete once it blocks.
-    std::thread::sleep(std::time::Duration::from_millis(100));
+    // Wait until it has exec'd sleep and blocks in it: its map is complete then.
+    let start = std::time::Instant::now();
+    loop {
+        let exe = std::fs::read_link(format!("/proc/{pid}/exe")).unwrap_or_default();
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        let state = stat.rsplit(')').next().and_then(|r| r.split_whitespace().next());
+        if exe.file_name().is_some_and(|n| n == "sleep") && state == Some("S") {
+            break;
+        }
+        assert!(start.elapsed().as_secs() < 10, "sleep never blocked: {stat}");
+        std::thread::yield_now();
+    }
     let fast = pmap_view::resident::capture(pid).unwrap();
     let smaps = Snapshot::capture(pid).unwrap();
     let _ = sleep.kill();
