@@ -118,6 +118,15 @@ fn appeared_and_vanished_regions() {
     );
 }
 
+/// Each change's kind, region start and the start of the region it split off
+/// or merged into.
+fn fates(d: &pmap_view::Diff) -> Vec<(Change, u64, Option<u64>)> {
+    d.changes
+        .iter()
+        .map(|c| (c.change, c.region().start, c.part_of.map(|r| r.start)))
+        .collect()
+}
+
 /// pylist's `del`: one anonymous region lost its middle (the list's pages
 /// unmapped). The larger part keeps the identity (it shrank); the smaller
 /// part split off it, and is no new memory.
@@ -130,11 +139,7 @@ fn a_region_that_breaks_in_two_shrank_and_split() {
     )
     .unwrap();
     let d = diff(&a, &b);
-    let got: Vec<(Change, u64, Option<u64>)> = d
-        .changes
-        .iter()
-        .map(|c| (c.change, c.region().start, c.part_of.map(|r| r.start)))
-        .collect();
+    let got = fates(&d);
     assert_eq!(
         got,
         vec![
@@ -158,11 +163,7 @@ fn regions_that_become_one_grew_and_merged() {
     .unwrap();
     let b = Snapshot::from_smaps(1, b"10000-70000 rw-p 0 00:00 0 \n").unwrap();
     let d = diff(&a, &b);
-    let got: Vec<(Change, u64, Option<u64>)> = d
-        .changes
-        .iter()
-        .map(|c| (c.change, c.region().start, c.part_of.map(|r| r.start)))
-        .collect();
+    let got = fates(&d);
     assert_eq!(
         got,
         vec![
@@ -319,11 +320,17 @@ fn resident_agrees_with_smaps_on_a_live_process() {
     loop {
         let exe = std::fs::read_link(format!("/proc/{pid}/exe")).unwrap_or_default();
         let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-        let state = stat.rsplit(')').next().and_then(|r| r.split_whitespace().next());
+        let state = stat
+            .rsplit(')')
+            .next()
+            .and_then(|r| r.split_whitespace().next());
         if exe.file_name().is_some_and(|n| n == "sleep") && state == Some("S") {
             break;
         }
-        assert!(start.elapsed().as_secs() < 10, "sleep never blocked: {stat}");
+        assert!(
+            start.elapsed().as_secs() < 10,
+            "sleep never blocked: {stat}"
+        );
         std::thread::yield_now();
     }
     let fast = pmap_view::resident::capture(pid).unwrap();

@@ -112,7 +112,21 @@ pub struct Row<'a> {
     pub landmark: bool,
 }
 
-impl Row<'_> {
+impl<'a> Row<'a> {
+    /// A region shown as it is (step 0), or as a landmark.
+    fn unchanged(region: &'a Region, residency: Option<&'a PageMap>, landmark: bool) -> Row<'a> {
+        Row {
+            change: Change::Unchanged,
+            region,
+            part_of: None,
+            delta: Delta::default(),
+            pss_shown: false,
+            members: Vec::new(),
+            residency,
+            landmark,
+        }
+    }
+
     /// How many regions the row stands for.
     pub fn count(&self) -> usize {
         self.members.len().max(1)
@@ -156,16 +170,7 @@ pub fn changes<'a>(
         let rows = after
             .regions
             .iter()
-            .map(|r| Row {
-                change: Change::Unchanged,
-                region: r,
-                part_of: None,
-                delta: Delta::default(),
-                pss_shown: false,
-                members: Vec::new(),
-                residency: residency::of(maps, r),
-                landmark: false,
-            })
+            .map(|r| Row::unchanged(r, residency::of(maps, r), false))
             .collect();
         return Changes {
             resolution: res,
@@ -186,16 +191,7 @@ pub fn changes<'a>(
         if !matters(c, res) {
             let r = c.region();
             if res == Resolution::Page && matches!(r.kind, Kind::Heap | Kind::Stack) {
-                rows.push(Row {
-                    change: Change::Unchanged,
-                    region: r,
-                    part_of: None,
-                    delta: Delta::default(),
-                    pss_shown: false,
-                    members: Vec::new(),
-                    residency: None,
-                    landmark: true,
-                });
+                rows.push(Row::unchanged(r, None, true));
             } else {
                 hidden += 1;
             }
