@@ -77,7 +77,22 @@ pub struct LabSpec {
     /// adds to these and overrides the same fact).
     #[serde(default)]
     pub requires: std::collections::BTreeMap<String, Vec<String>>,
+    /// Present when the lab is an exercise (`lab exercise`, `lab grade`).
+    pub exercise: Option<ExerciseSpec>,
     pub steps: Vec<StepSpec>,
+}
+
+/// What makes a lab an exercise: a task, and a starter program with a gap
+/// that the student fills; the lab's checks define success.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExerciseSpec {
+    /// The task, in a few sentences (`lab exercise NAME` prints it).
+    pub task: String,
+    /// The starter program's file, beside the lab.toml (`starter.c`).
+    pub starter: String,
+    /// The file name the student works on (`resident.c`).
+    pub file: String,
 }
 
 /// One step: the state after one action of the demo (step 0: before any).
@@ -118,6 +133,9 @@ pub struct CheckSpec {
     pub equals: Option<String>,
     /// Why the bounds are what they are (page rounding, malloc headers…).
     pub tolerance: Option<String>,
+    /// For an exercise: what to think about when the check fails (shown by
+    /// `lab grade`), not the answer.
+    pub hint: Option<String>,
     /// Only for this implementation (`rust`, `c`, `python`); default: all.
     #[serde(default, rename = "impl")]
     pub only_for: Option<String>,
