@@ -260,7 +260,7 @@ pub fn merge(submissions: &[Submission], bad: Vec<BadFile>) -> Class {
     }
     // Each such check on each machine whose run completed, and the facts it
     // was judged by there (the run's, over the machine's).
-    let mut judged: Vec<Vec<(Verdict, Facts)>> = vec![Vec::new(); rows.len()];
+    let mut judged: Vec<Vec<(Verdict, Judged)>> = vec![Vec::new(); rows.len()];
     for (i, s) in submissions.iter().enumerate() {
         let mut done = vec![false; runs.len()];
         for r in s.runs.iter() {
@@ -271,10 +271,10 @@ pub fn merge(submissions: &[Submission], bad: Vec<BadFile>) -> Class {
             let listed = |list: &[crate::views::class::read::StepCheckIn], step, id: &str| {
                 list.iter().any(|c| c.step == step && c.check.id == id)
             };
-            let mut facts = s.machine.clone();
-            if let Some(f) = &r.facts {
-                facts.extend(f.iter().map(|(k, v)| (k.clone(), v.clone())));
-            }
+            let facts = Judged {
+                machine: &s.machine,
+                run: r.facts.as_ref(),
+            };
             for (row, (key, run)) in failing.iter().enumerate() {
                 if *run != k {
                     continue;
@@ -292,7 +292,7 @@ pub fn merge(submissions: &[Submission], bad: Vec<BadFile>) -> Class {
                     Verdict::NotApplicable => &mut rows[row].not_applicable,
                 };
                 counts[group_of[i]] += 1;
-                judged[row].push((verdict, facts.clone()));
+                judged[row].push((verdict, facts));
             }
         }
     }
@@ -358,10 +358,32 @@ fn group_name(mut i: usize) -> String {
     String::from_utf8(name).unwrap_or_default()
 }
 
+/// The facts a check was judged by on one machine: its run's, over the
+/// machine's.
+#[derive(Clone, Copy)]
+struct Judged<'a> {
+    machine: &'a Facts,
+    run: Option<&'a Facts>,
+}
+
+impl<'a> Judged<'a> {
+    fn get(&self, name: &str) -> Option<&'a String> {
+        self.run
+            .and_then(|r| r.get(name))
+            .or_else(|| self.machine.get(name))
+    }
+
+    fn names(&self) -> impl Iterator<Item = &'a String> {
+        self.machine
+            .keys()
+            .chain(self.run.into_iter().flat_map(|r| r.keys()))
+    }
+}
+
 /// The facts whose values where a check failed are none of their values
 /// where it passed (machines where it does not apply left out).
-fn separating(judged: &[(Verdict, Facts)]) -> Vec<Separation> {
-    let names: BTreeSet<&String> = judged.iter().flat_map(|(_, f)| f.keys()).collect();
+fn separating(judged: &[(Verdict, Judged)]) -> Vec<Separation> {
+    let names: BTreeSet<&String> = judged.iter().flat_map(|(_, f)| f.names()).collect();
     let mut out: Vec<Separation> = names
         .into_iter()
         .filter_map(|name| {
@@ -408,24 +430,22 @@ mod tests {
 
     #[test]
     fn a_fact_separates_only_when_no_value_is_on_both_sides() {
+        let maps = [
+            facts(&[("libc_version", "2.41"), ("cpus", "2"), ("thp", "always")]),
+            facts(&[("libc_version", "2.36"), ("cpus", "2"), ("thp", "never")]),
+            facts(&[("libc_version", "2.36"), ("cpus", "4"), ("thp", "always")]),
+            facts(&[("libc_version", "2.41"), ("cpus", "8")]),
+        ];
+        let on = |i: usize| Judged {
+            machine: &maps[i],
+            run: None,
+        };
         let judged = vec![
-            (
-                Verdict::Failed,
-                facts(&[("libc_version", "2.41"), ("cpus", "2"), ("thp", "always")]),
-            ),
-            (
-                Verdict::Passed,
-                facts(&[("libc_version", "2.36"), ("cpus", "2"), ("thp", "never")]),
-            ),
-            (
-                Verdict::Passed,
-                facts(&[("libc_version", "2.36"), ("cpus", "4"), ("thp", "always")]),
-            ),
+            (Verdict::Failed, on(0)),
+            (Verdict::Passed, on(1)),
+            (Verdict::Passed, on(2)),
             // Not applicable: does not count on either side.
-            (
-                Verdict::NotApplicable,
-                facts(&[("libc_version", "2.41"), ("cpus", "8")]),
-            ),
+            (Verdict::NotApplicable, on(3)),
         ];
         assert_eq!(
             separating(&judged),
@@ -435,10 +455,40 @@ mod tests {
                 passing: vec!["2.36".into()],
             }]
         );
+        // The run's facts count over the machine's: the same machine facts,
+        // another Python in the run.
+        let (py39, py311) = (
+            facts(&[("python_version", "3.9.2")]),
+            facts(&[("python_version", "3.11.2")]),
+        );
+        let judged = vec![
+            (
+                Verdict::Failed,
+                Judged {
+                    machine: &maps[1],
+                    run: Some(&py39),
+                },
+            ),
+            (
+                Verdict::Passed,
+                Judged {
+                    machine: &maps[1],
+                    run: Some(&py311),
+                },
+            ),
+        ];
+        assert_eq!(separating(&judged)[0].failing, ["3.9.2"]);
+        assert_eq!(separating(&judged).len(), 1, "the machine facts are alike");
         // A fact one side lacks is `(none)` there, and separates.
         let judged = vec![
-            (Verdict::Failed, facts(&[("python_version", "3.9.2")])),
-            (Verdict::Passed, facts(&[])),
+            (
+                Verdict::Failed,
+                Judged {
+                    machine: &maps[3],
+                    run: Some(&py39),
+                },
+            ),
+            (Verdict::Passed, on(3)),
         ];
         assert_eq!(separating(&judged)[0].passing, ["(none)"]);
         // A check that passes nowhere has nothing to separate.
