@@ -36,14 +36,10 @@ pub fn report(args: &ReportArgs) -> ExitCode {
         }
     }
     if submissions.is_empty() {
-        eprintln!(
-            "lab report: none of the {} could be read: no report",
-            if args.files.len() == 1 {
-                "1 file".to_string()
-            } else {
-                format!("{} files", args.files.len())
-            }
-        );
+        match args.files.len() {
+            1 => eprintln!("lab report: the file could not be read: no report"),
+            n => eprintln!("lab report: none of the {n} files could be read: no report"),
+        }
         return ExitCode::from(2);
     }
     let class = merge::merge(&submissions, bad);
