@@ -191,11 +191,36 @@ type Parsed = (Kind, BTreeMap<String, String>, Vec<RunIn>);
 /// not (without the file name).
 pub fn parse(bytes: &[u8]) -> Result<Parsed, String> {
     let not = |why: &str| format!("not a lab check --json document ({why})");
+    // A file saved by an editor on Windows may start with a byte-order mark.
+    let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(if bytes.is_empty() {
             "an empty file, not a lab check --json document".into()
         } else {
             "only white space, not a lab check --json document".into()
+        });
+    }
+    // serde reads a struct from an array too: anything but an object is
+    // named for what it is.
+    let first = bytes.iter().find(|b| !b.is_ascii_whitespace()).copied();
+    if first != Some(b'{') {
+        return Err(match serde_json::from_slice::<IgnoredAny>(bytes) {
+            Ok(_) => not(&format!(
+                "a JSON {}, not an object",
+                match first {
+                    Some(b'[') => "array",
+                    Some(b'"') => "string",
+                    Some(b't' | b'f') => "boolean",
+                    Some(b'n') => "null",
+                    _ => "number",
+                }
+            )),
+            // `lab check --json > FILE 2>&1` puts the progress lines first.
+            Err(_) if bytes.starts_with(b"[1/") => not(
+                "lab check's progress lines are in it: save only its output, \
+                 `lab check --json > FILE`, without 2>&1",
+            ),
+            Err(e) => not(&format!("not JSON: {e}")),
         });
     }
     match serde_json::from_slice::<Incoming>(bytes) {
@@ -233,7 +258,7 @@ fn schema_version(schema: Option<&serde_json::Value>) -> Result<(), String> {
              read it with a newer lab"
         )),
         _ => Err(format!(
-            "an unknown schema version {} (this lab reads schema 1 to {SCHEMA})",
+            "an unknown schema version {} (this lab reads schema {SCHEMA} and older)",
             pmap_view::region::escape_controls(&truncated(&v.to_string(), 40))
         )),
     }
@@ -313,9 +338,19 @@ mod tests {
         assert_eq!(msg(""), "an empty file, not a lab check --json document");
         assert!(msg("<html>").starts_with("not a lab check --json document (not JSON: "));
         assert!(
-            msg("[1, 2]").contains("expected a JSON object"),
+            msg(" [1, 2]") == "not a lab check --json document (a JSON array, not an object)",
             "{}",
-            msg("[1, 2]")
+            msg(" [1, 2]")
+        );
+        assert!(msg("\"x\"").contains("(a JSON string, not an object)"));
+        assert!(msg("42").contains("(a JSON number, not an object)"));
+        assert!(msg("[1, ").contains("(not JSON: EOF while parsing"));
+        assert!(msg("[1/18] heap (rust) … pass 18/18 (0.02 s)\n{")
+            .contains("lab check's progress lines are in it"));
+        let bom = format!("\u{feff}{MINIMAL}");
+        assert!(
+            parse(bom.as_bytes()).is_ok(),
+            "a byte-order mark is skipped"
         );
         assert!(msg(r#"{"name": "x"}"#).contains("JSON from another tool?"));
         assert!(msg(r#"{"pid": 1, "regions": []}"#).contains("`lab pmap --json`"));
@@ -345,7 +380,7 @@ mod tests {
         let odd = MINIMAL.replacen('{', "{\"schema\": \"v\\u001b2\", ", 1);
         let e = parse(odd.as_bytes()).unwrap_err();
         assert!(
-            e.starts_with("an unknown schema version \"v\\x1b2\""),
+            e.starts_with("an unknown schema version \"v\\u001b2\" (this lab reads schema 1 "),
             "{e}"
         );
     }
