@@ -45,8 +45,11 @@ fn real_documents() -> &'static (Value, Value) {
 struct Scratch(PathBuf);
 
 impl Scratch {
+    /// A directory of its own: tests run in parallel in one process.
     fn new(name: &str) -> Scratch {
-        let dir = std::env::temp_dir().join(format!("pmap-lab-{name}-{}", std::process::id()));
+        static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("pmap-lab-{name}-{}-{n}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         Scratch(dir)
