@@ -561,3 +561,34 @@ fn the_page_is_never_written_through_a_symbolic_link() {
     let html = std::fs::read_to_string(&page).unwrap();
     assert!(html.starts_with("<!DOCTYPE html>") && html.ends_with("</html>\n"));
 }
+
+/// The class page in headless Chromium (as the suite's page in html.rs): no
+/// console message (nothing blocked, no script), and the students' text is
+/// text in the DOM the browser built, never an element.
+#[test]
+fn the_class_page_loads_in_a_browser_with_the_hostile_text_as_text() {
+    let Some(browser) = crate::html::chromium() else {
+        if std::env::var_os("CI").is_some() {
+            panic!("chromium is missing on CI: .ci/run installs it (apt-get install chromium)");
+        }
+        eprintln!("SKIPPED class page browser test: no chromium on PATH (or set CHROMIUM)");
+        return;
+    };
+    let class = class();
+    let page = class.dir.0.join("class.html");
+    let mut args = os(&class.files);
+    args.extend([std::ffi::OsStr::new("--html"), page.as_os_str()]);
+    assert_eq!(report(&args).status.code(), Some(2));
+    let shown = crate::html::headless(&browser, &class.dir.0, &["--dump-dom".into()], &page);
+    assert!(shown.status.success(), "{shown:?}");
+    assert_eq!(
+        crate::html::console_messages(&shown.stderr),
+        Vec::<String>::new(),
+        "the page loads without errors"
+    );
+    let dom = String::from_utf8(shown.stdout).unwrap();
+    assert!(!dom.contains("<script"), "no script element");
+    assert!(!dom.contains("<img"), "no image element");
+    assert!(dom.contains("6.1&lt;script&gt;alert('x')&lt;/script&gt;\\x1b]0;owned\\x07"));
+    assert_eq!(dom.matches("<article class=\"check\">").count(), 6);
+}
