@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use crate::util::lab_exe;
 
 /// Chromium on PATH (Debian's `chromium`, or as other systems name it), or `$CHROMIUM`.
-fn chromium() -> Option<PathBuf> {
+pub(crate) fn chromium() -> Option<PathBuf> {
     if let Some(p) = std::env::var_os("CHROMIUM") {
         return Some(PathBuf::from(p));
     }
@@ -49,7 +49,7 @@ impl Drop for Scratch {
 /// Run headless Chromium on `page` with `args`, in its own process group so
 /// that it and every helper process it starts are killed if it hangs, and
 /// are all gone when this returns.
-fn headless(exe: &Path, scratch: &Path, args: &[String], page: &Path) -> Output {
+pub(crate) fn headless(exe: &Path, scratch: &Path, args: &[String], page: &Path) -> Output {
     use std::os::unix::process::CommandExt;
     let profile = tempdir_in(scratch, "profile");
     let (out_path, err_path) = (scratch.join("stdout"), scratch.join("stderr"));
@@ -106,7 +106,7 @@ fn tempdir_in(parent: &Path, name: &str) -> PathBuf {
 }
 
 /// The console messages Chromium logged (`…:INFO:CONSOLE:…] "message"`).
-fn console_messages(stderr: &[u8]) -> Vec<String> {
+pub(crate) fn console_messages(stderr: &[u8]) -> Vec<String> {
     String::from_utf8_lossy(stderr)
         .lines()
         .filter(|l| l.contains(":CONSOLE") || l.contains("Uncaught"))

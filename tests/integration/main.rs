@@ -12,6 +12,7 @@ mod hostile;
 mod html;
 mod layering;
 mod pmap;
+mod report;
 mod residency;
 mod schema;
 mod snapshots;

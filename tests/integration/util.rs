@@ -69,10 +69,12 @@ pub enum Doc {
     Diff,
     /// `lab watch --json PID`
     Watch,
+    /// `lab report --json FILE…`
+    Report,
 }
 
 impl Doc {
-    pub const ALL: [Doc; 7] = [
+    pub const ALL: [Doc; 8] = [
         Doc::LabRun,
         Doc::Observe,
         Doc::Check,
@@ -80,6 +82,7 @@ impl Doc {
         Doc::Explain,
         Doc::Diff,
         Doc::Watch,
+        Doc::Report,
     ];
 
     /// The document `lab ARGS` prints, by its subcommand.
@@ -91,6 +94,7 @@ impl Doc {
             Some("explain") => Doc::Explain,
             Some("diff") => Doc::Diff,
             Some("watch") => Doc::Watch,
+            Some("report") => Doc::Report,
             _ => Doc::LabRun,
         }
     }
@@ -105,6 +109,7 @@ impl Doc {
             Doc::Explain => "explain.schema.json",
             Doc::Diff => "diff.schema.json",
             Doc::Watch => "watch.schema.json",
+            Doc::Report => "report.schema.json",
         }
     }
 }

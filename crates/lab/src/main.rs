@@ -18,6 +18,7 @@ mod pause;
 mod pmap_cmd;
 mod predict;
 mod progress;
+mod report_cmd;
 mod tools_cmd;
 
 #[global_allocator]
@@ -86,6 +87,10 @@ enum Command {
     /// The memory map of any process, as procps-ng `pmap` prints it (same
     /// formats and options), with the kernel's names and right totals.
     Pmap(pmap_cmd::PmapArgs),
+    /// Merge a class's `lab check --json` documents (one per machine) into
+    /// one table: machines grouped by their facts, what passed where, and
+    /// the checks that fail on some machines and pass on others.
+    Report(report_cmd::ReportArgs),
     /// The words the labs use (RSS, PSS, USS, Dirty, VMA, Mode, anonymous,
     /// fault-around, zero page, THP, arena, tcache, fastbins...): all of
     /// them, or one (`lab glossary pss`). `g` at a pause shows them too.
@@ -307,6 +312,7 @@ fn main() -> ExitCode {
         Command::Explain(args) => tools_cmd::explain(&args),
         Command::Observe(args) => tools_cmd::observe(&args),
         Command::Glossary { term } => glossary_cmd(&term.join(" ")),
+        Command::Report(args) => report_cmd::report(&args),
     }
 }
 

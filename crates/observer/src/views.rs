@@ -3,6 +3,7 @@
 //! ([`render`]), the HTML page ([`html`]), the JSON documents ([`json`]) and
 //! `lab diff` ([`compare`]).
 
+pub mod class;
 pub mod compare;
 pub mod html;
 pub mod json;

@@ -143,20 +143,30 @@ fn page(title: &str, body: &str) -> String {
         .map(|(k, v)| format!("{k} {v}"))
         .collect();
     format!(
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
-         <meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">\n\
-         <title>{title}</title>\n<style>{CSS}</style>\n</head>\n<body>\n\
-         <header><h1>{title}</h1>\n<p class=\"meta\">this machine: {facts}; \
+        "{head}<header><h1>{title}</h1>\n<p class=\"meta\">this machine: {facts}; \
          made by lab {version}</p>\n\
          <p class=\"legend meta\">residency maps, low addresses left:\
          <span style=\"background:var(--resident)\"></span>resident\
          <span style=\"background:var(--absent)\"></span>not resident\
          <span style=\"background:var(--swapped)\"></span>swapped</p></header>\n\
          {body}</body>\n</html>\n",
+        head = head(title),
         title = esc(title),
         facts = esc(&facts.join(", ")),
         version = env!("CARGO_PKG_VERSION"),
+    )
+}
+
+/// A page's start, to `<body>`: the title, the styles, and the
+/// Content-Security-Policy that forbids loading anything (every page lab
+/// writes starts so: `lab report`'s too).
+pub(crate) fn head(title: &str) -> String {
+    format!(
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+         <meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">\n\
+         <title>{title}</title>\n<style>{CSS}</style>\n</head>\n<body>\n",
+        title = esc(title),
     )
 }
 

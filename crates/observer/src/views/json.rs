@@ -214,6 +214,8 @@ fn step<'a>(s: &'a StepReport, previous: Option<&'a Snapshot>) -> StepJson<'a> {
 /// `lab check --json` (docs/schema/check.schema.json).
 #[derive(Serialize)]
 pub struct SuiteDocument<'a> {
+    /// The document's version (`lab report` reads those up to its own).
+    pub schema: u64,
     pub passed: bool,
     /// The machine's facts, with the first run's value of each demo fact.
     pub machine: Facts,
@@ -262,6 +264,7 @@ pub struct StepCheck<'a> {
 impl<'a> SuiteDocument<'a> {
     pub fn of(runs: &'a [SuiteRun]) -> SuiteDocument<'a> {
         SuiteDocument {
+            schema: crate::views::class::read::SCHEMA,
             passed: runs.iter().all(SuiteRun::passed),
             machine: crate::drive::suite::facts(runs),
             runs: runs.iter().map(suite_run).collect(),
