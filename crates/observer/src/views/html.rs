@@ -291,6 +291,7 @@ fn step_article(out: &mut String, report: &Report, index: usize, s: &StepReport)
             );
         }
     }
+    out.push_str(&crate::views::picture::svg(report, index));
     if !view.processes.is_empty() {
         out.push_str("<table><tr><th>process</th><th>RSS</th><th>PSS</th><th>USS</th></tr>\n");
         for p in &view.processes {
