@@ -135,6 +135,7 @@ svg .virt { fill: var(--virtual); } svg .rss { fill: var(--resident); }
 svg .absent { fill: var(--absent); } svg .resident { fill: var(--resident); } svg .swapped { fill: var(--swapped); }
 .legend span { display: inline-block; width: 12px; height: 12px; vertical-align: -1px; margin: 0 4px 0 12px; }
 details summary { cursor: pointer; color: var(--muted); }
+article.step { display: flow-root; } /* holds the floating picture of the address space */
 "#;
 
 fn page(title: &str, body: &str) -> String {

@@ -56,7 +56,7 @@ pub const MAX_BLOCKS: usize = 14;
 const MIN_REPEATS: usize = 3;
 
 /// Pixels of a block's height in the SVG per doubling of its size.
-pub const SVG_CELL: f64 = 4.0;
+pub const SVG_CELL: f64 = 3.0;
 
 /// When the live view draws the picture under a step's table.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -644,9 +644,9 @@ pub fn svg(report: &Report, index: usize) -> String {
 /// of its size, unmapped space a dashed break of fixed height; a `<title>`
 /// tooltip per block gives its address range, size and RSS.
 pub fn draw_svg(pic: &Picture) -> String {
-    const GAP_H: f64 = 22.0;
-    const BASE_H: f64 = 14.0;
-    let (w, strip_x, strip_w, text_x) = (680.0, 110.0, 150.0, 272.0);
+    const GAP_H: f64 = 16.0;
+    const BASE_H: f64 = 12.0;
+    let (w, strip_x, strip_w, text_x) = (480.0, 106.0, 110.0, 222.0);
     let page = pic.page_kib;
     let height_of = |b: &Block| BASE_H + SVG_CELL * (b.cells(page) - 1.0);
     let mut y = 8.0;
@@ -741,13 +741,12 @@ pub fn draw_svg(pic: &Picture) -> String {
                 "<g class=\"gap\"><title>{}</title>\
                  <rect x=\"{strip_x}\" y=\"{y:.1}\" width=\"{strip_w}\" height=\"{GAP_H}\" \
                  fill=\"none\" stroke=\"#8a94a0\" stroke-dasharray=\"2 3\"/>\
-                 <text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\" class=\"small\">≈ {} unmapped ≈</text></g>",
+                 <text x=\"{text_x}\" y=\"{:.1}\" class=\"small\">≈ {} unmapped</text></g>",
                 esc(&format!(
                     "unmapped: {} of address space between the blocks (not to scale)",
                     human(b.gap_below_kib)
                 )),
-                strip_x + strip_w / 2.0,
-                y + GAP_H / 2.0 + 4.0,
+                y + GAP_H / 2.0 + 3.5,
                 esc(&human(b.gap_below_kib)),
             );
             y += GAP_H;
@@ -755,16 +754,16 @@ pub fn draw_svg(pic: &Picture) -> String {
     }
     let h = y + 8.0;
     let caption = format!(
-        "The whole address space at this step, high addresses on top, named as in the table; \
-         the regions the table shows are outlined in their colour. Not to scale: a block is \
-         {BASE_H} px high for one page ({page} KiB) and {SVG_CELL} px higher each time its size \
-         doubles; a dashed break is unmapped space, marked with its size (gaps under {} not \
-         drawn); the dark line at a block's foot is its RSS, as a share of its size. Hover \
-         over a block for its addresses, size and RSS.",
+        "The whole address space, high addresses on top; the regions of the table are \
+         outlined in colour. Not to scale: a block is {BASE_H} px high for one page ({page} \
+         KiB), {SVG_CELL} px more each time its size doubles; ≈ marks unmapped space (gaps \
+         under {} not drawn); the line at a block's foot is its RSS, as a share of its size. \
+         Hover for addresses, size and RSS.",
         human(GAP_SHOWN_KIB)
     );
     format!(
-        "<figure class=\"picture\"><svg class=\"picture\" width=\"{w}\" height=\"{h:.0}\" \
+        "<figure class=\"picture\" style=\"float: right; max-width: {w}px; margin: 0 0 12px 24px\">\
+         <svg class=\"picture\" width=\"{w}\" height=\"{h:.0}\" \
          viewBox=\"0 0 {w} {h:.0}\" role=\"img\"><title>the address space, high addresses on \
          top</title>{body}</svg><figcaption>{}</figcaption></figure>",
         esc(&caption)
