@@ -229,6 +229,10 @@ pub fn cells(size_kib: u64, page_kib: u64) -> f64 {
     pages.log2() + 1.0
 }
 
+/// A region of the picture: whether it vanished in the step (drawn as a
+/// ghost where it was), and the change and delta of its row, if it is one.
+type Placed<'a> = (&'a Region, bool, Option<(Change, Delta)>);
+
 /// The whole address space of a step, as blocks in address order (low first).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Picture {
@@ -272,7 +276,7 @@ impl Picture {
                 }
             }
         }
-        let mut regions: Vec<(&Region, bool, Option<(Change, Delta)>)> = view
+        let mut regions: Vec<Placed> = view
             .step
             .snapshot
             .regions
@@ -289,7 +293,7 @@ impl Picture {
     }
 
     /// Blocks from regions in address order: `(region, vanished, highlight)`.
-    fn build(regions: &[(&Region, bool, Option<(Change, Delta)>)], page_kib: u64) -> Picture {
+    fn build(regions: &[Placed], page_kib: u64) -> Picture {
         // The pieces of one file are one block.
         let mut blocks: Vec<Block> = Vec::new();
         let mut last_file: Option<(&str, bool)> = None;
@@ -799,7 +803,7 @@ mod tests {
     }
 
     fn picture(regions: &[Region], marked: &[(u64, Change, i64)]) -> Picture {
-        let list: Vec<(&Region, bool, Option<(Change, Delta)>)> = regions
+        let list: Vec<Placed> = regions
             .iter()
             .map(|r| {
                 let hl = marked.iter().find(|m| m.0 == r.start).map(|m| {
