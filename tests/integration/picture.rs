@@ -256,7 +256,7 @@ fn the_page_has_a_well_formed_picture_per_step() {
     assert_eq!(articles.len(), report.steps.len());
     for (i, article) in articles.iter().enumerate() {
         let start = article
-            .find("<figure class=\"picture\">")
+            .find("<figure class=\"picture\"")
             .unwrap_or_else(|| panic!("step {i}: no picture"));
         let end = article[start..].find("</figure>").unwrap() + start + "</figure>".len();
         let figure = &article[start..end];
