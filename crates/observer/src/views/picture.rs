@@ -410,24 +410,46 @@ fn merge_small(blocks: Vec<Block>) -> Vec<Block> {
 }
 
 /// Merge the smallest pair of mergeable neighbours (no gap worth drawing
-/// between them) until there are at most `max` blocks, or no such pair.
+/// between them) until there are at most `max` blocks, or no such pair;
+/// then two `other` blocks next to one another are one.
 fn reduce(blocks: &mut Vec<Block>, max: usize) {
+    join_others(blocks);
     while blocks.len() > max {
         let best = (1..blocks.len())
             .filter(|&i| {
                 let (a, b) = (&blocks[i - 1], &blocks[i]);
-                a.mergeable()
-                    && b.mergeable()
-                    && b.start.saturating_sub(a.end) / 1024 < GAP_SHOWN_KIB
+                a.mergeable() && b.mergeable() && close(a, b)
             })
             .min_by_key(|&i| blocks[i - 1].size_kib + blocks[i].size_kib);
-        let Some(i) = best else { return };
+        let Some(i) = best else { break };
         let b = blocks.remove(i);
         let a = &mut blocks[i - 1];
         a.absorb(b);
         a.what = What::Other;
         a.repeats = 1;
         a.label = format!("other ({})", a.regions);
+    }
+    join_others(blocks);
+}
+
+/// No gap worth drawing between `a` and the block above it, `b`.
+fn close(a: &Block, b: &Block) -> bool {
+    b.start.saturating_sub(a.end) / 1024 < GAP_SHOWN_KIB
+}
+
+/// Two `other` blocks next to one another as one.
+fn join_others(blocks: &mut Vec<Block>) {
+    let mut i = 1;
+    while i < blocks.len() {
+        let (a, b) = (&blocks[i - 1], &blocks[i]);
+        if a.what == What::Other && b.what == What::Other && close(a, b) {
+            let b = blocks.remove(i);
+            let a = &mut blocks[i - 1];
+            a.absorb(b);
+            a.label = format!("other ({})", a.regions);
+        } else {
+            i += 1;
+        }
     }
 }
 
