@@ -11,6 +11,7 @@ mod heap;
 mod hostile;
 mod html;
 mod layering;
+mod picture;
 mod pmap;
 mod report;
 mod residency;

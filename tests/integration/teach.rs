@@ -514,12 +514,16 @@ fn at_60_columns_every_line_of_every_lab_fits() {
             );
         }
     }
-    // The pauses too: the question, the keys, the glossary, a view shown again.
+    // The pauses too: the question, the keys, the glossary, a view shown
+    // again, the picture of the address space.
     let (mut lab, out) = lab_on_a_pty(&["heap"], Some("60"));
     assert_fits(&out, 60, "step 0 and the pause");
-    for key in [&b"?"[..], b"g", b"\n", b"b"] {
+    for key in [&b"?"[..], b"g", b"\n", b"b", b"p"] {
         let out = press(&mut lab, key);
         assert_fits(&out, 60, &format!("after {key:?}"));
+        if key == b"p" {
+            assert!(out.contains("The whole address space"), "{out}");
+        }
     }
     let (code, _) = press_to_end(&mut lab, b"q");
     assert_eq!(code, 0);

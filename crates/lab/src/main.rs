@@ -217,6 +217,11 @@ struct LabArgs {
     /// on its own row (`e` at a pause does it for one step).
     #[arg(long)]
     expand: bool,
+    /// Draw the picture of the whole address space (high addresses on top,
+    /// the step's change marked) at every step, not only at step 0 and where
+    /// the layout changed (`p` at a pause draws it for one step).
+    #[arg(long)]
+    picture: bool,
     #[command(flatten)]
     run: RunArgs,
 }
@@ -525,6 +530,11 @@ fn run_one(lab: &'static observer::spec::lab::Lab, args: &LabArgs) -> ExitCode {
         color: use_color(),
         width: terminal_width(),
         expand: args.expand,
+        picture: if args.picture {
+            observer::views::picture::When::Every
+        } else {
+            observer::views::picture::When::Layout
+        },
     };
     let opts = args.run.options();
     let steps = lab.spec.steps.len();
@@ -697,6 +707,9 @@ fn pause_at(
             pause::Key::Help => format!("\n\n{}", pause::HELP),
             pause::Key::Unknown => format!("\n\nThat key does nothing here.\n{}", pause::HELP),
             pause::Key::Glossary => format!("\n\n{}", glossary::render_all(width)),
+            pause::Key::Picture => {
+                observer::views::picture::text(report, back, style.color, style.width)
+            }
             pause::Key::Expand => format!(
                 "\n{}",
                 render::step(

@@ -25,6 +25,8 @@ pub enum Key {
     Glossary,
     /// `e`: the step shown again, every region of a group on its own row.
     Expand,
+    /// `p`: the picture of the whole address space at the step shown.
+    Picture,
     /// `?` or `h`: the keys.
     Help,
     /// `q`, Ctrl-C, Ctrl-D, Ctrl-\, or the end of the input.
@@ -43,6 +45,8 @@ Keys at a pause (no Enter needed after them):
           (again: one step further back)
   e       the step again, each of N alike regions (xN)
           on its own row
+  p       the picture of the whole address space
+          (high addresses on top, this step's change marked)
   g       the glossary: RSS, PSS, Dirty, Mode, THP...
   ? or h  this list
   q       stop here (Ctrl-C and Ctrl-D too)
@@ -57,6 +61,7 @@ pub fn key_of(bytes: &[u8]) -> Key {
         Some(b'b' | b'B') => Key::Back,
         Some(b'g' | b'G') => Key::Glossary,
         Some(b'e' | b'E') => Key::Expand,
+        Some(b'p' | b'P') => Key::Picture,
         Some(b'?' | b'h' | b'H') => Key::Help,
         // Ctrl-C, Ctrl-D, Ctrl-\.
         Some(b'q' | b'Q' | 0x03 | 0x04 | 0x1c) => Key::Quit,
@@ -208,6 +213,7 @@ mod tests {
         assert_eq!(key_of(b"b"), Key::Back);
         assert_eq!(key_of(b"g"), Key::Glossary);
         assert_eq!(key_of(b"e"), Key::Expand);
+        assert_eq!(key_of(b"p"), Key::Picture);
         assert_eq!(key_of(b"?"), Key::Help);
         assert_eq!(key_of(b"h"), Key::Help);
         for quit in [&b"q"[..], b"\x03", b"\x04", b""] {

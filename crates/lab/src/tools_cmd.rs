@@ -134,6 +134,7 @@ pub fn observe(args: &ObserveArgs) -> ExitCode {
         color: crate::use_color(),
         width: render::terminal_width().unwrap_or(80),
         expand: false,
+        picture: Default::default(),
     };
     let timeout = std::time::Duration::from_secs_f64(args.step_timeout);
     let answer = |report: &observer::drive::report::Report| -> Result<Option<String>, crate::Halt> {

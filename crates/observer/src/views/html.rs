@@ -135,6 +135,7 @@ svg .virt { fill: var(--virtual); } svg .rss { fill: var(--resident); }
 svg .absent { fill: var(--absent); } svg .resident { fill: var(--resident); } svg .swapped { fill: var(--swapped); }
 .legend span { display: inline-block; width: 12px; height: 12px; vertical-align: -1px; margin: 0 4px 0 12px; }
 details summary { cursor: pointer; color: var(--muted); }
+article.step { display: flow-root; } /* holds the floating picture of the address space */
 "#;
 
 fn page(title: &str, body: &str) -> String {
@@ -310,6 +311,7 @@ fn step_article(out: &mut String, report: &Report, index: usize, s: &StepReport)
             );
         }
     }
+    out.push_str(&crate::views::picture::svg(report, index));
     if !view.processes.is_empty() {
         out.push_str("<table><tr><th>process</th><th>RSS</th><th>PSS</th><th>USS</th></tr>\n");
         for p in &view.processes {

@@ -41,6 +41,8 @@ pub struct Style {
     pub width: usize,
     /// Every region of a group of alike ones on its own row (`e` at a pause).
     pub expand: bool,
+    /// When the step shows the picture of the address space under its table.
+    pub picture: crate::views::picture::When,
 }
 
 impl Default for Style {
@@ -49,6 +51,7 @@ impl Default for Style {
             color: false,
             width: 80,
             expand: false,
+            picture: crate::views::picture::When::default(),
         }
     }
 }
@@ -199,6 +202,14 @@ pub fn step(report: &Report, index: usize, style: Style) -> String {
                 width
             )
         );
+    }
+    if crate::views::picture::shown(report, index, style.picture) {
+        out.push_str(&crate::views::picture::text(
+            report,
+            index,
+            style.color,
+            width,
+        ));
     }
     checks(&mut out, &s.checks, style, None);
     why(&mut out, s, None, Some(style.prose_width()));
