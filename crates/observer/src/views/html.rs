@@ -78,8 +78,35 @@ pub fn check_writable(path: &std::path::Path) -> Result<(), crate::RunError> {
 
 /// Write a page to `path`.
 pub fn write(path: &std::path::Path, page: &str) -> Result<(), crate::RunError> {
-    std::fs::write(path, page)
+    write_page(path, page)
         .map_err(|e| crate::RunError::Io(format!("writing {}", path.display()), e))
+}
+
+/// Write the page to `path`, never through a symbolic link: a link there
+/// (one a student's file could not make, but a shared directory could) is
+/// refused, not followed; a file that is there is replaced.
+pub fn write_page(path: &std::path::Path, page: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .mode(0o644)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)
+        .map_err(|e| {
+            if e.raw_os_error() == Some(libc::ELOOP) {
+                std::io::Error::other("it is a symbolic link: not written through it")
+            } else {
+                e
+            }
+        })?;
+    if !file.metadata()?.is_file() {
+        return Err(std::io::Error::other("not a regular file"));
+    }
+    file.set_len(0)?;
+    file.write_all(page.as_bytes())?;
+    file.flush()
 }
 
 /// Escape text for HTML content and attribute values.

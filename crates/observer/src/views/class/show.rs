@@ -694,30 +694,3 @@ fn check_html(out: &mut String, class: &Class, c: &CheckRow) {
         html(&c.observed)
     );
 }
-
-/// Write the page to `path`, never through a symbolic link: a link there
-/// (one a student's file could not make, but a shared directory could) is
-/// refused, not followed; a file that is there is replaced.
-pub fn write_page(path: &std::path::Path, page: &str) -> std::io::Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .mode(0o644)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
-        .open(path)
-        .map_err(|e| {
-            if e.raw_os_error() == Some(libc::ELOOP) {
-                std::io::Error::other("it is a symbolic link: not written through it")
-            } else {
-                e
-            }
-        })?;
-    if !file.metadata()?.is_file() {
-        return Err(std::io::Error::other("not a regular file"));
-    }
-    file.set_len(0)?;
-    file.write_all(page.as_bytes())?;
-    file.flush()
-}
