@@ -105,9 +105,15 @@ fn compile_checks(lab: &Lab, imp: Impl, facts: &Facts) -> Vec<Vec<Result<Check, 
                 .filter_map(|c| match c.applies(imp, facts, &lab.spec.requires) {
                     Applies::No => None,
                     Applies::NotHere(why) => Some(Err(CheckResult::not_applicable(c, why))),
-                    Applies::Yes => Some(Ok(
-                        Check::compile(c, facts).expect("lab data is validated by tests")
-                    )),
+                    // Labs are validated when loaded; a bound that this
+                    // run's facts cannot evaluate is a failed check, not a panic.
+                    Applies::Yes => Some(Check::compile(c, facts).map_err(|e| {
+                        let mut r = CheckResult::not_applicable(c, String::new());
+                        r.status = crate::spec::check::Status::Fail;
+                        r.not_applicable = None;
+                        r.observed = format!("the check does not compile: {e}");
+                        r
+                    })),
                 })
                 .collect()
         })
@@ -202,7 +208,7 @@ pub fn run_lab(
         imp,
         runtime: launch.runtime,
         how: launch.how,
-        source_file: source.file.to_string(),
+        source_file: source.file.clone(),
         pid: demo.pid(),
         facts: Facts::default(),
         cleared_env: launch.cleared_env,
@@ -306,7 +312,7 @@ pub fn run_lab(
             source: if index == 0 {
                 Vec::new()
             } else {
-                step_source(source.source, index)
+                step_source(&source.source, index)
                     .into_iter()
                     .map(str::to_string)
                     .collect()

@@ -1,8 +1,10 @@
 //! A lab as data: its steps, the checks of each step and the annotations,
 //! deserialized from `labs/<lab>/lab.toml`, plus the sources of its demos.
 //!
-//! The files are compiled into the binary (see [`catalog`]), so an installed
-//! `lab` works from any directory.
+//! The built-in labs are compiled into the binary (see
+//! [`crate::spec::catalog`]), so an installed `lab` works from any directory;
+//! labs of one's own are read from their folders (`lab --labs DIR`).
+//! docs/writing-labs.md describes the format.
 
 use serde::Deserialize;
 
@@ -55,6 +57,9 @@ pub struct LabSpec {
     pub name: String,
     /// One line for `lab list`.
     pub summary: String,
+    /// The demos, by implementation (`rust`, `c`, `python`): a file beside
+    /// the lab.toml, or `built-in` for the Rust port of the same name.
+    pub demos: std::collections::BTreeMap<String, String>,
     /// Shown before step 0: what the lab is about.
     pub intro: String,
     /// Rounding of sizes in the annotated expected outputs (a size expression;
@@ -169,19 +174,26 @@ fn default_since() -> String {
     "previous".to_string()
 }
 
+/// The value of `demos.rust` that names the Rust port of the lab's name.
+pub const BUILT_IN: &str = "built-in";
+
 /// A lab with its data parsed and its demo sources attached.
 pub struct Lab {
     pub spec: LabSpec,
     pub impls: Vec<ImplSource>,
+    /// The folder it was read from; None for a built-in lab (`labs/NAME`
+    /// of the repository, compiled in).
+    pub dir: Option<std::path::PathBuf>,
 }
 
 /// One implementation of a lab: which language, its file and its source text.
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 pub struct ImplSource {
     pub imp: Impl,
-    /// Path relative to the repository root, for display.
-    pub file: &'static str,
-    pub source: &'static str,
+    /// For display: relative to the repository root for a built-in lab
+    /// (`labs/heap/heap.c`), else the path it was read from.
+    pub file: String,
+    pub source: String,
 }
 
 impl Lab {
@@ -191,6 +203,15 @@ impl Lab {
 
     pub fn source_of(&self, imp: Impl) -> Option<&ImplSource> {
         self.impls.iter().find(|s| s.imp == imp)
+    }
+
+    /// Where its lab.toml is, in words: `labs/heap/lab.toml (built in)` or
+    /// the path it was read from.
+    pub fn origin(&self) -> String {
+        match &self.dir {
+            Some(dir) => dir.join("lab.toml").display().to_string(),
+            None => format!("labs/{}/lab.toml (built in)", self.name()),
+        }
     }
 }
 
