@@ -13,6 +13,7 @@ use observer::views::render::{self, Style};
 use observer::{run_lab, Ended, Impl, Next, RunError, RunOptions, Toolchain};
 
 mod glossary;
+mod labs_cmd;
 mod oom;
 mod pause;
 mod pmap_cmd;
@@ -32,6 +33,10 @@ struct Cli {
     /// When to colour the output: auto (on a terminal, unless NO_COLOR is set), always, never.
     #[arg(long, global = true, value_enum, default_value_t = ColorWhen::Auto)]
     color: ColorWhen,
+    /// Add the labs of DIR (a lab folder, or a folder of them) to every
+    /// command; also PMAP_LAB_LABS=DIR:DIR. docs/writing-labs.md
+    #[arg(long = "labs", global = true, value_name = "DIR")]
+    lab_dirs: Vec<std::path::PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -93,6 +98,15 @@ enum Command {
         /// The term to explain (any case; `rw-p`, `zero page` work too).
         term: Vec<String>,
     },
+    /// Write a lab of your own that runs and passes at once: DIR/NAME/lab.toml
+    /// and a demo (docs/writing-labs.md).
+    New(labs_cmd::NewArgs),
+    /// Check the labs of DIR: every mistake in a lab.toml with its line and
+    /// column, and each demo run to see that it prompts once per step.
+    Validate(labs_cmd::ValidateArgs),
+    /// Run the labs of DIR and write their annotated expected outputs beside
+    /// their lab.toml; `lab check --labs DIR` then compares against them.
+    Bless(labs_cmd::BlessArgs),
 }
 
 /// Options of `lab check`.
@@ -256,6 +270,15 @@ fn main() -> ExitCode {
         return workload(&argv[2], &argv[3..]);
     }
     oom::exit_on_failure();
+    let commands: Vec<String> = Cli::command()
+        .get_subcommands()
+        .map(|s| s.get_name().to_string())
+        .chain(["help".to_string()])
+        .collect();
+    if let Err(e) = labs_cmd::init(&labs_cmd::extra_dirs(&argv), &commands) {
+        eprintln!("lab: {e}");
+        return ExitCode::from(2);
+    }
     let matches = full_command().get_matches();
     let _ = COLOR.set(
         matches
@@ -307,6 +330,9 @@ fn main() -> ExitCode {
         Command::Explain(args) => tools_cmd::explain(&args),
         Command::Observe(args) => tools_cmd::observe(&args),
         Command::Glossary { term } => glossary_cmd(&term.join(" ")),
+        Command::New(args) => labs_cmd::new(&args, &commands),
+        Command::Validate(args) => labs_cmd::validate(&args),
+        Command::Bless(args) => labs_cmd::bless(&args),
     }
 }
 
@@ -433,7 +459,10 @@ fn check(args: &CheckArgs) -> ExitCode {
             return fail(&e);
         }
     }
-    if runs.iter().all(suite::SuiteRun::passed) {
+    // Labs of one's own are compared with their blessed outputs (lab bless).
+    let (differences, same) = labs_cmd::compare_blessed(&runs);
+    eprint!("{differences}");
+    if same && runs.iter().all(suite::SuiteRun::passed) {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE

@@ -344,3 +344,74 @@ pub fn run_lab(
     }
     Ok(Ended::Completed(report))
 }
+
+/// How a demo went through its prompts when answered with Enter every
+/// time (`lab validate`): how many it made, and how it ended.
+#[derive(Debug)]
+pub struct Prompts {
+    pub count: usize,
+    /// None: it exited with status 0 after its last prompt.
+    pub trouble: Option<String>,
+}
+
+/// Run `imp` of `lab` answering every prompt, with no capture and no check,
+/// to count its prompts (a lab has one per step). Stops (killing the demo)
+/// after `limit` prompts, or when a prompt does not come within `timeout`.
+pub fn count_prompts(
+    lab: &Lab,
+    imp: Impl,
+    opts: &RunOptions,
+    limit: usize,
+) -> Result<Prompts, RunError> {
+    let launch = prepare(lab, imp, &opts.tools)?;
+    let mut demo =
+        Demo::spawn(launch.command).map_err(|e| RunError::Io("starting the demo".into(), e))?;
+    let mut count = 0;
+    let last_words = |output: &str| {
+        let tail: Vec<&str> = output.lines().rev().take(3).collect();
+        match tail.len() {
+            0 => "it printed nothing".to_string(),
+            _ => format!(
+                "its last output: {}",
+                tail.into_iter().rev().collect::<Vec<_>>().join(" / ")
+            ),
+        }
+    };
+    loop {
+        match demo.wait_for_prompt(opts.step_timeout) {
+            Ok(_) => count += 1,
+            Err(WaitError::Exited { status, output }) => {
+                let trouble = (!status.success())
+                    .then(|| format!("{}; {}", describe_status(status), last_words(&output)));
+                return Ok(Prompts { count, trouble });
+            }
+            Err(WaitError::Timeout { waited, output }) => {
+                let what = if count == 0 {
+                    "did not reach a prompt"
+                } else {
+                    "neither prompted again nor exited"
+                };
+                return Ok(Prompts {
+                    count,
+                    trouble: Some(format!(
+                        "{what} within {:.1} s (it was killed; a prompt is a line printed, then \
+                         a read of stdin); {}",
+                        waited.as_secs_f64(),
+                        last_words(&output)
+                    )),
+                });
+            }
+            Err(WaitError::Io(e)) => return Err(RunError::Io("talking to the demo".into(), e)),
+        }
+        if count > limit {
+            return Ok(Prompts {
+                count,
+                trouble: Some(format!(
+                    "still prompting after {limit} prompts (it was killed)"
+                )),
+            });
+        }
+        demo.answer()
+            .map_err(|e| RunError::Io("answering the demo".into(), e))?;
+    }
+}

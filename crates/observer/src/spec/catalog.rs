@@ -161,6 +161,16 @@ pub fn load_dir(dir: &Path) -> Result<Lab, LoadError> {
         .map_err(|e| invalid(vec![format!("{shown}: {e}")]))
 }
 
+/// The lab of folder `dir` from data already read, with the demos whose
+/// files are there (`lab validate` runs them even when the data has mistakes).
+pub fn with_present_demos(mut spec: LabSpec, dir: &Path) -> Result<Lab, String> {
+    spec.demos.retain(|imp, file| {
+        matches!(imp.parse(), Ok(Impl::C | Impl::Python)) && read_demo(dir, file).is_ok()
+    });
+    let files = |name: &str| read_demo(dir, name).ok();
+    assemble(spec, Some(dir), &dir.display().to_string(), &files)
+}
+
 /// The text of a demo file of a lab folder: a plain file beside the
 /// lab.toml (no path, no link out of the folder), UTF-8.
 pub fn read_demo(dir: &Path, name: &str) -> Result<String, String> {

@@ -303,6 +303,23 @@ pub fn lint(
     (spec, problems)
 }
 
+/// Where `demos.IMP` is written in the lab.toml `text` (its value), for
+/// messages about that demo; 1:1 when it cannot be found.
+pub fn demo_place(text: &str, imp: &str) -> (usize, usize) {
+    let at = toml_edit::ImDocument::parse(text)
+        .ok()
+        .and_then(|doc| {
+            let demos = doc.get("demos")?.as_table_like()?;
+            demos
+                .get(imp)
+                .and_then(Item::span)
+                .or_else(|| doc.get("demos")?.span())
+        })
+        .map_or(0, |s| s.start);
+    let p = locate(text, at, "");
+    (p.line, p.column)
+}
+
 /// A byte offset of `text` as a 1-based line and column (in characters).
 fn locate(text: &str, at: usize, message: &str) -> Problem {
     let at = at.min(text.len());
