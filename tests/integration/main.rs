@@ -10,6 +10,7 @@ mod fuzz;
 mod heap;
 mod hostile;
 mod html;
+mod labs;
 mod layering;
 mod pmap;
 mod residency;

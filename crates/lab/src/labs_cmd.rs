@@ -247,7 +247,10 @@ pub fn validate(args: &ValidateArgs) -> ExitCode {
                     out += &format!(
                         "{at}: {} never prompts: {} (a prompt is a line printed, then a read of stdin)\n",
                         source.file,
-                        p.trouble.as_deref().unwrap_or("it exited at once")
+                        p.trouble.clone().unwrap_or(format!(
+                            "it exited without reading its input; {}",
+                            p.last_words
+                        ))
                     );
                 }
                 Ok(p) if p.count != steps => {

@@ -352,6 +352,8 @@ pub struct Prompts {
     pub count: usize,
     /// None: it exited with status 0 after its last prompt.
     pub trouble: Option<String>,
+    /// The end of what it printed last, in a line.
+    pub last_words: String,
 }
 
 /// Run `imp` of `lab` answering every prompt, with no capture and no check,
@@ -381,9 +383,14 @@ pub fn count_prompts(
         match demo.wait_for_prompt(opts.step_timeout) {
             Ok(_) => count += 1,
             Err(WaitError::Exited { status, output }) => {
+                let words = last_words(&output);
                 let trouble = (!status.success())
-                    .then(|| format!("{}; {}", describe_status(status), last_words(&output)));
-                return Ok(Prompts { count, trouble });
+                    .then(|| format!("{}; {words}", describe_status(status)));
+                return Ok(Prompts {
+                    count,
+                    trouble,
+                    last_words: words,
+                });
             }
             Err(WaitError::Timeout { waited, output }) => {
                 let what = if count == 0 {
@@ -391,14 +398,15 @@ pub fn count_prompts(
                 } else {
                     "neither prompted again nor exited"
                 };
+                let words = last_words(&output);
                 return Ok(Prompts {
                     count,
                     trouble: Some(format!(
                         "{what} within {:.1} s (it was killed; a prompt is a line printed, then \
-                         a read of stdin); {}",
+                         a read of stdin); {words}",
                         waited.as_secs_f64(),
-                        last_words(&output)
                     )),
+                    last_words: words,
                 });
             }
             Err(WaitError::Io(e)) => return Err(RunError::Io("talking to the demo".into(), e)),
@@ -409,6 +417,7 @@ pub fn count_prompts(
                 trouble: Some(format!(
                     "still prompting after {limit} prompts (it was killed)"
                 )),
+                last_words: String::new(),
             });
         }
         demo.answer()
