@@ -384,8 +384,8 @@ pub fn count_prompts(
             Ok(_) => count += 1,
             Err(WaitError::Exited { status, output }) => {
                 let words = last_words(&output);
-                let trouble = (!status.success())
-                    .then(|| format!("{}; {words}", describe_status(status)));
+                let trouble =
+                    (!status.success()).then(|| format!("{}; {words}", describe_status(status)));
                 return Ok(Prompts {
                     count,
                     trouble,

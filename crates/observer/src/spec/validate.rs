@@ -425,16 +425,12 @@ fn meaning(
         }
     }
     facts_of(l, &[], "requires", &spec.requires);
-    placeholders(l, &[], "intro", &spec.intro);
     if spec.steps.is_empty() {
         l.report(l.value_span(&[], "steps"), "a lab needs at least one step");
     }
     let mut ids = BTreeSet::new();
     for (i, step) in spec.steps.iter().enumerate() {
         placeholders(l, &[i], "annotation", &step.annotation);
-        if let Some(h) = &step.hint {
-            placeholders(l, &[i], "hint", h);
-        }
         for (imp, note) in &step.impl_notes {
             let at = l
                 .table(&[i])
