@@ -71,10 +71,12 @@ pub enum Doc {
     Watch,
     /// `lab report --json FILE…`
     Report,
+    /// `lab grade NAME --json`
+    Grade,
 }
 
 impl Doc {
-    pub const ALL: [Doc; 8] = [
+    pub const ALL: [Doc; 9] = [
         Doc::LabRun,
         Doc::Observe,
         Doc::Check,
@@ -83,6 +85,7 @@ impl Doc {
         Doc::Diff,
         Doc::Watch,
         Doc::Report,
+        Doc::Grade,
     ];
 
     /// The document `lab ARGS` prints, by its subcommand.
@@ -95,6 +98,7 @@ impl Doc {
             Some("diff") => Doc::Diff,
             Some("watch") => Doc::Watch,
             Some("report") => Doc::Report,
+            Some("grade") => Doc::Grade,
             _ => Doc::LabRun,
         }
     }
@@ -110,6 +114,7 @@ impl Doc {
             Doc::Diff => "diff.schema.json",
             Doc::Watch => "watch.schema.json",
             Doc::Report => "report.schema.json",
+            Doc::Grade => "grade.schema.json",
         }
     }
 }

@@ -12,7 +12,9 @@ use observer::spec::catalog;
 use observer::views::render::{self, Style};
 use observer::{run_lab, Ended, Impl, Next, RunError, RunOptions, Toolchain};
 
+mod exercise_cmd;
 mod glossary;
+mod labs_cmd;
 mod oom;
 mod pause;
 mod pmap_cmd;
@@ -33,6 +35,10 @@ struct Cli {
     /// When to colour the output: auto (on a terminal, unless NO_COLOR is set), always, never.
     #[arg(long, global = true, value_enum, default_value_t = ColorWhen::Auto)]
     color: ColorWhen,
+    /// Add the labs of DIR (a lab folder, or a folder of them) to every
+    /// command; also PMAP_LAB_LABS=DIR:DIR. docs/writing-labs.md
+    #[arg(long = "labs", global = true, value_name = "DIR")]
+    lab_dirs: Vec<std::path::PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -98,6 +104,22 @@ enum Command {
         /// The term to explain (any case; `rw-p`, `zero page` work too).
         term: Vec<String>,
     },
+    /// Write a lab of your own that runs and passes at once: DIR/NAME/lab.toml
+    /// and a demo (docs/writing-labs.md).
+    New(labs_cmd::NewArgs),
+    /// Check the labs of DIR: every mistake in a lab.toml with its line and
+    /// column, and each demo run to see that it prompts once per step.
+    Validate(labs_cmd::ValidateArgs),
+    /// Run the labs of DIR and write their annotated expected outputs beside
+    /// their lab.toml; `lab check --labs DIR` then compares against them.
+    Bless(labs_cmd::BlessArgs),
+    /// Start an exercise (none: list them): its task, and its starter
+    /// program written into the current directory (docs/exercises.md).
+    Exercise(exercise_cmd::ExerciseArgs),
+    /// Grade your program for an exercise: compiled, run step by step and
+    /// judged by the kernel (what /proc shows); a score, and for each failed
+    /// check what was expected, what was seen and a hint. Exit 0 when all held.
+    Grade(exercise_cmd::GradeArgs),
 }
 
 /// Options of `lab check`.
@@ -149,7 +171,7 @@ fn parse_pid(s: &str) -> Result<i32, String> {
 
 /// Options shared by every command that runs demos.
 #[derive(Args, Debug)]
-struct RunArgs {
+pub(crate) struct RunArgs {
     /// Seconds a step may take before the demo is declared hung and killed.
     #[arg(long, value_name = "SECS", default_value_t = 60.0, value_parser = parse_seconds)]
     step_timeout: f64,
@@ -173,7 +195,7 @@ struct RunArgs {
 }
 
 impl RunArgs {
-    fn options(&self) -> RunOptions {
+    pub(crate) fn options(&self) -> RunOptions {
         RunOptions {
             step_timeout: Duration::from_secs_f64(self.step_timeout),
             tools: Toolchain {
@@ -266,6 +288,15 @@ fn main() -> ExitCode {
         return workload(&argv[2], &argv[3..]);
     }
     oom::exit_on_failure();
+    let commands: Vec<String> = Cli::command()
+        .get_subcommands()
+        .map(|s| s.get_name().to_string())
+        .chain(["help".to_string()])
+        .collect();
+    if let Err(e) = labs_cmd::init(&labs_cmd::extra_dirs(&argv), &commands) {
+        eprintln!("lab: {e}");
+        return ExitCode::from(2);
+    }
     let matches = full_command().get_matches();
     let _ = COLOR.set(
         matches
@@ -318,6 +349,11 @@ fn main() -> ExitCode {
         Command::Observe(args) => tools_cmd::observe(&args),
         Command::Glossary { term } => glossary_cmd(&term.join(" ")),
         Command::Report(args) => report_cmd::report(&args),
+        Command::New(args) => labs_cmd::new(&args, &commands),
+        Command::Validate(args) => labs_cmd::validate(&args),
+        Command::Bless(args) => labs_cmd::bless(&args),
+        Command::Exercise(args) => exercise_cmd::exercise(&args),
+        Command::Grade(args) => exercise_cmd::grade(&args),
     }
 }
 
@@ -444,7 +480,10 @@ fn check(args: &CheckArgs) -> ExitCode {
             return fail(&e);
         }
     }
-    if runs.iter().all(suite::SuiteRun::passed) {
+    // Labs of one's own are compared with their blessed outputs (lab bless).
+    let (differences, same) = labs_cmd::compare_blessed(&runs);
+    eprint!("{differences}");
+    if same && runs.iter().all(suite::SuiteRun::passed) {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE

@@ -50,7 +50,7 @@ pub fn report(args: &ReportArgs) -> ExitCode {
     };
     let mut code = crate::print_or_quit(&text);
     if let Some(out) = &args.html {
-        if let Err(e) = show::write_page(out, &show::page(&class)) {
+        if let Err(e) = observer::views::html::write_page(out, &show::page(&class)) {
             eprintln!(
                 "lab report: cannot write the page {}: {e}",
                 pmap_view::region::escape_controls(&out.to_string_lossy())

@@ -1,7 +1,7 @@
 //! The file-mapping demo: make a 100 MiB file and drop it from the page cache,
 //! map it privately, read every page, write the first 10 MiB, unmap it.
 //!
-//! A faithful port of `c-demos/filemap.c`: the file is written with write(2),
+//! A faithful port of `labs/filemap/filemap.c`: the file is written with write(2),
 //! synced and dropped from the cache with posix_fadvise, mapped with mmap, read
 //! and written with volatile accesses, unmapped with munmap.
 

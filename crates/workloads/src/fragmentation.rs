@@ -1,7 +1,7 @@
 //! The fragmentation demo: a million small blocks, free every other one, ask
 //! glibc to trim, free the rest, trim again.
 //!
-//! A faithful port of `c-demos/fragmentation.c`: each `Box<[u8; 64]>` is one
+//! A faithful port of `labs/fragmentation/fragmentation.c`: each `Box<[u8; 64]>` is one
 //! `malloc(64)` written in full, dropping it is one `free`, and `malloc_trim`
 //! is glibc's own call.
 

@@ -1,7 +1,7 @@
 //! The heap demo: malloc 10 MiB, malloc 50 MiB, write the first 10 MiB, free both,
 //! then malloc 10 MiB again and free it.
 //!
-//! A faithful port of `c-demos/heap.c`: `Vec::try_reserve_exact` on the system
+//! A faithful port of `labs/heap/heap.c`: `Vec::try_reserve_exact` on the system
 //! allocator is one `malloc(n)`, `resize` writes every byte (a `memset`), and
 //! dropping a `Vec` is one `free`. `black_box` keeps the optimizer from deleting
 //! allocations that nothing else reads (it does, in release builds).

@@ -2,7 +2,7 @@
 //! or as anonymous mmaps (`mmap`); with a second argument MS, leak every MS
 //! milliseconds without prompts until killed (something for `lab watch`).
 //!
-//! A faithful port of `c-demos/leak.c`: 1024 `malloc(1000)` written and never
+//! A faithful port of `labs/leak/leak.c`: 1024 `malloc(1000)` written and never
 //! freed (`Vec::leak`), or one written 1 MiB `mmap` never unmapped.
 
 use crate::{malloc_bytes, Error, Prompter};

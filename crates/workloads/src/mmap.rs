@@ -1,6 +1,6 @@
 //! The mmap demo: map 100 MiB private anonymous memory, write every page, unmap.
 //!
-//! A faithful port of `c-demos/mmap.c`: the same three system calls through
+//! A faithful port of `labs/mmap/mmap.c`: the same three system calls through
 //! libc, one volatile write per page (so the compiler cannot drop the writes).
 
 use crate::{Error, Prompter};

@@ -2,7 +2,7 @@
 //! mappings, a fork, copy-on-write writes by the child, the shared region
 //! written by both, and the child's exit.
 //!
-//! A faithful port of `c-demos/shared.c`, through libc: the same mmaps, `fork`,
+//! A faithful port of `labs/shared/shared.c`, through libc: the same mmaps, `fork`,
 //! pipes for the parent's orders (so only the parent reads the terminal), and
 //! `memset`-like writes (`write_bytes`).
 

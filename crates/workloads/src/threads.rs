@@ -1,7 +1,7 @@
 //! The threads demo: start 100 threads that sleep, let each call malloc once,
 //! then end them.
 //!
-//! A faithful port of `c-demos/threads.c`, so it calls `pthread_create` with
+//! A faithful port of `labs/threads/threads.c`, so it calls `pthread_create` with
 //! default attributes, as the C demo does. (`std::thread` would differ at the
 //! system level: 2 MiB stacks, a signal stack per thread, and allocations in
 //! each new thread before it does anything, which create the malloc arenas

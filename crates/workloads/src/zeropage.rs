@@ -2,7 +2,7 @@
 //! map again with `MADV_HUGEPAGE` and write: what reading costs (nothing), what
 //! writing costs, and what transparent huge pages change.
 //!
-//! A faithful port of `c-demos/zeropage.c`: the same system calls through libc,
+//! A faithful port of `labs/zeropage/zeropage.c`: the same system calls through libc,
 //! volatile reads and writes so the compiler keeps every access.
 
 use crate::{Error, Prompter};

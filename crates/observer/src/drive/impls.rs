@@ -146,7 +146,7 @@ fn prepare_command(lab: &Lab, imp: Impl, tools: &Toolchain) -> Result<Launch, Ru
                     .unwrap_or("cc"),
             )?;
             let cache = cache_dir(tools)?;
-            let exe = compile_c(&cc, lab.name(), source.source, &cache)?;
+            let exe = compile_c(&cc, lab.name(), &source.source, &cache)?;
             let mut l = launch(Command::new(&exe), cc.describe(), cache);
             l.how = format!("compiled by {} into {}", l.runtime, exe.display());
             Ok(l)
@@ -196,8 +196,8 @@ fn prepare_command(lab: &Lab, imp: Impl, tools: &Toolchain) -> Result<Launch, Ru
                 )));
             }
             let cache = cache_dir(tools)?;
-            let script = cache.join(Path::new(source.file).file_name().unwrap_or_default());
-            write_if_changed(&script, source.source)?;
+            let script = cache.join(Path::new(&source.file).file_name().unwrap_or_default());
+            write_if_changed(&script, &source.source)?;
             let mut command = Command::new(&python);
             command.arg(script);
             let mut l = launch(command, format!("{implementation} {version}"), cache);

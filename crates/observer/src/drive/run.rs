@@ -105,9 +105,15 @@ fn compile_checks(lab: &Lab, imp: Impl, facts: &Facts) -> Vec<Vec<Result<Check, 
                 .filter_map(|c| match c.applies(imp, facts, &lab.spec.requires) {
                     Applies::No => None,
                     Applies::NotHere(why) => Some(Err(CheckResult::not_applicable(c, why))),
-                    Applies::Yes => Some(Ok(
-                        Check::compile(c, facts).expect("lab data is validated by tests")
-                    )),
+                    // Labs are validated when loaded; a bound that this
+                    // run's facts cannot evaluate is a failed check, not a panic.
+                    Applies::Yes => Some(Check::compile(c, facts).map_err(|e| {
+                        let mut r = CheckResult::not_applicable(c, String::new());
+                        r.status = crate::spec::check::Status::Fail;
+                        r.not_applicable = None;
+                        r.observed = format!("the check does not compile: {e}");
+                        r
+                    })),
                 })
                 .collect()
         })
@@ -202,7 +208,7 @@ pub fn run_lab(
         imp,
         runtime: launch.runtime,
         how: launch.how,
-        source_file: source.file.to_string(),
+        source_file: source.file.clone(),
         pid: demo.pid(),
         facts: Facts::default(),
         cleared_env: launch.cleared_env,
@@ -306,7 +312,7 @@ pub fn run_lab(
             source: if index == 0 {
                 Vec::new()
             } else {
-                step_source(source.source, index)
+                step_source(&source.source, index)
                     .into_iter()
                     .map(str::to_string)
                     .collect()
@@ -337,4 +343,84 @@ pub fn run_lab(
         return Err(demo_error(last, WaitError::Exited { status, output }));
     }
     Ok(Ended::Completed(report))
+}
+
+/// How a demo went through its prompts when answered with Enter every
+/// time (`lab validate`): how many it made, and how it ended.
+#[derive(Debug)]
+pub struct Prompts {
+    pub count: usize,
+    /// None: it exited with status 0 after its last prompt.
+    pub trouble: Option<String>,
+    /// The end of what it printed last, in a line.
+    pub last_words: String,
+}
+
+/// Run `imp` of `lab` answering every prompt, with no capture and no check,
+/// to count its prompts (a lab has one per step). Stops (killing the demo)
+/// after `limit` prompts, or when a prompt does not come within `timeout`.
+pub fn count_prompts(
+    lab: &Lab,
+    imp: Impl,
+    opts: &RunOptions,
+    limit: usize,
+) -> Result<Prompts, RunError> {
+    let launch = prepare(lab, imp, &opts.tools)?;
+    let mut demo =
+        Demo::spawn(launch.command).map_err(|e| RunError::Io("starting the demo".into(), e))?;
+    let mut count = 0;
+    let last_words = |output: &str| {
+        let tail: Vec<&str> = output.lines().rev().take(3).collect();
+        match tail.len() {
+            0 => "it printed nothing".to_string(),
+            _ => format!(
+                "its last output: {}",
+                tail.into_iter().rev().collect::<Vec<_>>().join(" / ")
+            ),
+        }
+    };
+    loop {
+        match demo.wait_for_prompt(opts.step_timeout) {
+            Ok(_) => count += 1,
+            Err(WaitError::Exited { status, output }) => {
+                let words = last_words(&output);
+                let trouble =
+                    (!status.success()).then(|| format!("{}; {words}", describe_status(status)));
+                return Ok(Prompts {
+                    count,
+                    trouble,
+                    last_words: words,
+                });
+            }
+            Err(WaitError::Timeout { waited, output }) => {
+                let what = if count == 0 {
+                    "did not reach a prompt"
+                } else {
+                    "neither prompted again nor exited"
+                };
+                let words = last_words(&output);
+                return Ok(Prompts {
+                    count,
+                    trouble: Some(format!(
+                        "{what} within {:.1} s (it was killed; a prompt is a line printed, then \
+                         a read of stdin); {words}",
+                        waited.as_secs_f64(),
+                    )),
+                    last_words: words,
+                });
+            }
+            Err(WaitError::Io(e)) => return Err(RunError::Io("talking to the demo".into(), e)),
+        }
+        if count > limit {
+            return Ok(Prompts {
+                count,
+                trouble: Some(format!(
+                    "still prompting after {limit} prompts (it was killed)"
+                )),
+                last_words: String::new(),
+            });
+        }
+        demo.answer()
+            .map_err(|e| RunError::Io("answering the demo".into(), e))?;
+    }
 }

@@ -1,8 +1,10 @@
 //! A lab as data: its steps, the checks of each step and the annotations,
 //! deserialized from `labs/<lab>/lab.toml`, plus the sources of its demos.
 //!
-//! The files are compiled into the binary (see [`catalog`]), so an installed
-//! `lab` works from any directory.
+//! The built-in labs are compiled into the binary (see
+//! [`crate::spec::catalog`]), so an installed `lab` works from any directory;
+//! labs of one's own are read from their folders (`lab --labs DIR`).
+//! docs/writing-labs.md describes the format.
 
 use serde::Deserialize;
 
@@ -49,12 +51,15 @@ impl std::str::FromStr for Impl {
 }
 
 /// `labs/<lab>/lab.toml`, as written.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Clone)]
 #[serde(deny_unknown_fields)]
 pub struct LabSpec {
     pub name: String,
     /// One line for `lab list`.
     pub summary: String,
+    /// The demos, by implementation (`rust`, `c`, `python`): a file beside
+    /// the lab.toml, or `built-in` for the Rust port of the same name.
+    pub demos: std::collections::BTreeMap<String, String>,
     /// Shown before step 0: what the lab is about.
     pub intro: String,
     /// Rounding of sizes in the annotated expected outputs (a size expression;
@@ -84,7 +89,7 @@ pub struct LabSpec {
 
 /// What makes a lab an exercise: a task, and a starter program with a gap
 /// that the student fills; the lab's checks define success.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Clone)]
 #[serde(deny_unknown_fields)]
 pub struct ExerciseSpec {
     /// The task, in a few sentences (`lab exercise NAME` prints it).
@@ -96,7 +101,7 @@ pub struct ExerciseSpec {
 }
 
 /// One step: the state after one action of the demo (step 0: before any).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Clone)]
 #[serde(deny_unknown_fields)]
 pub struct StepSpec {
     pub title: String,
@@ -187,28 +192,65 @@ fn default_since() -> String {
     "previous".to_string()
 }
 
+/// The value of `demos.rust` that names the Rust port of the lab's name.
+pub const BUILT_IN: &str = "built-in";
+
 /// A lab with its data parsed and its demo sources attached.
 pub struct Lab {
     pub spec: LabSpec,
     pub impls: Vec<ImplSource>,
+    /// The folder it was read from; None for a built-in lab (`labs/NAME`
+    /// of the repository, compiled in).
+    pub dir: Option<std::path::PathBuf>,
 }
 
 /// One implementation of a lab: which language, its file and its source text.
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 pub struct ImplSource {
     pub imp: Impl,
-    /// Path relative to the repository root, for display.
-    pub file: &'static str,
-    pub source: &'static str,
+    /// For display: relative to the repository root for a built-in lab
+    /// (`labs/heap/heap.c`), else the path it was read from.
+    pub file: String,
+    pub source: String,
 }
 
 impl Lab {
+    /// This lab with `source` (shown as `file`) as its C demo: an exercise
+    /// graded with the student's program in place of the starter.
+    pub fn with_c_source(&self, file: String, source: String) -> Lab {
+        let mut impls: Vec<ImplSource> = self
+            .impls
+            .iter()
+            .filter(|i| i.imp != Impl::C)
+            .cloned()
+            .collect();
+        impls.push(ImplSource {
+            imp: Impl::C,
+            file,
+            source,
+        });
+        Lab {
+            spec: self.spec.clone(),
+            impls,
+            dir: self.dir.clone(),
+        }
+    }
+
     pub fn name(&self) -> &str {
         &self.spec.name
     }
 
     pub fn source_of(&self, imp: Impl) -> Option<&ImplSource> {
         self.impls.iter().find(|s| s.imp == imp)
+    }
+
+    /// Where its lab.toml is, in words: `labs/heap/lab.toml (built in)` or
+    /// the path it was read from.
+    pub fn origin(&self) -> String {
+        match &self.dir {
+            Some(dir) => dir.join("lab.toml").display().to_string(),
+            None => format!("labs/{}/lab.toml (built in)", self.name()),
+        }
     }
 }
 

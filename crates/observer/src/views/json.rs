@@ -211,6 +211,80 @@ fn step<'a>(s: &'a StepReport, previous: Option<&'a Snapshot>) -> StepJson<'a> {
     }
 }
 
+/// `lab grade NAME --json` (docs/schema/grade.schema.json): an exercise's
+/// result for an autograder.
+#[derive(Serialize)]
+pub struct GradeDocument<'a> {
+    /// The document's version.
+    pub schema: u64,
+    pub exercise: &'a str,
+    /// The student's file, as given.
+    pub file: &'a str,
+    /// How it came to run ("compiled by gcc … into PATH").
+    pub how: &'a str,
+    /// Every check that applies held.
+    pub passed: bool,
+    /// Checks that held, of those that apply here.
+    pub score: Score,
+    /// The facts the checks were judged by (machine and program).
+    pub machine: &'a Facts,
+    pub checks: Vec<GradedCheckJson<'a>>,
+}
+
+/// Checks that held, of those that apply.
+#[derive(Serialize)]
+pub struct Score {
+    pub held: usize,
+    pub total: usize,
+}
+
+/// A check of a graded run, its step and the exercise's hint.
+pub struct GradedCheck<'a> {
+    pub step: usize,
+    pub step_title: &'a str,
+    pub check: &'a CheckResult,
+    pub hint: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+pub struct GradedCheckJson<'a> {
+    pub step: usize,
+    pub step_title: &'a str,
+    pub check: &'a CheckResult,
+    /// What to think about when it failed (only then).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hint: Option<&'a str>,
+}
+
+impl<'a> GradeDocument<'a> {
+    pub fn of(
+        lab: &'a crate::spec::lab::Lab,
+        report: &'a Report,
+        file: &'a str,
+        results: &[GradedCheck<'a>],
+    ) -> GradeDocument<'a> {
+        let (held, total) = report.checks_passed();
+        GradeDocument {
+            schema: 1,
+            exercise: lab.name(),
+            file,
+            how: &report.how,
+            passed: report.passed(),
+            score: Score { held, total },
+            machine: &report.facts,
+            checks: results
+                .iter()
+                .map(|r| GradedCheckJson {
+                    step: r.step,
+                    step_title: r.step_title,
+                    check: r.check,
+                    hint: r.hint.filter(|_| r.check.status == Status::Fail),
+                })
+                .collect(),
+        }
+    }
+}
+
 /// `lab check --json` (docs/schema/check.schema.json).
 #[derive(Serialize)]
 pub struct SuiteDocument<'a> {

@@ -1,7 +1,7 @@
 //! The class report's three forms: the terminal table ([`text`]), the JSON
 //! document of `lab report --json` ([`ReportDocument`],
 //! docs/schema/report.schema.json) and the HTML page ([`page`]), and the
-//! page's safe writing ([`write_page`]: never through a symbolic link).
+//! page is written by `html::write_page` (never through a symbolic link).
 //!
 //! Every text that comes from the documents (facts, names, messages, file
 //! names) went through students' hands: the terminal gets it with its

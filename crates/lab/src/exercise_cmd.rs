@@ -1,0 +1,270 @@
+//! `lab exercise` and `lab grade`: exercises judged by the kernel.
+//!
+//! An exercise is a lab with an `[exercise]` table (exercises/NAME/lab.toml):
+//! a task, a starter program with a gap, and checks that define success.
+//! `lab exercise NAME` writes the starter into the student's directory;
+//! `lab grade NAME [FILE]` compiles the student's program, runs it step by
+//! step as the labs run their demos, judges it by the lab's checks (what
+//! /proc shows, not what the code says) and prints a score, and for every
+//! check that failed what was expected, what was observed and a hint.
+
+use std::io::Write as _;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::{Duration, SystemTime};
+
+use clap::Args;
+use observer::spec::catalog;
+use observer::spec::check::{CheckResult, Status};
+use observer::spec::lab::Lab;
+use observer::{run_through, Impl, RunError};
+
+/// Options of `lab exercise`.
+#[derive(Args, Debug)]
+pub struct ExerciseArgs {
+    /// The exercise to start (none: list them).
+    name: Option<String>,
+    /// Where to write the starter program (default: the current directory).
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    dir: PathBuf,
+}
+
+/// Options of `lab grade`.
+#[derive(Args, Debug)]
+pub struct GradeArgs {
+    /// The exercise.
+    name: String,
+    /// Your program (default: the exercise's file in the current directory,
+    /// as `lab exercise NAME` wrote it).
+    file: Option<PathBuf>,
+    /// Print the result as one JSON document (docs/json.md), for autograders.
+    #[arg(long, conflicts_with = "watch")]
+    json: bool,
+    /// Grade again every time the file changes (until Ctrl-C).
+    #[arg(long)]
+    watch: bool,
+    #[command(flatten)]
+    run: crate::RunArgs,
+}
+
+fn find(name: &str) -> Result<Lab, String> {
+    let all = catalog::exercises();
+    let names: Vec<String> = all.iter().map(|l| l.name().to_string()).collect();
+    all.into_iter().find(|l| l.name() == name).ok_or_else(|| {
+        format!(
+            "no exercise named `{name}` (there are: {}; `lab exercise` lists them)",
+            names.join(", ")
+        )
+    })
+}
+
+/// `lab exercise [NAME]`.
+pub fn exercise(args: &ExerciseArgs) -> ExitCode {
+    let width = crate::prose_width();
+    let Some(name) = &args.name else {
+        let mut text = String::from("Exercises (`lab exercise NAME` starts one):\n");
+        for e in catalog::exercises() {
+            text += &format!("  {:<10} {}\n", e.name(), e.spec.summary);
+        }
+        return crate::print_or_quit(&text);
+    };
+    let lab = match find(name) {
+        Ok(lab) => lab,
+        Err(e) => return fail(&e),
+    };
+    let ex = lab.spec.exercise.as_ref().expect("an exercise");
+    let Some(starter) = catalog::exercise_file(&lab, &ex.starter) else {
+        return fail(&format!(
+            "the exercise {name} has no starter file {}",
+            ex.starter
+        ));
+    };
+    let path = args.dir.join(&ex.file);
+    // Never over a file of the student's, never through a link.
+    let written = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o644)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(&path)
+        .and_then(|mut f| f.write_all(starter.as_bytes()));
+    match written {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            return fail(&format!(
+            "{} is already there: grade it with `lab grade {name}` (or remove it to start over)",
+            path.display()
+        ))
+        }
+        Err(e) => return fail(&format!("writing {}: {e}", path.display())),
+    }
+    let text = format!(
+        "{}\n\n{}\n\nWrote {}. Edit it, then: lab grade {name}{}   (--watch: again on every save)\n",
+        crate::render::wrap_to(&format!("Exercise {name}: {}", lab.spec.summary), "", width),
+        crate::render::wrap_to(ex.task.trim(), "", width),
+        path.display(),
+        if args.dir == Path::new(".") {
+            String::new()
+        } else {
+            format!(" {}", path.display())
+        }
+    );
+    crate::print_or_quit(&text)
+}
+
+/// `lab grade NAME [FILE]`: exit 0 when every check held, 1 when one failed,
+/// 2 when the program could not be graded (it does not compile, say).
+pub fn grade(args: &GradeArgs) -> ExitCode {
+    let lab = match find(&args.name) {
+        Ok(lab) => lab,
+        Err(e) => return fail(&e),
+    };
+    let ex = lab.spec.exercise.as_ref().expect("an exercise");
+    let file = args.file.clone().unwrap_or_else(|| PathBuf::from(&ex.file));
+    if !args.watch {
+        return once(&lab, &file, args);
+    }
+    let mut last = None;
+    loop {
+        let stamp = stamp(&file);
+        if stamp != last {
+            last = stamp;
+            let _ = once(&lab, &file, args);
+            let _ = crate::print(&format!(
+                "(watching {}: grading again when it changes; Ctrl-C ends)\n",
+                file.display()
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(300));
+    }
+}
+
+/// What tells a change of the file: its modification time and size.
+fn stamp(file: &Path) -> Option<(SystemTime, u64)> {
+    let m = std::fs::metadata(file).ok()?;
+    Some((m.modified().ok()?, m.len()))
+}
+
+fn once(lab: &Lab, file: &Path, args: &GradeArgs) -> ExitCode {
+    let source = match observer::spec::catalog::read_student_file(file) {
+        Ok(s) => s,
+        Err(e) => return fail(&e),
+    };
+    let lab = lab.with_c_source(file.display().to_string(), source);
+    match run_through(&lab, Impl::C, &args.run.options()) {
+        Err(RunError::Compile { file: copy, stderr }) => {
+            let shown = file.display().to_string();
+            fail(&format!(
+                "{shown} does not compile:\n{}",
+                crate::labs_cmd::first_errors(&stderr.replace(&copy, &shown))
+            ))
+        }
+        Err(e) => fail(&format!("grading {}: {e}", file.display())),
+        Ok(report) => {
+            let results = graded(&lab, &report);
+            let text = if args.json {
+                pmap_view::json::pretty(&observer::views::json::GradeDocument::of(
+                    &lab,
+                    &report,
+                    &file.display().to_string(),
+                    &results,
+                ))
+            } else {
+                text(&lab, &report, file, &results)
+            };
+            let _ = crate::print(&text);
+            if report.passed() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            }
+        }
+    }
+}
+
+/// Every check of the run with its step and the hint of the exercise.
+fn graded<'a>(
+    lab: &'a Lab,
+    report: &'a observer::Report,
+) -> Vec<observer::views::json::GradedCheck<'a>> {
+    report
+        .steps
+        .iter()
+        .flat_map(|s| s.checks.iter().map(move |c| (s, c)))
+        .map(|(s, c)| observer::views::json::GradedCheck {
+            step: s.index,
+            step_title: &s.title,
+            check: c,
+            hint: hint(lab, c),
+        })
+        .collect()
+}
+
+fn hint<'a>(lab: &'a Lab, c: &CheckResult) -> Option<&'a str> {
+    lab.spec
+        .steps
+        .iter()
+        .flat_map(|s| &s.checks)
+        .find(|spec| spec.id == c.id)
+        .and_then(|spec| spec.hint.as_deref())
+}
+
+fn text(
+    lab: &Lab,
+    report: &observer::Report,
+    file: &Path,
+    results: &[observer::views::json::GradedCheck],
+) -> String {
+    let width = crate::prose_width();
+    let indented = |t: &str| crate::render::wrap_to(t, "          ", width);
+    let mut out = crate::render::wrap_to(
+        &format!("grade: {} ({}, {})", lab.name(), file.display(), report.how),
+        "",
+        width,
+    );
+    out.push('\n');
+    let mut step = None;
+    for r in results {
+        if step != Some(r.step) {
+            step = Some(r.step);
+            out += &format!("\nstep {}: {}\n", r.step, r.step_title);
+        }
+        let c = r.check;
+        let mark = match c.status {
+            Status::Pass => "✓ pass",
+            Status::Fail => "✗ FAIL",
+            Status::NotApplicable => "– n/a ",
+        };
+        out += &format!("  {mark}  {}\n", c.description);
+        match c.status {
+            Status::NotApplicable => {
+                let why = c.not_applicable.as_deref().unwrap_or("");
+                out += &format!("{}\n", indented(&format!("not applicable: {why}")));
+            }
+            Status::Fail => {
+                out += &format!(
+                    "{}\n",
+                    indented(&format!("expected {}; observed {}", c.expected, c.observed))
+                );
+                if let Some(h) = r.hint {
+                    out += &format!("{}\n", indented(&format!("hint: {h}")));
+                }
+            }
+            Status::Pass => {}
+        }
+    }
+    let (held, total) = report.checks_passed();
+    out += &format!("\nscore: {held} of {total} checks held");
+    out += if held == total {
+        ": done.\n"
+    } else {
+        " (the kernel judged; see the hints above).\n"
+    };
+    out
+}
+
+fn fail(message: &str) -> ExitCode {
+    eprintln!("lab: {message}");
+    ExitCode::from(2)
+}

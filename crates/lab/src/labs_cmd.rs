@@ -1,0 +1,555 @@
+//! Labs of one's own: `--labs DIR` (and `PMAP_LAB_LABS`) for every command,
+//! `lab new` (a lab that runs and passes at once), `lab validate` (every
+//! mistake, with its place), `lab bless` (the annotated expected outputs of
+//! a lab folder) and their comparison in `lab check`. docs/writing-labs.md
+//! is the reference the files written here point to.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::Args;
+use observer::drive::suite::{Outcome, SuiteRun};
+use observer::spec::catalog;
+use observer::spec::lab::Lab;
+use observer::RunError;
+
+use crate::RunArgs;
+
+/// The folders of labs to add: every `--labs DIR` (or `--labs=DIR`) of the
+/// command line before a `--`, then those of `PMAP_LAB_LABS`. Read before
+/// the command line is parsed, because the labs become commands of it.
+pub fn extra_dirs(argv: &[String]) -> Vec<PathBuf> {
+    let mut dirs = Vec::new();
+    let mut args = argv.iter().skip(1);
+    while let Some(a) = args.next() {
+        if a == "--" {
+            break;
+        }
+        if a == "--labs" {
+            if let Some(dir) = args.next() {
+                dirs.push(PathBuf::from(dir));
+            }
+        } else if let Some(dir) = a.strip_prefix("--labs=") {
+            dirs.push(PathBuf::from(dir));
+        }
+    }
+    dirs.extend(catalog::dirs_from_env());
+    dirs
+}
+
+/// Load the labs of `dirs` beside the built-in ones; a lab named like a
+/// command of `lab` is refused too.
+pub fn init(dirs: &[PathBuf], commands: &[String]) -> Result<(), String> {
+    if dirs.is_empty() {
+        return Ok(());
+    }
+    catalog::init(dirs).map_err(|e| e.to_string())?;
+    for lab in catalog::all().iter().filter(|l| l.dir.is_some()) {
+        if commands.iter().any(|c| c == lab.name()) {
+            return Err(format!(
+                "the lab `{}` of {} is named like the command `lab {}`: rename it",
+                lab.name(),
+                lab.origin(),
+                lab.name()
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Options of `lab new`.
+#[derive(Args, Debug)]
+pub struct NewArgs {
+    /// The lab's name (lowercase letters, digits, - and _): its folder, its
+    /// command (`lab --labs DIR NAME`) and its demo's file.
+    name: String,
+    /// The demo's language.
+    #[arg(long = "impl", value_name = "IMPL", default_value = "c", value_parser = ["c", "python"])]
+    imp: String,
+    /// Where to make the lab's folder (default: here).
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    dir: PathBuf,
+}
+
+/// Options of `lab validate`.
+#[derive(Args, Debug)]
+pub struct ValidateArgs {
+    /// A lab folder, or a folder of lab folders.
+    dir: PathBuf,
+    /// Seconds a demo may take to reach its next prompt (it is run to count them).
+    #[arg(long, value_name = "SECS", default_value_t = 10.0, value_parser = crate::parse_seconds)]
+    prompt_timeout: f64,
+    #[command(flatten)]
+    run: RunArgs,
+}
+
+/// Options of `lab bless`.
+#[derive(Args, Debug)]
+pub struct BlessArgs {
+    /// A lab folder, or a folder of lab folders.
+    dir: PathBuf,
+    #[command(flatten)]
+    run: RunArgs,
+}
+
+/// Create a file that must not exist yet, never through a link.
+fn create_new(path: &Path, text: &str) -> Result<(), String> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o644)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)
+        .and_then(|mut f| f.write_all(text.as_bytes()))
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::AlreadyExists => {
+                format!("refusing to overwrite {}: it exists", path.display())
+            }
+            _ => format!("cannot write {}: {e}", path.display()),
+        })
+}
+
+/// `lab new NAME [--impl c|python] [--dir DIR]`.
+pub fn new(args: &NewArgs, commands: &[String]) -> ExitCode {
+    let name = &args.name;
+    let valid = !name.is_empty()
+        && !name.starts_with('-')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
+    let refuse = |why: String| {
+        eprintln!("lab new: {why}");
+        ExitCode::from(2)
+    };
+    if !valid {
+        return refuse(format!(
+            "`{name}` is no lab name: lowercase letters, digits, - and _ (it names a folder, files and a command)"
+        ));
+    }
+    if let Some(lab) = catalog::all().iter().find(|l| l.name() == name) {
+        return refuse(format!(
+            "there is a lab named `{name}` already ({}): choose another name",
+            lab.origin()
+        ));
+    }
+    if commands.iter().any(|c| c == name) {
+        return refuse(format!(
+            "`{name}` is a command of lab (`lab {name}`): choose another name"
+        ));
+    }
+    let folder = args.dir.join(name);
+    // create_dir refuses an existing folder and a link in its place.
+    if let Err(e) = std::fs::create_dir(&folder) {
+        return refuse(match e.kind() {
+            std::io::ErrorKind::AlreadyExists => {
+                format!("refusing to overwrite {}: it exists", folder.display())
+            }
+            _ => format!("cannot make {}: {e}", folder.display()),
+        });
+    }
+    let (demo, source) = match args.imp.as_str() {
+        "python" => (format!("{name}.py"), template(PYTHON_DEMO, name)),
+        _ => (format!("{name}.c"), template(C_DEMO, name)),
+    };
+    let toml = template(LAB_TOML, name)
+        .replace("DEMO_IMPL", &args.imp)
+        .replace("DEMO_FILE", &demo);
+    for (file, text) in [
+        (demo.as_str(), source.as_str()),
+        ("lab.toml", toml.as_str()),
+    ] {
+        if let Err(e) = create_new(&folder.join(file), text) {
+            return refuse(e);
+        }
+    }
+    let parent = args.dir.display();
+    crate::print_or_quit(&format!(
+        "made {0}/lab.toml and {0}/{demo}\n\
+         run it:       lab --labs {parent} {name} --impl {imp}\n\
+         check it:     lab validate {0}; lab check --labs {parent} {name}\n\
+         pin it:       lab bless {0}\n\
+         the format:   docs/writing-labs.md\n",
+        folder.display(),
+        imp = args.imp,
+    ))
+}
+
+fn template(text: &str, name: &str) -> String {
+    text.replace("LABNAME", name)
+}
+
+/// The lab.toml `lab new` writes (LABNAME, DEMO_IMPL and DEMO_FILE filled
+/// in): the worked example of docs/writing-labs.md.
+pub const LAB_TOML: &str = include_str!("new/lab.toml");
+pub const C_DEMO: &str = include_str!("new/demo.c");
+pub const PYTHON_DEMO: &str = include_str!("new/demo.py");
+
+/// `lab validate DIR`: every mistake of every lab.toml with its place, then
+/// each demo run to count its prompts. Exit 1 when there is any mistake.
+pub fn validate(args: &ValidateArgs) -> ExitCode {
+    observer::drive::cleanup::install_signal_handlers();
+    let dirs = match catalog::lab_dirs(&args.dir) {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("lab validate: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut opts = args.run.options();
+    opts.step_timeout = std::time::Duration::from_secs_f64(args.prompt_timeout);
+    let mut mistakes = 0;
+    let mut out = String::new();
+    for dir in dirs {
+        let file = dir.join("lab.toml");
+        let shown = file.display().to_string();
+        let text = match std::fs::read_to_string(&file) {
+            Ok(t) => t,
+            Err(e) => {
+                out += &format!("{shown}: {e}\n");
+                mistakes += 1;
+                continue;
+            }
+        };
+        let read = |name: &str| catalog::read_demo(&dir, name).ok();
+        let (spec, problems) = observer::spec::validate::lint(&text, Some(&dir), &read);
+        for p in &problems {
+            out += &format!("{}\n", p.at(&shown));
+        }
+        mistakes += problems.len();
+        let Some(spec) = spec else { continue };
+        let steps = spec.steps.len();
+        let lab = match catalog::with_present_demos(spec, &dir) {
+            Ok(lab) => lab,
+            // No demo file to run: already a mistake above.
+            Err(_) => continue,
+        };
+        let mut fine = Vec::new();
+        for source in &lab.impls {
+            let (line, col) = observer::spec::validate::demo_place(&text, source.imp.as_str());
+            let at = format!("{shown}:{line}:{col}: demos.{}", source.imp);
+            match observer::drive::run::count_prompts(&lab, source.imp, &opts, steps + 2) {
+                Err(RunError::Compile { file, stderr }) => {
+                    mistakes += 1;
+                    // The compiler read the copy in the cache: name the lab's file.
+                    let stderr = stderr.replace(&file, &source.file);
+                    out += &format!(
+                        "{at}: {} does not compile:\n{}\n",
+                        source.file,
+                        first_errors(&stderr)
+                    );
+                }
+                Err(e) => {
+                    mistakes += 1;
+                    out += &format!("{at}: {} could not run: {e}\n", source.file);
+                }
+                Ok(p) if p.count == 0 => {
+                    mistakes += 1;
+                    out += &format!(
+                        "{at}: {} never prompts: {} (a prompt is a line printed, then a read of stdin)\n",
+                        source.file,
+                        p.trouble.clone().unwrap_or(format!(
+                            "it exited without reading its input; {}",
+                            p.last_words
+                        ))
+                    );
+                }
+                Ok(p) if p.count != steps => {
+                    mistakes += 1;
+                    out += &format!(
+                        "{at}: {} prompts {} time{}, and the lab has {steps} step{} (one prompt per \
+                         step: at the start and after each action){}\n",
+                        source.file,
+                        p.count,
+                        if p.count == 1 { "" } else { "s" },
+                        if steps == 1 { "" } else { "s" },
+                        p.trouble.map(|t| format!("; {t}")).unwrap_or_default()
+                    );
+                }
+                Ok(p) if p.trouble.is_some() => {
+                    mistakes += 1;
+                    out += &format!("{at}: {} {}\n", source.file, p.trouble.unwrap_or_default());
+                }
+                Ok(_) => fine.push(format!("{} prompts {steps} times", source.imp)),
+            }
+        }
+        if problems.is_empty() && fine.len() == lab.impls.len() {
+            out += &format!("{}: no mistakes ({})\n", dir.display(), fine.join(", "));
+        }
+    }
+    if mistakes > 0 {
+        out += &format!(
+            "{mistakes} mistake{} (docs/writing-labs.md describes the format)\n",
+            if mistakes == 1 { "" } else { "s" }
+        );
+    }
+    match crate::print_or_quit(&out) {
+        code if mistakes == 0 => code,
+        _ => ExitCode::FAILURE,
+    }
+}
+
+/// The compiler's first error and the lines under it (at most 6 lines).
+pub(crate) fn first_errors(stderr: &str) -> String {
+    let lines: Vec<&str> = stderr.lines().collect();
+    let start = lines.iter().position(|l| l.contains("error")).unwrap_or(0);
+    let mut shown: Vec<String> = lines[start..]
+        .iter()
+        .take(6)
+        .map(|l| format!("  {l}"))
+        .collect();
+    if lines.len() > start + 6 {
+        shown.push(format!("  ({} more lines)", lines.len() - start - 6));
+    }
+    shown.join("\n")
+}
+
+/// `NAME-IMPL[.FACT-VALUE…].snap`: the file of a lab's annotated output for
+/// the machine facts of `report` (those the lab names in `machine`).
+fn pinned_name(lab: &Lab, report: &observer::Report) -> String {
+    let facts: String = lab
+        .spec
+        .machine
+        .iter()
+        .map(|n| {
+            let v: String = report
+                .facts
+                .get(n)
+                .unwrap_or("unknown")
+                .chars()
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() || c == '.' {
+                        c
+                    } else {
+                        '-'
+                    }
+                })
+                .collect();
+            format!(".{n}-{v}")
+        })
+        .collect();
+    format!("{}-{}{facts}.snap", lab.name(), report.imp)
+}
+
+/// The header of a blessed file, before the annotated output.
+const BLESSED: &str = "---\nsource: lab bless (the annotated output of this lab; `lab check --labs DIR` compares it)\n---\n";
+
+/// The annotated output of a run of a lab of one's own, its demo's path
+/// shown relative to the folder of labs (`mylab/mylab.c`), so that it reads
+/// the same wherever the folder is.
+fn annotated(lab: &Lab, report: &observer::Report) -> String {
+    let mut report = report.clone();
+    if let Some(file) = Path::new(&report.source_file).file_name() {
+        report.source_file = format!("{}/{}", lab.name(), file.to_string_lossy());
+    }
+    observer::views::render::annotated(lab, &report)
+}
+
+/// `lab bless DIR`: run every demo of the labs of DIR and write their
+/// annotated outputs beside their lab.toml; runs whose checks fail are not
+/// blessed.
+pub fn bless(args: &BlessArgs) -> ExitCode {
+    observer::drive::cleanup::install_signal_handlers();
+    let dirs = match catalog::lab_dirs(&args.dir) {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("lab bless: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let opts = args.run.options();
+    let mut failed = false;
+    for dir in dirs {
+        let lab = match catalog::load_dir(&dir) {
+            Ok(lab) => lab,
+            Err(e) => {
+                eprintln!("lab bless: {e}");
+                return ExitCode::from(2);
+            }
+        };
+        for source in &lab.impls {
+            let report = match observer::run_through(&lab, source.imp, &opts) {
+                Ok(r) => r,
+                Err(e) => {
+                    eprintln!("lab bless: {} ({}): {e}", lab.name(), source.imp);
+                    return ExitCode::from(2);
+                }
+            };
+            if !report.passed() {
+                eprintln!(
+                    "lab bless: {} ({}): not blessed: a check failed (`lab check --labs {} {}` shows which)",
+                    lab.name(),
+                    source.imp,
+                    args.dir.display(),
+                    lab.name()
+                );
+                failed = true;
+                continue;
+            }
+            let path = dir.join(pinned_name(&lab, &report));
+            match write_replacing(&path, &format!("{BLESSED}{}", annotated(&lab, &report))) {
+                Ok(()) => println!("wrote {}", path.display()),
+                Err(e) => {
+                    eprintln!("lab bless: {e}");
+                    return ExitCode::from(2);
+                }
+            }
+        }
+    }
+    if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+/// Write `path` whole (a new file renamed over it), refusing when it is a
+/// link or anything but a plain file.
+fn write_replacing(path: &Path, text: &str) -> Result<(), String> {
+    match std::fs::symlink_metadata(path) {
+        Ok(m) if !m.file_type().is_file() => {
+            return Err(format!(
+                "refusing to write {}: it is not a plain file (a symbolic link?)",
+                path.display()
+            ))
+        }
+        _ => {}
+    }
+    let tmp = path.with_extension(format!("snap.{}.tmp", std::process::id()));
+    let _ = std::fs::remove_file(&tmp);
+    create_new(&tmp, text)?;
+    std::fs::rename(&tmp, path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        format!("cannot write {}: {e}", path.display())
+    })
+}
+
+/// After `lab check`: the runs of labs of one's own that have blessed
+/// outputs, compared with them. The text to show (a short diff for each
+/// difference) and whether all that could be compared were the same.
+pub fn compare_blessed(runs: &[SuiteRun]) -> (String, bool) {
+    let mut out = String::new();
+    let mut same = true;
+    for run in runs {
+        let Outcome::Ran(report) = &run.outcome else {
+            continue;
+        };
+        let Some(lab) = catalog::find(&run.lab) else {
+            continue;
+        };
+        let Some(dir) = &lab.dir else { continue };
+        let path = dir.join(pinned_name(lab, report));
+        let Ok(blessed) = std::fs::read_to_string(&path) else {
+            let prefix = format!("{}-{}.", lab.name(), run.imp);
+            let others = std::fs::read_dir(dir)
+                .into_iter()
+                .flatten()
+                .flatten()
+                .any(|e| {
+                    let f = e.file_name().to_string_lossy().into_owned();
+                    f.starts_with(&prefix) && f.ends_with(".snap")
+                });
+            if others {
+                out += &format!(
+                    "{}: not compared: blessed only for other machine facts ({})\n",
+                    path.display(),
+                    report.facts.describe(&lab.spec.machine)
+                );
+            }
+            continue;
+        };
+        let expected = blessed.strip_prefix(BLESSED).unwrap_or(&blessed);
+        let actual = annotated(lab, report);
+        if expected == actual {
+            continue;
+        }
+        same = false;
+        out += &format!(
+            "{} ({}): the annotated output differs from {} (`lab bless` writes it anew):\n{}",
+            lab.name(),
+            run.imp,
+            path.display(),
+            short_diff(expected, &actual, &path.display().to_string())
+        );
+    }
+    (out, same)
+}
+
+/// One hunk of a unified diff around the first differing lines: up to 3
+/// lines of context and up to 8 lines of each side.
+pub fn short_diff(expected: &str, actual: &str, name: &str) -> String {
+    let a: Vec<&str> = expected.lines().collect();
+    let b: Vec<&str> = actual.lines().collect();
+    let first = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
+    let tail = a[first..]
+        .iter()
+        .rev()
+        .zip(b[first..].iter().rev())
+        .take_while(|(x, y)| x == y)
+        .count();
+    let (a_end, b_end) = (a.len() - tail, b.len() - tail);
+    let from = first.saturating_sub(3);
+    let mut out = format!("--- {name}\n+++ this run\n");
+    let shown_a = (a_end - first).min(8);
+    let shown_b = (b_end - first).min(8);
+    out += &format!(
+        "@@ -{},{} +{},{} @@\n",
+        from + 1,
+        first - from + shown_a,
+        from + 1,
+        first - from + shown_b
+    );
+    for l in &a[from..first] {
+        out += &format!(" {l}\n");
+    }
+    for l in &a[first..first + shown_a] {
+        out += &format!("-{l}\n");
+    }
+    for l in &b[first..first + shown_b] {
+        out += &format!("+{l}\n");
+    }
+    if a_end - first > shown_a || b_end - first > shown_b {
+        out += "(more differences follow)\n";
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_short_diff_shows_the_first_differing_lines() {
+        let d = short_diff("a\nb\nc\nd\ne\n", "a\nb\nc\nX\ne\n", "f.snap");
+        assert_eq!(
+            d,
+            "--- f.snap\n+++ this run\n@@ -1,4 +1,4 @@\n a\n b\n c\n-d\n+X\n"
+        );
+        let d = short_diff("a\n", "a\nb\n", "f");
+        assert!(d.ends_with(" a\n+b\n"), "{d}");
+    }
+
+    #[test]
+    fn labs_are_found_on_the_command_line_before_a_double_dash() {
+        let argv: Vec<String> = [
+            "lab", "--labs", "a", "check", "--labs=b", "--", "--labs", "c",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let dirs = extra_dirs(&argv);
+        assert_eq!(&dirs[..2], &[PathBuf::from("a"), PathBuf::from("b")]);
+    }
+
+    /// docs/writing-labs.md shows what `lab new mylab` writes, as it writes it.
+    #[test]
+    fn the_worked_example_is_what_lab_new_writes() {
+        let doc = include_str!("../../../docs/writing-labs.md");
+        let toml = template(LAB_TOML, "mylab")
+            .replace("DEMO_IMPL", "c")
+            .replace("DEMO_FILE", "mylab.c");
+        assert!(doc.contains(&format!("```toml\n{toml}```")));
+        assert!(doc.contains(&format!("```c\n{}```", template(C_DEMO, "mylab"))));
+    }
+}
