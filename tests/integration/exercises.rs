@@ -1,5 +1,6 @@
 //! Exercises judged by the kernel: each built-in exercise fails as given
-//! (its starter), with a hint, and passes with a correct solution
+//! (its starter) and with a plausible wrong solution
+//! (tests/exercises/NAME-wrong.c), with a hint, and passes with a correct one
 //! (tests/exercises/NAME-right.c), on real runs; `lab exercise` writes the
 //! starter and never over a file or through a link; a program that does not
 //! compile gets the compiler's message; `--watch` grades again on a change.
@@ -26,10 +27,14 @@ fn temp(name: &str) -> PathBuf {
 
 #[test]
 fn every_exercise_fails_as_given_and_passes_when_solved() {
-    for name in EXERCISES {
-        let starter = repo(&format!("exercises/{name}/starter.c"));
-        let doc = lab_json(&["grade", name, &starter, "--json"], 1);
-        assert_eq!(doc["passed"], false, "{name}: the starter passed");
+    for (name, given) in EXERCISES.iter().flat_map(|n| {
+        [
+            (*n, format!("exercises/{n}/starter.c")),
+            (*n, format!("tests/exercises/{n}-wrong.c")),
+        ]
+    }) {
+        let doc = lab_json(&["grade", name, &repo(&given), "--json"], 1);
+        assert_eq!(doc["passed"], false, "{name}: {given} passed");
         let failed: Vec<&serde_json::Value> = doc["checks"]
             .as_array()
             .unwrap()
@@ -45,6 +50,8 @@ fn every_exercise_fails_as_given_and_passes_when_solved() {
                 c["check"]["id"]
             );
         }
+    }
+    for name in EXERCISES {
         let right = repo(&format!("tests/exercises/{name}-right.c"));
         let doc = lab_json(&["grade", name, &right, "--json"], 0);
         assert_eq!(doc["passed"], true, "{name}: {doc:#}");
