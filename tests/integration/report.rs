@@ -592,3 +592,53 @@ fn the_class_page_loads_in_a_browser_with_the_hostile_text_as_text() {
     assert!(dom.contains("6.1&lt;script&gt;alert('x')&lt;/script&gt;\\x1b]0;owned\\x07"));
     assert_eq!(dom.matches("<article class=\"check\">").count(), 6);
 }
+
+/// `lab grade --json` documents merge as runs of the exercise: a right and a
+/// wrong solution on two machines (facts told apart) read as one run passed
+/// of two, and the failed check is named.
+#[test]
+fn grade_documents_merge_as_runs_of_the_exercise() {
+    let repo = env!("CARGO_MANIFEST_DIR");
+    let right = lab_json(
+        &[
+            "grade",
+            "resident",
+            &format!("{repo}/tests/exercises/resident-right.c"),
+            "--json",
+        ],
+        0,
+    );
+    let mut wrong = lab_json(
+        &[
+            "grade",
+            "resident",
+            &format!("{repo}/exercises/resident/starter.c"),
+            "--json",
+        ],
+        1,
+    );
+    wrong["machine"]["kernel"] = json!("6.1.0-other");
+    let dir = Scratch::new("report-grade");
+    let files = [
+        dir.write("right.json", &right),
+        dir.write("wrong.json", &wrong),
+    ];
+    let out = report(&os(&files));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("2 documents read"), "{stdout}");
+    assert!(stdout.contains("resident"), "{stdout}");
+    assert!(stdout.contains("resident-50"), "{stdout}");
+    let mut args = os(&files);
+    let json = std::ffi::OsString::from("--json");
+    args.push(&json);
+    let doc = json_doc(Doc::Report, &report(&args).stdout);
+    let run = doc["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["lab"] == "resident")
+        .expect("a run of the exercise");
+    assert_eq!(run["passed"], 1, "{run:#}");
+    assert_eq!(run["failed"], 1, "{run:#}");
+}

@@ -4,7 +4,8 @@
 //! saying why not: missing, empty, not JSON, JSON from another tool or
 //! another lab command, a document written by a newer lab.
 //!
-//! One kind of document is read today, `lab check --json` ([`Kind::Check`]).
+//! Two kinds of document are read: `lab check --json` ([`Kind::Check`]) and
+//! `lab grade NAME --json` ([`Kind::Grade`], one exercise: a run of one).
 //! Another kind (`lab grade --json`, when it exists) is one more variant of
 //! [`Kind`], its fields in [`Incoming`], and a branch of [`classify`] that
 //! turns it into the same [`Submission`]: a machine's facts and the runs it
@@ -30,6 +31,8 @@ pub const MAX_BYTES: u64 = 16 << 20;
 pub enum Kind {
     /// `lab check --json`: a machine's facts and every lab × implementation.
     Check,
+    /// `lab grade NAME --json`: a machine's facts and one exercise graded.
+    Grade,
 }
 
 impl Kind {
@@ -37,6 +40,7 @@ impl Kind {
     pub fn command(self) -> &'static str {
         match self {
             Kind::Check => "lab check --json",
+            Kind::Grade => "lab grade --json",
         }
     }
 }
@@ -80,6 +84,10 @@ struct Incoming {
     passed: Option<bool>,
     machine: Option<BTreeMap<String, String>>,
     runs: Option<Vec<RunIn>>,
+    // `lab grade --json`.
+    exercise: Option<String>,
+    score: Option<ScoreIn>,
+    checks: Option<Vec<GradedIn>>,
     // Other lab documents: `lab LAB --json` (steps), `lab pmap --json` and
     // `lab explain --json` (regions), `lab diff --json` (changes), `lab
     // watch --json` (samples).
@@ -87,6 +95,27 @@ struct Incoming {
     regions: Option<IgnoredAny>,
     changes: Option<IgnoredAny>,
     samples: Option<IgnoredAny>,
+}
+
+/// The score of a `lab grade --json` document.
+#[derive(Deserialize)]
+struct ScoreIn {
+    held: u64,
+    total: u64,
+}
+
+/// A check of a `lab grade --json` document, with its step.
+#[derive(Deserialize)]
+struct GradedIn {
+    step: u64,
+    check: GradedCheckIn,
+}
+
+#[derive(Deserialize)]
+struct GradedCheckIn {
+    status: String,
+    #[serde(flatten)]
+    check: CheckIn,
 }
 
 /// One lab × implementation of a `lab check --json` document.
@@ -274,7 +303,8 @@ fn truncated(text: &str, chars: usize) -> String {
 
 /// Which document `doc` is, by the fields it has; the runs checked.
 fn classify(doc: Incoming) -> Result<Parsed, String> {
-    if let (Some(_), Some(machine), Some(runs)) = (doc.passed, doc.machine, doc.runs) {
+    if let (Some(_), Some(machine), Some(runs)) = (doc.passed, &doc.machine, doc.runs) {
+        let machine = machine.clone();
         for (i, run) in runs.iter().enumerate() {
             let name = || {
                 format!(
@@ -298,6 +328,35 @@ fn classify(doc: Incoming) -> Result<Parsed, String> {
             }
         }
         return Ok((Kind::Check, machine, runs));
+    }
+    if let (Some(exercise), Some(passed), Some(machine), Some(score), Some(checks)) =
+        (doc.exercise, doc.passed, doc.machine, doc.score, doc.checks)
+    {
+        // One exercise graded: a run of it (its program is C).
+        let (mut failed_checks, mut not_applicable_checks) = (Vec::new(), Vec::new());
+        for g in checks {
+            let into = match g.check.status.as_str() {
+                "fail" => &mut failed_checks,
+                "n/a" => &mut not_applicable_checks,
+                _ => continue,
+            };
+            into.push(StepCheckIn {
+                step: g.step,
+                check: g.check.check,
+            });
+        }
+        let run = RunIn {
+            lab: exercise,
+            imp: "c".into(),
+            result: if passed { "pass" } else { "fail" }.into(),
+            checks_passed: Some(score.held),
+            checks_total: Some(score.total),
+            facts: None,
+            failed_checks,
+            not_applicable_checks,
+            message: None,
+        };
+        return Ok((Kind::Grade, machine, vec![run]));
     }
     Err(if doc.steps.is_some() {
         "one lab's run, `lab LAB --json`: ask for `lab check --json`".into()
