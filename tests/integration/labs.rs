@@ -325,3 +325,67 @@ fn bless_pins_the_output_and_check_compares_it() {
     assert!(!target.exists(), "nothing written through the link");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Any program in the prompt protocol can be a lab's demo: a script run by
+/// the interpreter of its #! line (bash here, whose variables live in its
+/// [heap]); a script without one is refused in one line.
+#[test]
+fn a_script_demo_runs_by_its_interpreter() {
+    let dir = scratch("script");
+    let lab_dir = dir.join("shlab");
+    std::fs::create_dir_all(&lab_dir).unwrap();
+    std::fs::write(
+        lab_dir.join("demo.sh"),
+        "#!/bin/bash\n\
+         echo \"start: press Enter to fill a variable\"\n\
+         read -r _\n\
+         # step 1: fill a variable with 8 MiB\n\
+         x=$(head -c 8388608 /dev/zero | tr '\\0' a)\n\
+         echo \"filled ${#x} bytes: press Enter to exit\"\n\
+         read -r _\n",
+    )
+    .unwrap();
+    std::fs::write(
+        lab_dir.join("lab.toml"),
+        r#"name = "shlab"
+summary = "a bash demo"
+demos = { script = "demo.sh" }
+intro = "A bash variable lives in bash's heap."
+
+[[steps]]
+title = "start"
+annotation = "Nothing yet."
+
+[[steps]]
+title = "fill a variable with 8 MiB"
+annotation = "bash keeps the variable in its heap."
+
+[[steps.checks]]
+id = "heap-grows"
+expect = "[heap] grows by at least 8 MiB"
+measure = "heap.rss"
+min = "8 MiB"
+tolerance = "the variable's 8 MiB, and bash's copies of it while it reads."
+"#,
+    )
+    .unwrap();
+    let out = lab(&["validate", s(&lab_dir)]);
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
+    assert!(stdout.contains("script prompts 2 times"), "{stdout}");
+    let out = lab(&["--labs", s(&dir), "shlab", "--no-pause"]);
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
+    assert!(
+        stdout.contains("script implementation: 1 of 1 checks held"),
+        "{stdout}"
+    );
+    // Without a #! line: one clear line, exit 2.
+    replace_in(&lab_dir.join("demo.sh"), "#!/bin/bash\n", "");
+    let out = lab(&["--labs", s(&dir), "shlab", "--no-pause"]);
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("#! line"), "{stderr}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

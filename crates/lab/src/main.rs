@@ -212,9 +212,10 @@ impl RunArgs {
 /// Options of `lab LAB`.
 #[derive(Args, Debug)]
 struct LabArgs {
-    /// Which implementation of the demo to run.
-    #[arg(long = "impl", value_name = "IMPL", default_value = "rust", value_parser = parse_impl)]
-    imp: Impl,
+    /// Which implementation of the demo to run (default: the Rust port, or
+    /// the lab's first demo when it has none).
+    #[arg(long = "impl", value_name = "IMPL", value_parser = parse_impl)]
+    imp: Option<Impl>,
     /// Do not wait for Enter between steps (never waits when stdin is not a terminal).
     #[arg(long)]
     no_pause: bool,
@@ -622,7 +623,11 @@ fn run_one(lab: &'static observer::spec::lab::Lab, args: &LabArgs) -> ExitCode {
         }
         Ok(())
     };
-    let result = run_lab(lab, args.imp, &opts, |report| match show(report) {
+    let imp = args
+        .imp
+        .or_else(|| lab.impls.first().map(|s| s.imp))
+        .unwrap_or(Impl::Rust);
+    let result = run_lab(lab, imp, &opts, |report| match show(report) {
         Ok(()) => Ok(Next::Continue),
         Err(Halt::Quit) => Ok(Next::Stop),
         Err(Halt::Fail(e)) => Err(e),

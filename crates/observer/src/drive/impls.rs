@@ -213,6 +213,34 @@ fn prepare_command(lab: &Lab, imp: Impl, tools: &Toolchain) -> Result<Launch, Ru
             ];
             Ok(l)
         }
+        Impl::Script => {
+            // Run by the interpreter its `#!` line names (with the one
+            // argument the kernel would pass), so that the copy in the cache
+            // needs no execute permission.
+            let first = source.source.lines().next().unwrap_or("");
+            let Some(line) = first.strip_prefix("#!").map(str::trim) else {
+                return Err(RunError::Usage(format!(
+                    "{}: a script demo starts with a #! line naming its interpreter (#!/bin/bash)",
+                    source.file
+                )));
+            };
+            let (interpreter, arg) = match line.split_once(char::is_whitespace) {
+                Some((i, a)) => (i, Some(a.trim())),
+                None => (line, None),
+            };
+            if interpreter.is_empty() {
+                return Err(RunError::Usage(format!(
+                    "{}: an empty #! line",
+                    source.file
+                )));
+            }
+            let cache = cache_dir(tools)?;
+            let script = cache.join(Path::new(&source.file).file_name().unwrap_or_default());
+            write_if_changed(&script, &source.source)?;
+            let mut command = Command::new(interpreter);
+            command.args(arg).arg(script);
+            Ok(launch(command, interpreter.to_string(), cache))
+        }
     }
 }
 

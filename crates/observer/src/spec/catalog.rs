@@ -216,7 +216,8 @@ pub fn load_dir(dir: &Path) -> Result<Lab, LoadError> {
 /// files are there (`lab validate` runs them even when the data has mistakes).
 pub fn with_present_demos(mut spec: LabSpec, dir: &Path) -> Result<Lab, String> {
     spec.demos.retain(|imp, file| {
-        matches!(imp.parse(), Ok(Impl::C | Impl::Python)) && read_demo(dir, file).is_ok()
+        matches!(imp.parse(), Ok(Impl::C | Impl::Python | Impl::Script))
+            && read_demo(dir, file).is_ok()
     });
     let files = |name: &str| read_demo(dir, name).ok();
     assemble(spec, Some(dir), &dir.display().to_string(), &files)

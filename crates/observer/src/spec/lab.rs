@@ -15,16 +15,20 @@ pub enum Impl {
     Rust,
     C,
     Python,
+    /// Any program in the prompt protocol, as a script with a `#!` line
+    /// (a lab of one's own: bash, perl, a Python or a Ruby of one's choice).
+    Script,
 }
 
 impl Impl {
-    pub const ALL: [Impl; 3] = [Impl::Rust, Impl::C, Impl::Python];
+    pub const ALL: [Impl; 4] = [Impl::Rust, Impl::C, Impl::Python, Impl::Script];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Impl::Rust => "rust",
             Impl::C => "c",
             Impl::Python => "python",
+            Impl::Script => "script",
         }
     }
 }
@@ -37,7 +41,7 @@ impl std::fmt::Display for Impl {
 
 /// A name that is no implementation.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown implementation `{0}` (rust, c or python)")]
+#[error("unknown implementation `{0}` (rust, c, python or script)")]
 pub struct UnknownImpl(pub String);
 
 impl std::str::FromStr for Impl {
@@ -57,7 +61,7 @@ pub struct LabSpec {
     pub name: String,
     /// One line for `lab list`.
     pub summary: String,
-    /// The demos, by implementation (`rust`, `c`, `python`): a file beside
+    /// The demos, by implementation (`rust`, `c`, `python`, `script`): a file beside
     /// the lab.toml, or `built-in` for the Rust port of the same name.
     pub demos: std::collections::BTreeMap<String, String>,
     /// Shown before step 0: what the lab is about.
