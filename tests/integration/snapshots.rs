@@ -17,28 +17,6 @@ use observer::views::render;
 
 use crate::util::run_options;
 
-/// `cpus-2.stack-8192-KiB` for the lab's facts on this run.
-fn fact_suffix(names: &[String], facts: &observer::measure::machine::Facts) -> String {
-    names
-        .iter()
-        .map(|n| {
-            let v: String = facts
-                .get(n)
-                .unwrap_or("unknown")
-                .chars()
-                .map(|c| {
-                    if c.is_ascii_alphanumeric() || c == '.' {
-                        c
-                    } else {
-                        '-'
-                    }
-                })
-                .collect();
-            format!(".{n}-{v}")
-        })
-        .collect()
-}
-
 fn pin(lab_name: &str) {
     let lab = catalog::find(lab_name)
         .unwrap_or_else(|| panic!("labs/{lab_name} is not compiled in (crates/observer/build.rs)"));
@@ -54,11 +32,7 @@ fn pin(lab_name: &str) {
             .map(|c| format!("{}: expected {}; observed {}", c.id, c.expected, c.observed))
             .collect();
         assert!(failed.is_empty(), "{lab_name} {}: {failed:#?}", source.imp);
-        let name = format!(
-            "{lab_name}-{}{}",
-            source.imp,
-            fact_suffix(&lab.spec.machine, &report.facts)
-        );
+        let name = lab.pinned_name(source.imp, &report.facts);
         let prefix = format!("{lab_name}-{}.", source.imp);
         let pinned: Vec<String> = std::fs::read_dir(&dir)
             .unwrap()

@@ -308,28 +308,7 @@ pub(crate) fn first_errors(stderr: &str) -> String {
 /// `NAME-IMPL[.FACT-VALUE…].snap`: the file of a lab's annotated output for
 /// the machine facts of `report` (those the lab names in `machine`).
 fn pinned_name(lab: &Lab, report: &observer::Report) -> String {
-    let facts: String = lab
-        .spec
-        .machine
-        .iter()
-        .map(|n| {
-            let v: String = report
-                .facts
-                .get(n)
-                .unwrap_or("unknown")
-                .chars()
-                .map(|c| {
-                    if c.is_ascii_alphanumeric() || c == '.' {
-                        c
-                    } else {
-                        '-'
-                    }
-                })
-                .collect();
-            format!(".{n}-{v}")
-        })
-        .collect();
-    format!("{}-{}{facts}.snap", lab.name(), report.imp)
+    format!("{}.snap", lab.pinned_name(report.imp, &report.facts))
 }
 
 /// The header of a blessed file, before the annotated output.

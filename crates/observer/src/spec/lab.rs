@@ -244,6 +244,33 @@ impl Lab {
         &self.spec.name
     }
 
+    /// `NAME-IMPL[.FACT-VALUE…]`: the name of this lab's annotated output of
+    /// `imp` on a machine with `facts`, by the facts the lab names in
+    /// `machine` (`threads-c.stack-8192-KiB.cpus-2.stack_merge-no`).
+    pub fn pinned_name(&self, imp: Impl, facts: &crate::measure::machine::Facts) -> String {
+        let suffix: String = self
+            .spec
+            .machine
+            .iter()
+            .map(|n| {
+                let v: String = facts
+                    .get(n)
+                    .unwrap_or("unknown")
+                    .chars()
+                    .map(|c| {
+                        if c.is_ascii_alphanumeric() || c == '.' {
+                            c
+                        } else {
+                            '-'
+                        }
+                    })
+                    .collect();
+                format!(".{n}-{v}")
+            })
+            .collect();
+        format!("{}-{imp}{suffix}", self.name())
+    }
+
     pub fn source_of(&self, imp: Impl) -> Option<&ImplSource> {
         self.impls.iter().find(|s| s.imp == imp)
     }
