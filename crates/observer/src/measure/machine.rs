@@ -252,6 +252,7 @@ impl Facts {
             }
             "new_arenas" => (self.new_arenas(100), false),
             "fault" | "faults" => (self.fault_kib(), true),
+            "huge_fault" | "huge_faults" => (self.huge_fault_kib(), true),
             _ => return None,
         })
     }
@@ -280,6 +281,18 @@ impl Facts {
         match self.kib("stack") {
             Some(kib) => (kib.max(16) + page - 1) / page * page,
             None => 2048,
+        }
+    }
+
+    /// What a first touch of anonymous memory may fault in beyond its page
+    /// where transparent huge pages (2 MiB) are `always`: a whole huge page,
+    /// when its aligned block lies in the region and has no page table yet.
+    /// 0 where they are not `always` (nothing beyond the fault unit).
+    pub fn huge_fault_kib(&self) -> i64 {
+        if self.get("thp") == Some("always") {
+            2048
+        } else {
+            0
         }
     }
 
@@ -698,6 +711,8 @@ mod tests {
         assert_eq!(f("none"), page_kib());
         assert_eq!(f("16kB madvise, 64kB always"), 64);
         assert_eq!(f("64kB madvise"), page_kib());
+        let h = |t: &str| Facts::from_pairs([("thp", t)]).huge_fault_kib();
+        assert_eq!((h("always"), h("madvise"), h("never")), (2048, 0, 0));
     }
 
     #[test]
