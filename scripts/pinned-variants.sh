@@ -9,6 +9,8 @@
 #   thp-always  transparent huge pages `always` (the knob is restored after)
 #   thp-never   transparent huge pages `never`
 #   thp-madvise transparent huge pages `madvise`
+#   py-4k-pools a CPython before 3.10 (4 KiB pymalloc pools: pylist), when
+#               pyenv has one (PYTHON_4K_POOLS=DIR/bin names another)
 # so that a change to a lab or a demo cannot leave another machine's pinned
 # output stale. Needs root (mounts, /sys knobs); without it, or without a
 # writable knob, a variant says why it is skipped. .ci/run runs it.
@@ -16,12 +18,11 @@
 #   scripts/pinned-variants.sh            # compare; exit 1 when one differs
 #   scripts/pinned-variants.sh --record   # write them (read the diff before committing)
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 2
 
 record=0
 [ "${1:-}" = "--record" ] && record=1
 
-target=${CARGO_TARGET_DIR:-target}
 bin=$(cargo test --release --test integration --no-run --message-format=json 2>/dev/null |
   python3 -c 'import json,sys
 for l in sys.stdin:
@@ -86,5 +87,18 @@ if [ -w "$thp" ]; then
   saved_thp=""
 else
   echo "thp-*: skipped ($thp is not writable here)"
+fi
+# pylist's Python output is pinned per pymalloc pool size: a CPython before
+# 3.10 first on PATH makes the 4 KiB one.
+py4k=${PYTHON_4K_POOLS:-}
+if [ -z "$py4k" ]; then
+  for v in "${PYENV_ROOT:-$HOME/.pyenv}"/versions/3.[6-9].*; do
+    [ -x "$v/bin/python3" ] && py4k=$v/bin
+  done
+fi
+if [ -n "$py4k" ] && [ -x "$py4k/python3" ]; then
+  run py-4k-pools env PATH="$py4k:$PATH" PMAP_LAB_SNAPSHOT_LABS=pylist "$bin" snapshots::
+else
+  echo "py-4k-pools: skipped (no CPython before 3.10: PYTHON_4K_POOLS=DIR/bin names one)"
 fi
 exit $failed

@@ -202,6 +202,18 @@ fn prepare_command(lab: &Lab, imp: Impl, tools: &Toolchain) -> Result<Launch, Ru
             command.arg(script);
             let mut l = launch(command, format!("{implementation} {version}"), cache);
             let minor: String = version.split('.').take(2).collect::<Vec<_>>().join(".");
+            // pymalloc's pools: 16 KiB since CPython 3.10, 4 KiB before; other
+            // implementations have no pymalloc.
+            let minor_number: u32 = version
+                .split('.')
+                .nth(1)
+                .and_then(|m| m.parse().ok())
+                .unwrap_or(0);
+            let pools = match implementation {
+                "CPython" if minor_number >= 10 => "16 KiB",
+                "CPython" => "4 KiB",
+                _ => "none",
+            };
             l.facts = vec![
                 ("python", format!("{implementation} {version}")),
                 ("python_impl", implementation.to_ascii_lowercase()),
@@ -210,6 +222,7 @@ fn prepare_command(lab: &Lab, imp: Impl, tools: &Toolchain) -> Result<Launch, Ru
                     "python_build",
                     if debug == "True" { "debug" } else { "release" }.into(),
                 ),
+                ("python_pools", pools.into()),
             ];
             Ok(l)
         }

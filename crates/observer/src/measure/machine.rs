@@ -58,6 +58,7 @@ pub const NAMES: &[(&str, &str)] = &[
     ("python", "Python"),
     ("python_impl", "Python implementation"),
     ("python_version", "Python version"),
+    ("python_pools", "pymalloc's pool size"),
     ("python_build", "Python build"),
 ];
 
@@ -340,10 +341,12 @@ impl Facts {
     }
 
     /// "transparent huge pages (2 MiB): madvise, …" for the named facts.
+    /// The facts of `names` this run has, in words (a Python fact is not one
+    /// of a run of the Rust port).
     pub fn describe(&self, names: &[String]) -> String {
         names
             .iter()
-            .map(|n| format!("{}: {}", words(n), self.get(n).unwrap_or("?")))
+            .filter_map(|n| Some(format!("{}: {}", words(n), self.get(n)?)))
             .collect::<Vec<_>>()
             .join(", ")
     }

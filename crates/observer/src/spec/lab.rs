@@ -246,16 +246,17 @@ impl Lab {
 
     /// `NAME-IMPL[.FACT-VALUE…]`: the name of this lab's annotated output of
     /// `imp` on a machine with `facts`, by the facts the lab names in
-    /// `machine` (`threads-c.stack-8192-KiB.cpus-2.stack_merge-no`).
+    /// `machine` that the run has (`threads-c.stack-8192-KiB.cpus-2.stack_merge-no`).
     pub fn pinned_name(&self, imp: Impl, facts: &crate::measure::machine::Facts) -> String {
         let suffix: String = self
             .spec
             .machine
             .iter()
-            .map(|n| {
-                let v: String = facts
-                    .get(n)
-                    .unwrap_or("unknown")
+            // A fact this run does not have (Python's, for the Rust port)
+            // does not name its file.
+            .filter_map(|n| Some((n, facts.get(n)?)))
+            .map(|(n, v)| {
+                let v: String = v
                     .chars()
                     .map(|c| {
                         if c.is_ascii_alphanumeric() || c == '.' {

@@ -125,16 +125,12 @@ pub fn intro(lab: &Lab, report: &Report, style: Style) -> String {
             w
         )
     );
-    if !lab.spec.machine.is_empty() {
+    let facts = report.facts.describe(&lab.spec.machine);
+    if !facts.is_empty() {
         let _ = writeln!(
             out,
             "{}",
-            wrap_hanging(
-                &format!("this machine: {}", report.facts.describe(&lab.spec.machine)),
-                "",
-                "  ",
-                w
-            )
+            wrap_hanging(&format!("this machine: {facts}"), "", "  ", w)
         );
     }
     if !report.cleared_env.is_empty() {
@@ -463,12 +459,9 @@ pub fn annotated(lab: &Lab, report: &Report) -> String {
         report.imp,
         report.source_file
     );
-    if !lab.spec.machine.is_empty() {
-        let _ = writeln!(
-            out,
-            "pinned for: {}",
-            report.facts.describe(&lab.spec.machine)
-        );
+    let pinned = report.facts.describe(&lab.spec.machine);
+    if !pinned.is_empty() {
+        let _ = writeln!(out, "pinned for: {pinned}");
     }
     let _ = writeln!(out, "\n{}", wrap(lab.spec.intro.trim(), ""));
     let step = mib(resolution.unwrap_or(1024), false);
