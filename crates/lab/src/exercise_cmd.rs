@@ -15,6 +15,8 @@ use std::process::ExitCode;
 use std::time::{Duration, SystemTime};
 
 use clap::Args;
+
+use crate::fail;
 use observer::spec::catalog;
 use observer::spec::check::{CheckResult, Status};
 use observer::spec::lab::Lab;
@@ -75,7 +77,7 @@ pub fn exercise(args: &ExerciseArgs) -> ExitCode {
     };
     let ex = lab.spec.exercise.as_ref().expect("an exercise");
     let Some(starter) = catalog::exercise_file(&lab, &ex.starter) else {
-        return fail(&format!(
+        return fail(format!(
             "the exercise {name} has no starter file {}",
             ex.starter
         ));
@@ -92,12 +94,12 @@ pub fn exercise(args: &ExerciseArgs) -> ExitCode {
     match written {
         Ok(()) => {}
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-            return fail(&format!(
+            return fail(format!(
             "{} is already there: grade it with `lab grade {name}` (or remove it to start over)",
             path.display()
         ))
         }
-        Err(e) => return fail(&format!("writing {}: {e}", path.display())),
+        Err(e) => return fail(format!("writing {}: {e}", path.display())),
     }
     let text = format!(
         "{}\n\n{}\n\nWrote {}. Edit it, then: lab grade {name}{}   (--watch: again on every save)\n",
@@ -155,12 +157,12 @@ fn once(lab: &Lab, file: &Path, args: &GradeArgs) -> ExitCode {
     match run_through(&lab, Impl::C, &args.run.options()) {
         Err(RunError::Compile { file: copy, stderr }) => {
             let shown = file.display().to_string();
-            fail(&format!(
+            fail(format!(
                 "{shown} does not compile:\n{}",
                 crate::labs_cmd::first_errors(&stderr.replace(&copy, &shown))
             ))
         }
-        Err(e) => fail(&format!("grading {}: {e}", file.display())),
+        Err(e) => fail(format!("grading {}: {e}", file.display())),
         Ok(report) => {
             let results = graded(&lab, &report);
             let text = if args.json {
@@ -262,9 +264,4 @@ fn text(
         " (the kernel judged; see the hints above).\n"
     };
     out
-}
-
-fn fail(message: &str) -> ExitCode {
-    eprintln!("lab: {message}");
-    ExitCode::from(2)
 }

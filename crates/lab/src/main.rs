@@ -326,7 +326,7 @@ fn main() -> ExitCode {
                 path.display()
             )),
             Ok(None) => print_or_quit("no progress recorded\n"),
-            Err(e) => fail(&RunError::Io("forgetting progress".into(), e)),
+            Err(e) => fail(RunError::Io("forgetting progress".into(), e)),
         },
         Command::Completions { shell } => {
             // Into memory first: clap_complete panics on a write error.
@@ -338,7 +338,7 @@ fn main() -> ExitCode {
             let mut page = Vec::new();
             match clap_mangen::Man::new(full_command()).render(&mut page) {
                 Ok(()) => print_or_quit(&String::from_utf8_lossy(&page)),
-                Err(e) => fail(&RunError::Io("rendering the manual".into(), e)),
+                Err(e) => fail(RunError::Io("rendering the manual".into(), e)),
             }
         }
         Command::Check(args) => check(&args),
@@ -442,7 +442,7 @@ fn check(args: &CheckArgs) -> ExitCode {
     for name in &args.labs {
         match catalog::find(name) {
             Some(lab) => labs.push(lab),
-            None => return fail(&RunError::NoSuchLab(name.clone())),
+            None => return fail(RunError::NoSuchLab(name.clone())),
         }
     }
     if labs.is_empty() {
@@ -805,7 +805,7 @@ fn print_or_quit(text: &str) -> ExitCode {
     }
 }
 
-fn fail(e: &RunError) -> ExitCode {
+fn fail(e: impl std::fmt::Display) -> ExitCode {
     eprintln!("lab: {e}");
     ExitCode::from(2)
 }
@@ -818,7 +818,7 @@ fn stream(write: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> ExitCode {
     match write(&mut out).and_then(|()| out.flush()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
-        Err(e) => fail(&RunError::Io("writing the report".into(), e)),
+        Err(e) => fail(RunError::Io("writing the report".into(), e)),
     }
 }
 

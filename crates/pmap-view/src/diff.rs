@@ -120,7 +120,7 @@ impl<'a> RegionChange<'a> {
         if new_or_gone || (rounding.is_none() && (structural || mode)) {
             return true;
         }
-        let threshold = rounding.map_or(1, |r| (r / 2).max(1));
+        let threshold = threshold(rounding);
         let pss = if self.region().own_pss() {
             self.pss_delta()
         } else {
@@ -136,6 +136,13 @@ impl<'a> RegionChange<'a> {
         .iter()
         .any(|d| d.abs() >= threshold)
     }
+}
+
+/// The smallest move (KiB) that counts as a change when sizes are rounded
+/// to `rounding` KiB (None: every page counts): half the rounding, so that
+/// a move that rounds to a whole unit counts.
+pub fn threshold(rounding: Option<i64>) -> i64 {
+    rounding.map_or(1, |r| (r / 2).max(1))
 }
 
 /// All regions of two snapshots, paired, in address order.

@@ -31,7 +31,7 @@ pub struct Toolchain {
     pub no_aslr: bool,
     /// Run the demo with a minimal environment (PATH, HOME, LANG=C.UTF-8): the
     /// Rust runtime's and libc's start-up allocations depend on the environment,
-    /// so this makes [heap] start the same on every machine (the snapshot tests).
+    /// so this makes `[heap]` start the same on every machine (the snapshot tests).
     pub fixed_env: bool,
     /// Keep the allocator variables (`MALLOC_*`, `GLIBC_TUNABLES`,
     /// `LD_PRELOAD`) in the demo's environment. By default they are removed:

@@ -48,13 +48,7 @@ pub fn built_in() -> Vec<Lab> {
 /// with `--labs` that are exercises (have an `[exercise]` table).
 pub fn exercises() -> Vec<Lab> {
     let mut found = parse_embedded(EMBEDDED_EXERCISES, "exercises");
-    for lab in all().iter().filter(|l| l.spec.exercise.is_some()) {
-        if let Some(dir) = &lab.dir {
-            if let Ok(lab) = load_dir(dir) {
-                found.push(lab);
-            }
-        }
-    }
+    found.extend(all().iter().filter(|l| l.spec.exercise.is_some()).cloned());
     found
 }
 
@@ -83,8 +77,13 @@ pub fn read_student_file(path: &Path) -> Result<String, String> {
     if m.len() > 1 << 20 {
         return Err(format!("{shown} is over 1 MiB: not a program to grade"));
     }
-    let bytes = std::fs::read(path).map_err(|e| format!("{shown}: {e}"))?;
-    String::from_utf8(bytes).map_err(|_| format!("{shown} is not UTF-8 text"))
+    read_text(path)
+}
+
+/// A file's text, or why not, naming the file.
+fn read_text(path: &Path) -> Result<String, String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    String::from_utf8(bytes).map_err(|_| format!("{} is not UTF-8 text", path.display()))
 }
 
 fn parse_embedded(table: &[EmbeddedLab], folder: &str) -> Vec<Lab> {
@@ -237,8 +236,7 @@ pub fn read_demo(dir: &Path, name: &str) -> Result<String, String> {
         Ok(_) => return Err(format!("{} is not a plain file", path.display())),
         Err(e) => return Err(format!("{}: {e}", path.display())),
     }
-    let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-    String::from_utf8(bytes).map_err(|_| format!("{} is not UTF-8 text", path.display()))
+    read_text(&path)
 }
 
 /// A lab from its parsed data and its demos' files (`file` reads one by

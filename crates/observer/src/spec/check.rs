@@ -527,7 +527,7 @@ impl Check {
         format!("{} ({numbers})", self.rule())
     }
 
-    /// A short phrase for what is measured: "Δ virtual size of [heap]".
+    /// A short phrase for what is measured: "Δ virtual size of `[heap]`".
     pub fn what(&self) -> String {
         let scope = match self.scope {
             Scope::Total => "process".to_string(),

@@ -200,6 +200,7 @@ fn default_since() -> String {
 pub const BUILT_IN: &str = "built-in";
 
 /// A lab with its data parsed and its demo sources attached.
+#[derive(Clone)]
 pub struct Lab {
     pub spec: LabSpec,
     pub impls: Vec<ImplSource>,
@@ -222,22 +223,14 @@ impl Lab {
     /// This lab with `source` (shown as `file`) as its C demo: an exercise
     /// graded with the student's program in place of the starter.
     pub fn with_c_source(&self, file: String, source: String) -> Lab {
-        let mut impls: Vec<ImplSource> = self
-            .impls
-            .iter()
-            .filter(|i| i.imp != Impl::C)
-            .cloned()
-            .collect();
-        impls.push(ImplSource {
+        let mut lab = self.clone();
+        lab.impls.retain(|i| i.imp != Impl::C);
+        lab.impls.push(ImplSource {
             imp: Impl::C,
             file,
             source,
         });
-        Lab {
-            spec: self.spec.clone(),
-            impls,
-            dir: self.dir.clone(),
-        }
+        lab
     }
 
     pub fn name(&self) -> &str {

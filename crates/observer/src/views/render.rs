@@ -866,8 +866,6 @@ fn processes(out: &mut String, procs: &[Process], resolution: Option<i64>, width
     if procs.is_empty() {
         return;
     }
-    // The live table is 77 columns wide: narrower terminals get a line of
-    // clauses per process.
     let _ = writeln!(
         out,
         "\n{}",
@@ -878,36 +876,8 @@ fn processes(out: &mut String, procs: &[Process], resolution: Option<i64>, width
             width
         )
     );
-    if resolution.is_none() && width < 77 {
-        for p in procs {
-            let cell = |v: u64, d: Option<i64>| match d {
-                Some(d) => format!("{v} K ({})", signed_kib(d)),
-                None => format!("{v} K (new)"),
-            };
-            let d = p.delta;
-            let words = format!(
-                "{} {}: RSS {}, PSS {}, USS {}",
-                p.who,
-                p.pid,
-                cell(p.rss, d.map(|d| d.0)),
-                cell(p.pss, d.map(|d| d.1)),
-                cell(p.uss, d.map(|d| d.2))
-            );
-            let _ = writeln!(out, "{}", clauses(&words, "  ", "    ", width));
-        }
-        if procs.len() == 1 {
-            let _ = writeln!(out, "  (no child any more)");
-        }
-        return;
-    }
     match resolution {
-        None => {
-            let _ = writeln!(
-                out,
-                "  {:<12} {:>20} {:>20} {:>20}",
-                "process", "RSS", "PSS", "USS"
-            );
-        }
+        None => live_processes(out, procs, width),
         Some(_) => {
             // RSS is left out: a child faults in the file pages of the
             // code it runs after fork (fork does not copy those page-table
@@ -918,43 +888,49 @@ fn processes(out: &mut String, procs: &[Process], resolution: Option<i64>, width
                 "  {:<12} {:>10} {:>10}  (since the previous step)",
                 "process", "PSS", "USS"
             );
-        }
-    }
-    for p in procs {
-        match resolution {
-            None => {
-                let cell = |v: u64, d: Option<i64>| match d {
-                    Some(d) => format!("{v} K ({})", signed_kib(d)),
-                    None => format!("{v} K (new)"),
-                };
+            let cell =
+                |d: Option<i64>| d.map_or("new".to_string(), |d| rounded(d, true, resolution));
+            for p in procs {
                 let d = p.delta;
-                let _ = writeln!(
-                    out,
-                    "  {:<12} {:>20} {:>20} {:>20}",
-                    format!("{} {}", p.who, p.pid),
-                    cell(p.rss, d.map(|d| d.0)),
-                    cell(p.pss, d.map(|d| d.1)),
-                    cell(p.uss, d.map(|d| d.2)),
-                );
-            }
-            Some(_) => {
-                let cell = |d: Option<i64>| match d {
-                    Some(d) => rounded(d, true, resolution),
-                    None => "new".to_string(),
-                };
-                let d = p.delta;
-                let _ = writeln!(
-                    out,
-                    "  {:<12} {:>10} {:>10}",
-                    p.who,
-                    cell(d.map(|d| d.1)),
-                    cell(d.map(|d| d.2)),
-                );
+                let (pss, uss) = (cell(d.map(|d| d.1)), cell(d.map(|d| d.2)));
+                let _ = writeln!(out, "  {:<12} {pss:>10} {uss:>10}", p.who);
             }
         }
     }
     if procs.len() == 1 {
         let _ = writeln!(out, "  (no child any more)");
+    }
+}
+
+/// The live process table: columns when 77 fit, else a line of clauses per
+/// process.
+fn live_processes(out: &mut String, procs: &[Process], width: usize) {
+    let cell = |v: u64, d: Option<i64>| match d {
+        Some(d) => format!("{v} K ({})", signed_kib(d)),
+        None => format!("{v} K (new)"),
+    };
+    let columns = width >= 77;
+    if columns {
+        let _ = writeln!(
+            out,
+            "  {:<12} {:>20} {:>20} {:>20}",
+            "process", "RSS", "PSS", "USS"
+        );
+    }
+    for p in procs {
+        let d = p.delta;
+        let name = format!("{} {}", p.who, p.pid);
+        let (rss, pss, uss) = (
+            cell(p.rss, d.map(|d| d.0)),
+            cell(p.pss, d.map(|d| d.1)),
+            cell(p.uss, d.map(|d| d.2)),
+        );
+        if columns {
+            let _ = writeln!(out, "  {name:<12} {rss:>20} {pss:>20} {uss:>20}");
+        } else {
+            let words = format!("{name}: RSS {rss}, PSS {pss}, USS {uss}");
+            let _ = writeln!(out, "{}", clauses(&words, "  ", "    ", width));
+        }
     }
 }
 

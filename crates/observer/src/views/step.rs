@@ -35,12 +35,17 @@ impl Resolution {
         }
     }
 
+    /// The rounding in KiB (None: every page counts).
+    fn rounding(self) -> Option<i64> {
+        match self {
+            Resolution::Page => None,
+            Resolution::Rounded(step) => Some(step),
+        }
+    }
+
     /// The smallest move that counts as a change.
     fn threshold(self) -> i64 {
-        match self {
-            Resolution::Page => 1,
-            Resolution::Rounded(step) => (step / 2).max(1),
-        }
+        pmap_view::diff::threshold(self.rounding())
     }
 }
 
@@ -136,9 +141,8 @@ impl<'a> Row<'a> {
 /// The rows of a step (or of any two captures), and what they leave out.
 #[derive(Clone, Debug)]
 pub struct Changes<'a> {
-    pub resolution: Resolution,
     /// Every region when there is nothing to compare with (step 0); else
-    /// the regions that changed, by [`matters`], alike ones grouped.
+    /// the regions that changed, by [`RegionChange::matters`], alike ones grouped.
     pub rows: Vec<Row<'a>>,
     /// Regions compared and not in a row (unchanged, or below the resolution).
     pub hidden: usize,
@@ -148,15 +152,6 @@ pub struct Changes<'a> {
     /// kernel spends on mapping the pages, which no row shows. None when the
     /// capture did not read them.
     pub page_tables: Option<(u64, Option<i64>)>,
-}
-
-/// Whether a region's change is one a student should see at `res`: the
-/// rule is [`RegionChange::matters`].
-pub fn matters(c: &RegionChange, res: Resolution) -> bool {
-    c.matters(match res {
-        Resolution::Page => None,
-        Resolution::Rounded(step) => Some(step),
-    })
 }
 
 /// The rows between two captures (`before` None: the first, all its regions).
@@ -173,7 +168,6 @@ pub fn changes<'a>(
             .map(|r| Row::unchanged(r, residency::of(maps, r), false))
             .collect();
         return Changes {
-            resolution: res,
             rows,
             hidden: 0,
             totals: None,
@@ -188,7 +182,7 @@ pub fn changes<'a>(
     let mut groups: std::collections::HashMap<Key, usize> = std::collections::HashMap::new();
     let mut hidden = 0;
     for c in &d.changes {
-        if !matters(c, res) {
+        if !c.matters(res.rounding()) {
             let r = c.region();
             if res == Resolution::Page && matches!(r.kind, Kind::Heap | Kind::Stack) {
                 rows.push(Row::unchanged(r, None, true));
@@ -243,7 +237,6 @@ pub fn changes<'a>(
         }
     }
     Changes {
-        resolution: res,
         rows,
         hidden,
         totals: Some(Delta::between(&before.totals, &after.totals)),

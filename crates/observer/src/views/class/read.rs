@@ -6,10 +6,9 @@
 //!
 //! Two kinds of document are read: `lab check --json` ([`Kind::Check`]) and
 //! `lab grade NAME --json` ([`Kind::Grade`], one exercise: a run of one).
-//! Another kind (`lab grade --json`, when it exists) is one more variant of
-//! [`Kind`], its fields in [`Incoming`], and a branch of [`classify`] that
-//! turns it into the same [`Submission`]: a machine's facts and the runs it
-//! made, which is all the merge looks at.
+//! Each kind is a variant of [`Kind`], its fields in `Incoming`, and a
+//! branch of `classify` that turns it into the same [`Submission`]: a
+//! machine's facts and the runs it made, which is all the merge looks at.
 
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -124,7 +123,7 @@ pub struct RunIn {
     pub lab: String,
     #[serde(rename = "impl")]
     pub imp: String,
-    /// `pass`, `fail`, `skip` or `error` (checked by [`classify`]).
+    /// `pass`, `fail`, `skip` or `error` (checked by `classify`).
     pub result: String,
     pub checks_passed: Option<u64>,
     pub checks_total: Option<u64>,
