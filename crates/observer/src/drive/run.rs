@@ -74,6 +74,44 @@ fn memory_hint(status: std::process::ExitStatus) -> String {
     String::new()
 }
 
+/// Why `lab` cannot start on a machine with `facts`, or None: its demo holds
+/// more memory than the cgroup allows or the machine has available, or a
+/// lab-wide requirement on a fact known before the demo starts does not hold
+/// (those on the demo's C library are judged on its start-up map).
+pub fn before_start(lab: &Lab, facts: &Facts) -> Option<String> {
+    if let Some(need) = &lab.spec.memory {
+        let limits = [
+            ("memory_limit", "the memory cgroup limit"),
+            (
+                "memory_available",
+                "the memory this machine has available (MemAvailable)",
+            ),
+            (
+                "commit_available",
+                "what strict overcommit lets it commit (CommitLimit - Committed_AS)",
+            ),
+        ];
+        for (fact, words) in limits {
+            let requires =
+                std::collections::BTreeMap::from([(fact.to_string(), vec![format!(">= {need}")])]);
+            if facts.get(fact).is_some() && facts.unmet(&requires).is_some() {
+                return Some(format!(
+                    "{words} is {} and its demo holds up to {need} at once (it would be killed or stall)",
+                    facts.get(fact).unwrap_or("?")
+                ));
+            }
+        }
+    }
+    let known: std::collections::BTreeMap<String, Vec<String>> = lab
+        .spec
+        .requires
+        .iter()
+        .filter(|(fact, _)| facts.get(fact).is_some())
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    facts.unmet(&known)
+}
+
 /// Knobs of a run.
 #[derive(Clone, Debug)]
 pub struct RunOptions {
@@ -170,24 +208,14 @@ pub fn run_lab(
         .source_of(imp)
         .expect("prepare checked the implementation exists");
     let mut facts = Facts::of_machine(Some(&launch.workdir));
-    if let Some(need) = &lab.spec.memory {
-        let requires = std::collections::BTreeMap::from([(
-            "memory_limit".to_string(),
-            vec![format!(">= {need}")],
-        )]);
-        if facts.unmet(&requires).is_some() {
-            return Err(RunError::NotApplicable {
-                lab: lab.name().to_string(),
-                why: format!(
-                    "the memory cgroup limit is {} and its demo holds up to {need} at once \
-                     (it would be killed or stall)",
-                    facts.get("memory_limit").unwrap_or("?")
-                ),
-            });
-        }
-    }
     for (name, value) in &launch.facts {
         facts.set(name, value.clone());
+    }
+    if let Some(why) = before_start(lab, &facts) {
+        return Err(RunError::NotApplicable {
+            lab: lab.name().to_string(),
+            why,
+        });
     }
     // The checks are compiled once the start-up map says which C library and
     // allocator the demo runs with (step 0).
@@ -251,7 +279,7 @@ pub fn run_lab(
                 .filter(|r| r.kind == pmap_view::Kind::File)
                 .map(|r| r.name.as_str())
                 .collect();
-            facts.add_allocator(&launch.alloc_env, &libraries);
+            facts.add_allocator(&launch.alloc_env, &libraries, Some(demo.pid()));
             checks = compile_checks(lab, imp, &facts);
             report.facts = facts.clone();
         }
@@ -318,10 +346,7 @@ pub fn run_lab(
                     .collect()
             },
             annotation: spec.annotation.trim().to_string(),
-            note: spec
-                .impl_notes
-                .get(imp.as_str())
-                .map(|n| n.trim().to_string()),
+            note: spec.note_for(imp, &facts),
             snapshot,
             residency: page_maps,
             children,

@@ -51,6 +51,7 @@ const STEP_KEYS: &[(&str, Shape, bool)] = &[
     ("annotation", Shape::Text, true),
     ("hint", Shape::Text, false),
     ("impl_notes", Shape::TextMap, false),
+    ("notes", Shape::Tables, false),
     ("checks", Shape::Tables, false),
 ];
 
