@@ -30,10 +30,9 @@ impl Libc {
     /// when it runs in another mount namespace or chroot.
     pub fn of_mapped(paths: &[&str], pid: Option<i32>) -> Libc {
         let base = |p: &str| p.rsplit('/').next().unwrap_or(p).to_string();
-        if paths.iter().any(|p| {
-            let b = base(p);
-            b.starts_with("ld-musl-") || b == "libc.musl-x86_64.so.1" || b.starts_with("libc.musl")
-        }) {
+        // musl is one file, its loader too: `ld-musl-x86_64.so.1` (Alpine),
+        // `/usr/lib/x86_64-linux-musl/libc.so` (Debian's musl-gcc).
+        if paths.iter().any(|p| base(p).starts_with("ld-musl-") || p.contains("-linux-musl/")) {
             return Libc::Musl;
         }
         let Some(glibc) = paths.iter().find(|p| is_glibc_file(&base(p))) else {
@@ -177,6 +176,10 @@ mod tests {
         );
         assert_eq!(
             Libc::of_mapped(&["/lib/ld-musl-aarch64.so.1"], None),
+            Libc::Musl
+        );
+        assert_eq!(
+            Libc::of_mapped(&["/usr/lib/x86_64-linux-musl/libc.so"], None),
             Libc::Musl
         );
         assert_eq!(Libc::of_mapped(&["/usr/bin/true"], None), Libc::Unknown);
