@@ -79,27 +79,42 @@ fn memory_hint(status: std::process::ExitStatus) -> String {
 /// lab-wide requirement on a fact known before the demo starts does not hold
 /// (those on the demo's C library are judged on its start-up map).
 pub fn before_start(lab: &Lab, facts: &Facts) -> Option<String> {
-    if let Some(need) = &lab.spec.memory {
-        let limits = [
-            ("memory_limit", "the memory cgroup limit"),
-            (
-                "memory_available",
-                "the memory this machine has available (MemAvailable)",
-            ),
-            (
-                "commit_available",
-                "what strict overcommit lets it commit (CommitLimit - Committed_AS)",
-            ),
-        ];
-        for (fact, words) in limits {
-            let requires =
-                std::collections::BTreeMap::from([(fact.to_string(), vec![format!(">= {need}")])]);
-            if facts.get(fact).is_some() && facts.unmet(&requires).is_some() {
-                return Some(format!(
-                    "{words} is {} and its demo holds up to {need} at once (it would be killed or stall)",
-                    facts.get(fact).unwrap_or("?")
-                ));
-            }
+    // (KiB, as the lab writes it)
+    let size = |expr: &Option<String>| {
+        let e = expr.as_deref()?;
+        Some((crate::spec::check::size_expr(e, facts).ok()?, e.to_string()))
+    };
+    let memory = size(&lab.spec.memory);
+    let commit = size(&lab.spec.commit).or(memory.clone());
+    let limits = [
+        ("memory_limit", "the memory cgroup limit", &memory),
+        (
+            "memory_available",
+            "the memory this machine has available (MemAvailable)",
+            &memory,
+        ),
+        (
+            "commit_available",
+            "what is left to commit under strict overcommit (vm.overcommit_memory = 2: \
+             CommitLimit - Committed_AS)",
+            &commit,
+        ),
+    ];
+    for (fact, words, need) in limits {
+        let Some((kib, text)) = need else { continue };
+        let requires =
+            std::collections::BTreeMap::from([(fact.to_string(), vec![format!(">= {kib} KiB")])]);
+        if facts.get(fact).is_some() && facts.unmet(&requires).is_some() {
+            let what = if fact == "commit_available" {
+                "reserves"
+            } else {
+                "holds"
+            };
+            return Some(format!(
+                "{words} is {} and its demo {what} up to {text} at once (it would be killed, \
+                 refused memory, or stall)",
+                facts.get(fact).unwrap_or("?")
+            ));
         }
     }
     let known: std::collections::BTreeMap<String, Vec<String>> = lab

@@ -32,7 +32,10 @@ impl Libc {
         let base = |p: &str| p.rsplit('/').next().unwrap_or(p).to_string();
         // musl is one file, its loader too: `ld-musl-x86_64.so.1` (Alpine),
         // `/usr/lib/x86_64-linux-musl/libc.so` (Debian's musl-gcc).
-        if paths.iter().any(|p| base(p).starts_with("ld-musl-") || p.contains("-linux-musl/")) {
+        if paths
+            .iter()
+            .any(|p| base(p).starts_with("ld-musl-") || p.contains("-linux-musl/"))
+        {
             return Libc::Musl;
         }
         let Some(glibc) = paths.iter().find(|p| is_glibc_file(&base(p))) else {

@@ -82,6 +82,12 @@ pub struct LabSpec {
     /// memory cgroup limit below it the demo would be killed, so the lab
     /// does not start and says why.
     pub memory: Option<String>,
+    /// The most address space the demo's private writable mappings reserve
+    /// (a size expression), where that is far more than `memory`: under
+    /// strict overcommit (`vm.overcommit_memory = 2`) the kernel charges it
+    /// when it is mapped, so the lab does not start where less is left to
+    /// commit. Default: `memory`.
+    pub commit: Option<String>,
     /// Facts every check of this lab requires (a check's own `requires`
     /// adds to these and overrides the same fact).
     #[serde(default)]
