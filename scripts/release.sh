@@ -7,7 +7,8 @@
 # Each archive holds one folder, lab-VERSION-ARCH-linux-gnu/, with `lab`, its
 # manual page (man/lab.1, from `lab man`), shell completions
 # (completions/lab.bash, completions/_lab for zsh, completions/lab.fish, from
-# `lab completions SHELL`), README.md and LICENSE* when the repository has them.
+# `lab completions SHELL`), BUILD-INFO (commit, compiler, newest glibc symbol
+# version), README.md and LICENSE* when the repository has them.
 #
 #   scripts/release.sh                    both archives, then verify them
 #   scripts/release.sh x86_64|aarch64     one of them
@@ -182,6 +183,13 @@ ensure_sysroot() {
   rm -rf "$sysroot"
   local deb
   for deb in "$d"/debs/*.deb; do dpkg-deb -x "$deb" "$sysroot"; done
+  # libc6-dev's libpthread.so, libutil.so, libm.so... are absolute links
+  # (/lib/aarch64-linux-gnu/...): in the Debian 13 root they would name its
+  # own glibc 2.41 (libpthread.so.0 without pthread_create). Make them relative.
+  local link
+  while IFS= read -r -d '' link; do
+    ln -sfnr "$sysroot$(readlink "$link")" "$link"
+  done < <(find "$sysroot" -type l -lname '/*' -print0)
   ls "$d"/debs >"$sysroot/.complete"
 }
 
@@ -261,6 +269,14 @@ package() { # package ARCH BIN RUNNER...: RUNNER runs BIN here (a qemu for aarch
   "$@" "$st/lab" completions bash >"$st/completions/lab.bash"
   "$@" "$st/lab" completions zsh >"$st/completions/_lab"
   "$@" "$st/lab" completions fish >"$st/completions/lab.fish"
+  {
+    echo "lab $version for $arch Linux (glibc)"
+    echo "commit: $(git -C "$repo" describe --always --dirty --abbrev=12)"
+    echo "compiler: $(readelf -p .comment "$bin" | grep -o 'rustc version [^ ]*' | head -1)"
+    echo "linked against: glibc 2.31 (Debian 11); the newest glibc symbol version it uses:" \
+      "$(readelf -VW "$bin" | grep -o 'GLIBC_[0-9][0-9.]*' | sort -uV | tail -1)"
+    echo "built by: scripts/release.sh"
+  } >"$st/BUILD-INFO"
   local f
   for f in "$repo"/README.md "$repo"/LICENSE*; do
     [ -f "$f" ] && cp "$f" "$st/"
@@ -280,7 +296,7 @@ package() { # package ARCH BIN RUNNER...: RUNNER runs BIN here (a qemu for aarch
 failed=()
 fail() { echo "release.sh: CHECK FAILED: $*" >&2; failed+=("$*"); }
 
-check_elf() { # check_elf ARCH BIN
+check_elf() { # check_elf ARCH BIN LIBDIR...: LIBDIRs hold Debian 11's libraries
   local arch=$1 bin=$2 want_interp
   case $arch in
     x86_64) want_interp=/lib64/ld-linux-x86-64.so.2 ;;
@@ -298,6 +314,23 @@ check_elf() { # check_elf ARCH BIN
   [ -n "$malloc" ] || fail "$arch: malloc is not glibc's"
   [ "$(printf '%s\n' "$glibc" "$max_glibc" | sort -V | tail -1)" = "$max_glibc" ] ||
     fail "$arch: needs GLIBC_$glibc, above $max_glibc"
+  # Every (library, version) the binary needs is defined by Debian 11's own
+  # library of that name: libgcc_s's GCC_ versions too.
+  local dirs=("${@:3}") file ver lib missing=0
+  while read -r file ver; do
+    lib=
+    for d in "${dirs[@]}"; do [ -e "$d/$file" ] && { lib=$d/$file; break; }; done
+    if [ -z "$lib" ]; then
+      fail "$arch: needs $file, which Debian 11 does not have"; missing=1; continue
+    fi
+    readelf -VW "$lib" | sed -n '/Version definition/,/Version needs/p' |
+      grep -q "Name: $ver\$" || {
+      fail "$arch: needs $ver of $file, which Debian 11's does not define"; missing=1
+    }
+  done < <(readelf -VW "$bin" | awk '/Version needs section/ {on = 1; next}
+    on && / File: / {for (i = 1; i <= NF; i++) if ($i == "File:") f = $(i + 1)}
+    on && / Name: / {for (i = 1; i <= NF; i++) if ($i == "Name:") print f, $(i + 1)}')
+  [ "$missing" -eq 1 ] || echo "$arch: every symbol version it needs is defined by Debian 11's libraries"
 }
 
 # Runs inside the namespace: the x86_64 archive in the Debian 11 userland.
@@ -386,7 +419,7 @@ for arch in "${archs[@]}"; do
       [ -x "$toolchain/bin/cargo" ] || die "no cargo in $toolchain (set RELEASE_TOOLCHAIN)"
       timed_build x86_64 unshare -m --propagation private "$self" --ns ns_build_x86_64 "$toolchain"
       bin=$build/target-x86_64/release/lab
-      check_elf x86_64 "$bin"
+      check_elf x86_64 "$bin" "$build/bullseye/lib/x86_64-linux-gnu" "$build/bullseye/lib64"
       package x86_64 "$bin" env
       $verify && verify_x86_64 "$dist/$name.tar.gz"
       ;;
@@ -397,7 +430,7 @@ for arch in "${archs[@]}"; do
       ensure_cross_root
       timed_build aarch64 unshare -m --propagation private "$self" --ns ns_build_aarch64
       bin=$build/target-aarch64/aarch64-unknown-linux-gnu/release/lab
-      check_elf aarch64 "$bin"
+      check_elf aarch64 "$bin" "$sysroot/lib/aarch64-linux-gnu" "$sysroot/lib"
       package aarch64 "$bin" qemu-aarch64-static -L "$sysroot"
       $verify && verify_aarch64 "$dist/$name.tar.gz"
       ;;
