@@ -50,12 +50,13 @@
 #                        when that is a complete debootstrap, else debootstrapped)
 #   trixie-cross/        Debian 13 userland with the cross toolchain (seeded from
 #                        ${MATRIX_CACHE}/trixie the same way, then apt-get)
-#   sysroot-arm64/       the arm64 glibc 2.31 sysroot (apt/ holds its private apt state)
+#   sysroot-arm64/       the arm64 glibc 2.31 sysroot (sysroot-arm64.apt/: its private apt state)
 #   vendor/, cargo-config.toml, cargo-home-*/, target-*/, stage/, logs/
 #   timings.log          one line per build: date, commit, target, seconds
 # A second run rebuilds only what changed. The mounts live in a private mount
 # namespace (unshare -m) and vanish with it, also on error or Ctrl-C.
-# Other settings: DIST_DIR (default target/dist), DEBIAN_MIRROR.
+# Other settings: DIST_DIR (default target/dist), DEBIAN_MIRROR, BULLSEYE_MIRROR (Debian
+# 11's, default DEBIAN_MIRROR; http://archive.debian.org/debian once it moves there).
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -64,6 +65,8 @@ build=${RELEASE_BUILD_DIR:-$repo/target/release-build}
 dist=${DIST_DIR:-$repo/target/dist}
 seed=${MATRIX_CACHE:-$repo/target/matrix}
 mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
+# Debian 11 leaves deb.debian.org for archive.debian.org some day: BULLSEYE_MIRROR.
+old_mirror=${BULLSEYE_MIRROR:-$mirror}
 cfg=$build/cargo-config.toml
 sysroot=$build/sysroot-arm64
 max_glibc=2.31
@@ -116,9 +119,11 @@ ensure_root() { # ensure_root SUITE DIR: DIR is a complete debootstrap of SUITE
     cp -a "$seed/$suite" "$partial"
   else
     command -v debootstrap >/dev/null || die "needs debootstrap (apt-get install debootstrap)"
+    local m=$mirror
+    [ "$suite" = bullseye ] && m=$old_mirror
     say "debootstrap $suite into $dir (a few minutes)"
     debootstrap --variant=minbase --include=python3,gcc,libc6-dev,procps \
-      "$suite" "$partial" "$mirror" >"$build/logs/debootstrap-$suite.log" 2>&1 ||
+      "$suite" "$partial" "$m" >"$build/logs/debootstrap-$suite.log" 2>&1 ||
       die "debootstrap failed: $build/logs/debootstrap-$suite.log"
   fi
   mv "$partial" "$dir"
@@ -168,7 +173,7 @@ ensure_sysroot() {
   # bullseye's last point release (glibc 2.31-13+deb11u11, as debootstrap
   # installs it). bullseye-security listed libc6 2.31-13+deb11u14 for arm64
   # but its pool answered 404 (2026-12-06), so only the point release is used.
-  echo "deb [arch=arm64 signed-by=$keyring] $mirror bullseye main" >"$d/sources.list"
+  echo "deb [arch=arm64 signed-by=$keyring] $old_mirror bullseye main" >"$d/sources.list"
   local o=(-o "Dir::Etc::SourceList=$d/sources.list" -o Dir::Etc::SourceParts=/dev/null
     -o "Dir::State::Lists=$d/lists" -o "Dir::Cache=$d/cache" -o Dir::State::status=/dev/null
     -o APT::Architecture=arm64
@@ -255,7 +260,7 @@ timed_build() { # timed_build ARCH CMD...: logs the time to timings.log
   local took=$((SECONDS - start))
   [ "$rc" -eq 0 ] || die "the $arch build failed (exit $rc) after $took s"
   say "$arch built in $took s"
-  echo "$(date -u +%FT%TZ) $(git -C "$repo" rev-parse --short HEAD) $arch ${took}s" >>"$build/timings.log"
+  echo "$(date -u +%FT%TZ) $(git -C "$repo" describe --always --dirty) $arch ${took}s" >>"$build/timings.log"
 }
 
 # ---------------------------------------------------------- archives --
