@@ -35,8 +35,8 @@
 #   is above 2.31 (readelf --version-info).
 # - x86_64: the archive is unpacked in the Debian 11 userland (chroot in a
 #   private mount namespace, /proc /dev /dev/pts /sys mounted, a tmpfs /tmp)
-#   and runs `lab --version`, `lab list`, then `lab check heap mmap` (the C
-#   demos compiled there by gcc 10).
+#   and runs, as user nobody, `lab --version`, `lab list`, then
+#   `lab check heap mmap` (the C demos compiled there by gcc 10).
 # - aarch64: under qemu-user (qemu-aarch64-static, package qemu-user-static)
 #   with the glibc 2.31 arm64 sysroot (-L): `lab --version`, `lab list`,
 #   `lab pmap -x PID`, `lab explain PID`. qemu-user shows the emulator's own map, not an
@@ -344,17 +344,22 @@ ns_verify_x86_64() {
   mnt "$r/proc" -t proc proc
   mnt "$r/sys" --rbind /sys
   mnt "$r/dev" --rbind /dev
-  mnt "$r/tmp" -t tmpfs tmp
+  mnt "$r/tmp" -t tmpfs -o mode=1777 tmp
   tar -C "$r/tmp" -xzf "$archive"
   local lab
   lab=/tmp/$(basename "$archive" .tar.gz)/lab
+  # As a student runs it: not root (nobody), a fresh home and lab cache.
+  student() {
+    chroot --userspec=65534:65534 "$r" env -i PATH="$path" HOME=/tmp/home LANG=C.UTF-8 \
+      PMAP_LAB_CACHE_DIR=/tmp/lab-cache "$@"
+  }
   local rc=0
-  run_in "$r" "$lab" --version || rc=1
-  run_in "$r" "$lab" list >/dev/null || rc=1
+  student "$lab" --version || rc=1
+  student "$lab" list >/dev/null || rc=1
   # 125: not an exit status of lab's own
   [ "$rc" -eq 0 ] || { echo "release.sh: lab does not start in Debian 11" >&2; return 125; }
-  echo "-- lab check heap mmap (Debian 11: $(cat "$r/etc/debian_version"), $(run_in "$r" ldd --version | head -1))"
-  run_in "$r" PMAP_LAB_CACHE_DIR=/tmp/lab-cache "$lab" check heap mmap --color never
+  echo "-- lab check heap mmap, as nobody (Debian $(cat "$r/etc/debian_version"), $(run_in "$r" ldd --version | head -1))"
+  student "$lab" check heap mmap --color never
 }
 
 verify_x86_64() {
