@@ -43,8 +43,10 @@
 #   arm64 kernel's, so the labs themselves are checked on arm64 kernels under
 #   qemu-system-aarch64, with this archive (see docs/portability.md).
 #
-# Needs root (debootstrap, chroot, mount, unshare), debootstrap, cargo and
-# rustc here, qemu-user-static for aarch64. Idempotent: everything heavy is
+# Needs a Debian or Ubuntu machine (apt-get and dpkg-deb fetch the sysroot),
+# root (debootstrap, chroot, mount, unshare), debootstrap, binutils (readelf),
+# cargo and rustc here, and qemu-user-static for aarch64 (its manual page and
+# completions are written by running it). Idempotent: everything heavy is
 # cached under ${RELEASE_BUILD_DIR:-target/release-build}:
 #   bullseye/            Debian 11 userland (copied from ${MATRIX_CACHE:-target/matrix}/bullseye
 #                        when that is a complete debootstrap, else debootstrapped)
