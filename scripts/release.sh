@@ -39,9 +39,10 @@
 #   `lab check heap mmap` (the C demos compiled there by gcc 10).
 # - aarch64: under qemu-user (qemu-aarch64-static, package qemu-user-static)
 #   with the glibc 2.31 arm64 sysroot (-L): `lab --version`, `lab list`,
-#   `lab pmap -x PID`, `lab explain PID`. qemu-user shows the emulator's own map, not an
-#   arm64 kernel's, so the labs themselves are checked on arm64 kernels under
-#   qemu-system-aarch64, with this archive (see docs/portability.md).
+#   `lab pmap -x PID`, `lab explain PID`; then `lab --version` and
+#   `lab pmap -x PID` with Debian 13's arm64 glibc 2.41. qemu-user shows the
+#   emulator's own map, not an arm64 kernel's, so the labs themselves are
+#   checked on arm64 kernels under qemu-system-aarch64, with this archive.
 #
 # Needs a Debian or Ubuntu machine (apt-get and dpkg-deb fetch the sysroot),
 # root (debootstrap, chroot, mount, unshare), debootstrap, binutils (readelf),
@@ -392,6 +393,13 @@ verify_aarch64() {
       "${q[@]}" "$lab" explain $$ --color never | head -5 &&
       "${q[@]}" "$sysroot/lib/aarch64-linux-gnu/libc.so.6" | head -1
   } 2>&1 | tee "$log" || fail "aarch64: lab under qemu-user ($log)"
+  # A newer glibc too: Debian 13's arm64 libc6, in the cross root.
+  local n=(qemu-aarch64-static -L "$build/trixie-cross")
+  {
+    "${n[@]}" "$build/trixie-cross/lib/aarch64-linux-gnu/libc.so.6" | head -1 &&
+      "${n[@]}" "$lab" --version &&
+      "${n[@]}" "$lab" pmap -x $$ | tail -1
+  } 2>&1 | tee -a "$log" || fail "aarch64: lab under qemu-user with Debian 13's glibc ($log)"
   rm -rf "$t"
 }
 
