@@ -118,8 +118,11 @@ ensure_root() { # ensure_root SUITE DIR: DIR is a complete debootstrap of SUITE
     rm -rf "$partial"
   fi
   if complete_debootstrap "$seed/$suite"; then
+    # Not while something is mounted in it (proc, the checkout): cp would copy that too.
+    grep -q " $seed/$suite/" /proc/self/mountinfo &&
+      die "$seed/$suite has mounts (a matrix run?); try again later, or MATRIX_CACHE=/nonexistent to debootstrap"
     say "copying $seed/$suite to $dir"
-    cp -a "$seed/$suite" "$partial"
+    cp -a --one-file-system "$seed/$suite" "$partial"
   else
     command -v debootstrap >/dev/null || die "needs debootstrap (apt-get install debootstrap)"
     local m=$mirror
