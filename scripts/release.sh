@@ -245,7 +245,7 @@ ns_build_aarch64() {
   local r=$build/trixie-cross
   enter "$r"
   # The sysroot's library folders come first (-L): the cross gcc's own tooldir
-  # holds Debian 13's arm64 glibc, which must not be linked.
+  # holds Debian 13's arm64 glibc and libgcc_s, which must not be linked.
   local flags="-C link-arg=--sysroot=$sysroot"
   flags+=" -C link-arg=-L$sysroot/lib/aarch64-linux-gnu"
   flags+=" -C link-arg=-L$sysroot/usr/lib/aarch64-linux-gnu"
