@@ -251,8 +251,7 @@ pub fn run_lab(
     // The checks are compiled once the start-up map says which C library and
     // allocator the demo runs with (step 0).
     let mut checks: Vec<Vec<Result<Check, CheckResult>>> = Vec::new();
-    let mut demo =
-        Demo::spawn(launch.command).map_err(|e| spawn_error(e, opts.tools.no_aslr))?;
+    let mut demo = Demo::spawn(launch.command).map_err(|e| spawn_error(e, opts.tools.no_aslr))?;
     // The lab's file, removed when the run ends however it ends.
     let cache_guard = lab.spec.cache_file.as_ref().map(|f| {
         RemoveOnDrop::new(
@@ -422,8 +421,7 @@ pub fn count_prompts(
     limit: usize,
 ) -> Result<Prompts, RunError> {
     let launch = prepare(lab, imp, &opts.tools)?;
-    let mut demo =
-        Demo::spawn(launch.command).map_err(|e| spawn_error(e, opts.tools.no_aslr))?;
+    let mut demo = Demo::spawn(launch.command).map_err(|e| spawn_error(e, opts.tools.no_aslr))?;
     let mut count = 0;
     let last_words = |output: &str| {
         let tail: Vec<&str> = output.lines().rev().take(3).collect();
