@@ -558,7 +558,7 @@ fn check(l: &mut Linter, path: &[usize], c: &crate::spec::lab::CheckSpec, facts:
 fn size_message(expr: &str) -> String {
     format!(
         "bad size expression `{expr}` (numbers, KiB, MiB, GiB, page(s), stack(s), and the \
-         counts cpus, new_arenas, cached_stacks, joined by + - *)"
+         counts cpus, new_arenas, cached_stacks, guard, joined by + - *)"
     )
 }
 
