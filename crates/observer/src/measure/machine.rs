@@ -64,6 +64,7 @@ pub const NAMES: &[(&str, &str)] = &[
     ("malloc", "the demo's malloc"),
     ("fastbins", "glibc's fastbins"),
     ("tcache_count", "tcache chunks per size"),
+    ("tcache_init", "when glibc allocates a thread's tcache"),
     ("stack_guards", "thread stack guards"),
     ("malloc_settings", "malloc settings"),
     ("malloc_perturb", "MALLOC_PERTURB_"),
@@ -193,6 +194,14 @@ impl Facts {
             let b = GlibcBehaviour::of_version(&version);
             self.set("fastbins", if b.fastbins { "yes" } else { "no" });
             self.set("tcache_count", b.tcache_count.to_string());
+            self.set(
+                "tcache_init",
+                if b.tcache_at_first_free {
+                    "first free"
+                } else {
+                    "first malloc"
+                },
+            );
             let guards = b.madvise_guards && crate::measure::c_library::kernel_has_guard_regions();
             self.set(
                 "stack_guards",
