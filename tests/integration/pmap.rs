@@ -1238,10 +1238,12 @@ fn escapes_as(procps: &Procps) {
         let theirs = procps.run(&args);
         assert_same_run(&format!("pmap {args:?}"), &pmap.run(&args), &theirs);
         let exact = procps.lab(&[&["--procps"], &args[..]].concat());
-        // procps prints -X mapping names raw, controls included; lab's own
-        // view shows each control as `?` (a name must not drive the
-        // terminal). The first line, the command line, is escaped alike.
-        let theirs = if format == ["-X"] {
+        // procps prints -X mapping names raw, controls included (and from
+        // 4.0.5 the names of every format); lab's own view shows each control
+        // as `?` (a name must not drive the terminal). The first line, the
+        // command line, is escaped alike.
+        let raw_names = format == ["-X"] || procps.release >= Release::V4_0_5;
+        let theirs = if raw_names {
             let all = text(&theirs);
             let (first, rest) = all.split_at(all.find('\n').map_or(all.len(), |i| i + 1));
             let rest: String = rest

@@ -763,6 +763,22 @@ fn raw_label<'a>(r: &'a Mapping, process: &Process, opts: &Options) -> Cow<'a, s
     Cow::Borrowed("  [ anon ]")
 }
 
+/// The Mapping column of the default, `-x` and `-d` rows as printed: lab
+/// shows a control character as `?` ([`printable`]); so did procps before
+/// 4.0.5 (it kept printable ASCII only), but from 4.0.5 (commit 1cf67c39)
+/// it prints every character `mblen` takes, controls included, and its
+/// exact copy does the same.
+fn row_label<'a>(r: &'a Mapping, process: &Process, opts: &Options) -> Cow<'a, str> {
+    let label = mapping_label(r, process, opts);
+    if opts.exact && opts.release >= Release::V4_0_5 {
+        return label;
+    }
+    match printable(&label) {
+        Cow::Borrowed(_) => label,
+        Cow::Owned(shown) => Cow::Owned(shown),
+    }
+}
+
 /// The Mapping column of `-X` and `-XX`: the name as the kernel prints it,
 /// a file's base name unless `-p`.
 pub fn extended_label<'a>(r: &'a Region, opts: &Options) -> &'a str {
@@ -928,7 +944,7 @@ pub fn write_default(
         b.push(b"K ");
         b.push(&mode(r.perms));
         b.push(b" ");
-        b.push(printable(&mapping_label(r, process, opts)).as_bytes());
+        b.push(row_label(r, process, opts).as_bytes());
         b.end_row()?;
     }
     if !opts.quiet {
@@ -969,7 +985,7 @@ pub fn write_extended(
         b.push(b" ");
         b.push(&mode(r.perms));
         b.push(b" ");
-        b.push(printable(&mapping_label(r, process, opts)).as_bytes());
+        b.push(row_label(r, process, opts).as_bytes());
         b.end_row()?;
     }
     if opts.exact {
@@ -1032,7 +1048,7 @@ pub fn write_device(
         b.push(b":");
         b.hex(u64::from(r.dev_minor), 5);
         b.push(b" ");
-        b.push(printable(&mapping_label(r, process, opts)).as_bytes());
+        b.push(row_label(r, process, opts).as_bytes());
         b.end_row()?;
     }
     if !opts.quiet {
