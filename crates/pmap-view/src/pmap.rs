@@ -478,7 +478,7 @@ fn glibc_2_31_printable(c: u32) -> bool {
         return false;
     }
     let i = NOT_PRINTABLE.partition_point(|&(_, end)| end < c);
-    !NOT_PRINTABLE.get(i).is_some_and(|&(start, _)| start <= c)
+    NOT_PRINTABLE.get(i).is_none_or(|&(start, _)| start > c)
 }
 
 /// How procps's library escapes a command line in a UTF-8 locale, by
@@ -1560,7 +1560,13 @@ mod tests {
             ),
         ];
         for (input, [v2, v4, v5]) in cases {
-            for (release, want) in [(V4_0_2, v2), (V4_0_4, v4), (V4_0_5, v5), (V4_0_6, v5)] {
+            for (release, want) in [
+                (V4_0_2, v2),
+                (V4_0_4, v4),
+                (V4_0_5, v5),
+                (V4_0_6, v5),
+                (V4_0_7, v5),
+            ] {
                 assert_eq!(escape(input, release), *want, "{release:?} {input:?}");
             }
         }
@@ -1578,8 +1584,12 @@ mod tests {
     fn releases_are_named_by_their_version() {
         assert_eq!(Release::parse("4.0.3"), Some(Release::V4_0_2));
         assert_eq!(Release::parse("4.0.4"), Some(Release::V4_0_4));
-        assert_eq!(Release::parse("3.3.17"), None);
-        assert_eq!(Release::parse("4.0.7"), None);
+        assert_eq!(Release::parse("3.3.17"), Some(Release::V3_3_17));
+        assert_eq!(Release::parse("4.0.0"), Some(Release::V4_0_2));
+        assert_eq!(Release::parse("4.0.1"), Some(Release::V4_0_2));
+        assert_eq!(Release::parse("4.0.7"), Some(Release::V4_0_7));
+        assert_eq!(Release::parse("3.3.16"), None);
+        assert_eq!(Release::parse("4.0.8"), None);
         assert_eq!(
             Release::version_in("pmap from procps-ng 4.0.2\n"),
             Some("4.0.2")
@@ -1589,6 +1599,100 @@ mod tests {
             assert_eq!(Release::parse(r.version()), Some(r));
         }
         assert!(Release::V4_0_6.has_kernel_names() && !Release::V4_0_5.has_kernel_names());
+        assert!(Release::V4_0_7.has_ranged_smaps() && !Release::V4_0_6.has_ranged_smaps());
+    }
+
+    #[test]
+    fn a_newer_version_is_followed_as_the_newest_with_a_note() {
+        assert_eq!(
+            Release::follow("4.0.4"),
+            Some(Follow::Known(Release::V4_0_4))
+        );
+        for newer in ["4.0.8", "4.1", "4.0.10", "5.0.0"] {
+            match Release::follow(newer) {
+                Some(Follow::Newer(Release::V4_0_7, note)) => {
+                    assert!(note.contains(newer) && note.contains("4.0.7"), "{note}");
+                    assert!(!note.contains('\n'), "{note}");
+                }
+                other => panic!("{newer}: {other:?}"),
+            }
+        }
+        for older_or_not in ["3.3.16", "3.3.15", "4.0.2.x", "", "4.0.7rc1"] {
+            assert_eq!(Release::follow(older_or_not), None, "{older_or_not:?}");
+        }
+    }
+
+    /// As procps 3.3.17 printed them, measured in a Debian 11 root (glibc
+    /// 2.31, C.UTF-8) on processes with these command lines.
+    #[test]
+    fn command_lines_of_3_3_17_as_measured() {
+        let v3 = |cmdline: &[u8]| command_text_as(cmdline, b"cat", false, Release::V3_3_17);
+        assert_eq!(v3(b"a\xc2\x85b\0-c\0read x\0x\0"), "a?b -c read x x");
+        assert_eq!(v3(b"a\xed\xa0\x80b\0"), "a???b");
+        assert_eq!(v3(b"a\xc0\xafb\xe0\x80\xafc\0"), "a??b???c");
+        assert_eq!(v3(b"a\xf4\x90\x80\x80b\0"), "a?b");
+        assert_eq!(v3(b"a\xe2\x80\xa8b\xe2\x80\xa9c\0"), "a?b?c");
+        assert_eq!(
+            v3(b"a\xee\x80\x80b\xf3\xb0\x80\x80c\0"),
+            "a\u{e000}b\u{f0000}c"
+        );
+        // U+0378 unassigned; U+1FAF9 assigned only in Unicode 14.
+        assert_eq!(v3(b"a\xcd\xb8b\xf0\x9f\xab\xb9c\0"), "a?b?c");
+        assert_eq!(
+            v3(b"a\x01b\x7fc\0-c\0read x\0d\ne\0\0f\tg\0"),
+            "a?b?c -c read x d e  f?g"
+        );
+        assert_eq!(v3(b"\0"), "");
+        assert_eq!(v3(b"a\0-c\0read x\0\0\0"), "a -c read x  ");
+        assert_eq!(v3(b"\xffx\xc3\xa9\xe2\x82\0"), "?x\u{e9}??");
+        // 5- and 6-byte forms and F5-F7 leads: decoded, not printable.
+        assert_eq!(
+            v3(b"|\xf5\x80\x80\x80|\xf8\x88\x80\x80\x80|\xfc\x84\x80\x80\x80\x80|\0"),
+            "|?|?|?|"
+        );
+        // Cut at 511 bytes, a space only with 3 bytes left.
+        let long = |n: usize| [vec![b'y'; n], b"\0-c\0read x\0".to_vec()].concat();
+        assert_eq!(v3(&long(509)), format!("{} -", "y".repeat(509)));
+        assert_eq!(v3(&long(508)), format!("{} -c", "y".repeat(508)));
+        let wide = [
+            vec![b'x'; 300],
+            b"\0-c\0read x\0".to_vec(),
+            "\u{e9}".repeat(200).into_bytes(),
+        ]
+        .concat();
+        let shown = v3(&wide);
+        // 311 bytes before the last argument, 201 left for it: a 2-byte
+        // character fits while 2 bytes are left after it: 99 of them.
+        assert_eq!(shown.len(), 509, "{shown}");
+        assert!(shown.ends_with(&format!("read x {}", "\u{e9}".repeat(99))));
+        // No command line: [comm], and no <defunct> for a zombie.
+        assert_eq!(command_text_as(b"", b"sh", true, Release::V3_3_17), "[sh]");
+        assert_eq!(
+            command_text_as(b"", b"sh", true, Release::V4_0_2),
+            "[sh] <defunct>"
+        );
+    }
+
+    #[test]
+    fn a_command_line_of_nuls_is_a_mark_from_4_0() {
+        for (release, want) in [
+            (Release::V3_3_17, ""),
+            (Release::V4_0_2, "?"),
+            (Release::V4_0_5, "?"),
+            (Release::V4_0_6, "-"),
+            (Release::V4_0_7, "-"),
+        ] {
+            assert_eq!(command_text_as(b"\0", b"x", false, release), want);
+        }
+        // A command line not ending in NUL loses a last space or newline.
+        assert_eq!(
+            command_text_as(b"a\0b ", b"x", false, Release::V4_0_7),
+            "a b"
+        );
+        assert_eq!(
+            command_text_as(b"a\0b\n", b"x", false, Release::V4_0_2),
+            "a b"
+        );
     }
 
     #[test]
@@ -1626,7 +1730,8 @@ mod tests {
         assert_eq!(command_text(b"a\xc2\x85b", b"x", false), "a??b");
         assert_eq!(command_text(b"", b"kthreadd", false), "[kthreadd]");
         assert_eq!(command_text(b"", b"sh", true), "[sh] <defunct>");
-        assert_eq!(command_text(b"\0\0", b"a\nb", false), "[a?b]");
+        assert_eq!(command_text(b"\0\0", b"a\nb", false), "-");
+        assert_eq!(command_text(b"", b"a\nb", false), "[a?b]");
     }
 
     fn region(line: &str) -> Region {
