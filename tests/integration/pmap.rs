@@ -832,6 +832,9 @@ fn a_pid_that_is_not_one_is_one_line_and_exit_1() {
 
 #[test]
 fn a_process_it_may_not_read_is_its_line_then_why_and_exit_1() {
+    if skip_without_procps("a_process_it_may_not_read_is_its_line_then_why_and_exit_1") {
+        return;
+    }
     use std::os::unix::fs::PermissionsExt;
     use std::os::unix::process::CommandExt;
     let status = std::fs::read_to_string("/proc/self/status").unwrap();
