@@ -697,8 +697,8 @@ fn ranges_show_the_same_rows_as_procps_and_totals_of_those_rows() {
                 assert_same(&format!("{args:?}"), &ours, &theirs);
             }
         }
-        // procps (to 4.0.6) ignores -A with -X: lab shows the rows in range, with
-        // procps's numbers, and their totals.
+        // procps before 4.0.7 ignores -A with -X (4.0.7 honours it): lab shows
+        // the rows in range, with procps's numbers, and their totals.
         let all = text(&procps(&["-X", &pid]));
         let ours = text(&lab_pmap(&["-X", "-A", range, &pid]));
         let parsed = pmap_view::pmap::Range::parse(range).unwrap();
@@ -924,7 +924,7 @@ fn long_names_are_not_cut() {
         let row = ours.lines().find(|l| l.contains("long-")).unwrap();
         assert!(row.ends_with(&format!(" {name}")), "{args:?}: {row}");
     }
-    // procps (4.0.2 to 4.0.6) keeps the first 127 bytes of the path in -X.
+    // procps (3.3.17 to 4.0.7) keeps the first 127 bytes of the path in -X.
     let theirs = text(&procps(&["-X", &pid]));
     let row = theirs.lines().find(|l| l.contains("long-")).unwrap();
     let shown = row.rsplit(' ').next().unwrap();

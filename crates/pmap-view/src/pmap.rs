@@ -1,6 +1,6 @@
-//! The formats of procps-ng `pmap` (4.0.2 to 4.0.6), row for row and column
-//! for column, for `lab pmap`: the default format, `-x`, `-d`, `-X` and
-//! `-XX`, with `-q`, `-p`, `-k` and `-A`. Where the releases differ
+//! The formats of procps-ng `pmap` (3.3.17 and 4.0.0 to 4.0.7), row for row
+//! and column for column, for `lab pmap`: the default format, `-x`, `-d`, `-X`
+//! and `-XX`, with `-q`, `-p`, `-k` and `-A`. Where the releases differ
 //! ([`Release`]), [`Options::release`] chooses; [`Options::exact`] also
 //! reproduces procps's mistakes, for `lab` run as `pmap` (a drop-in).
 //!
