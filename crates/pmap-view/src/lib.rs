@@ -23,4 +23,5 @@ pub mod stat;
 pub use diff::{diff, Change, Diff, RegionChange};
 pub use pagemap::{PageMap, PageState};
 pub use region::{Field, Fields, Key, Kind, Region};
+pub use resident::page_bytes;
 pub use snapshot::{CaptureError, Snapshot, Totals};

@@ -720,18 +720,9 @@ fn glibc_version() -> String {
         .into_owned()
 }
 
-/// The page size of this machine, in bytes: 4 KiB on x86-64, 4, 16 or 64
-/// KiB on arm64. The one place lab reads it.
+/// The page size of this machine, in bytes (see [`pmap_view::page_bytes`]).
 pub fn page_bytes() -> usize {
-    static PAGE: OnceLock<usize> = OnceLock::new();
-    *PAGE.get_or_init(|| {
-        // SAFETY: sysconf has no preconditions.
-        let bytes = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
-        usize::try_from(bytes)
-            .ok()
-            .filter(|&b| b > 0)
-            .unwrap_or(4096)
-    })
+    pmap_view::page_bytes()
 }
 
 /// The page size of this machine, in KiB.
