@@ -106,3 +106,51 @@ fn help_lists_every_lab_with_its_summary() {
         assert!(line.contains(&l.spec.summary[..20]), "{line}");
     }
 }
+
+/// Issue 19: what the terminal or the shell does to lab is never a panic.
+/// A closed stderr (`lab check heap 2>&1 | head -1`), an argument that is not
+/// UTF-8, and `ulimit -f` each end with a message or quietly, not exit 101
+/// or a silent SIGXFSZ.
+#[test]
+fn closed_stderr_bad_bytes_and_file_limits_are_not_panics() {
+    use std::os::unix::ffi::OsStrExt;
+    let lab = crate::util::lab_exe();
+    // stderr a pipe whose reader is gone: progress lines go nowhere.
+    let status = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(format!(
+            "'{}' check heap 2>&1 >/dev/null | head -c 1 >/dev/null; echo ${{PIPESTATUS[0]}}",
+            lab.display()
+        ))
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&status.stdout).trim(), "0");
+    // A file name that is not UTF-8: one line, exit 2.
+    let bad = std::ffi::OsStr::from_bytes(b"bad\xff.json");
+    let out = std::process::Command::new(&lab)
+        .arg("report")
+        .arg(bad)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    // Past `ulimit -f`: a message, exit 2, not death by SIGXFSZ (153).
+    let out = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(format!(
+            "ulimit -f 1; '{}' heap --no-pause --json >\"$1\"",
+            lab.display()
+        ))
+        .arg("sh")
+        .arg(std::env::temp_dir().join(format!("pmap-lab-fsize-{}", std::process::id())))
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_file(
+        std::env::temp_dir().join(format!("pmap-lab-fsize-{}", std::process::id())),
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("File too large"), "{err}");
+}

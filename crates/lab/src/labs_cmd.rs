@@ -120,7 +120,7 @@ pub fn new(args: &NewArgs, commands: &[String]) -> ExitCode {
             .chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
     let refuse = |why: String| {
-        eprintln!("lab new: {why}");
+        say!("lab new: {why}");
         ExitCode::from(2)
     };
     if !valid {
@@ -193,7 +193,7 @@ pub fn validate(args: &ValidateArgs) -> ExitCode {
     let dirs = match catalog::lab_dirs(&args.dir) {
         Ok(d) => d,
         Err(e) => {
-            eprintln!("lab validate: {e}");
+            say!("lab validate: {e}");
             return ExitCode::from(2);
         }
     };
@@ -333,7 +333,7 @@ pub fn bless(args: &BlessArgs) -> ExitCode {
     let dirs = match catalog::lab_dirs(&args.dir) {
         Ok(d) => d,
         Err(e) => {
-            eprintln!("lab bless: {e}");
+            say!("lab bless: {e}");
             return ExitCode::from(2);
         }
     };
@@ -343,7 +343,7 @@ pub fn bless(args: &BlessArgs) -> ExitCode {
         let lab = match catalog::load_dir(&dir) {
             Ok(lab) => lab,
             Err(e) => {
-                eprintln!("lab bless: {e}");
+                say!("lab bless: {e}");
                 return ExitCode::from(2);
             }
         };
@@ -351,12 +351,12 @@ pub fn bless(args: &BlessArgs) -> ExitCode {
             let report = match observer::run_through(&lab, source.imp, &opts) {
                 Ok(r) => r,
                 Err(e) => {
-                    eprintln!("lab bless: {} ({}): {e}", lab.name(), source.imp);
+                    say!("lab bless: {} ({}): {e}", lab.name(), source.imp);
                     return ExitCode::from(2);
                 }
             };
             if !report.passed() {
-                eprintln!(
+                say!(
                     "lab bless: {} ({}): not blessed: a check failed (`lab check --labs {} {}` shows which)",
                     lab.name(),
                     source.imp,
@@ -370,7 +370,7 @@ pub fn bless(args: &BlessArgs) -> ExitCode {
             match write_replacing(&path, &format!("{BLESSED}{}", annotated(&lab, &report))) {
                 Ok(()) => println!("wrote {}", path.display()),
                 Err(e) => {
-                    eprintln!("lab bless: {e}");
+                    say!("lab bless: {e}");
                     return ExitCode::from(2);
                 }
             }

@@ -12,6 +12,26 @@ use observer::spec::catalog;
 use observer::views::render::{self, Style};
 use observer::{run_lab, Ended, Impl, Next, RunError, RunOptions, Toolchain};
 
+/// `eprintln!` for messages: a closed stderr (`lab check 2>&1 | head -1`)
+/// makes the message go nowhere, never a panic. Every message of the CLI
+/// goes through it or [`say_inline!`].
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
+/// `eprint!` likewise (a progress line finished later).
+macro_rules! say_inline {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let mut err = std::io::stderr();
+        let _ = write!(err, $($arg)*);
+        let _ = err.flush();
+    }};
+}
+
 mod exercise_cmd;
 mod glossary;
 mod labs_cmd;
@@ -281,10 +301,18 @@ fn main() -> ExitCode {
     // with a heap as fresh as the C demo's (start-up allocations that are freed
     // again would leave free space in [heap] for the port's first mallocs).
     // Installed as `pmap` (a link to lab), lab is procps's pmap.
+    // Past `ulimit -f` a write fails with EFBIG, which lab reports ("File
+    // too large"), instead of SIGXFSZ killing it without a word.
+    // SAFETY: signal(2) with SIG_IGN has no preconditions.
+    unsafe { libc::signal(libc::SIGXFSZ, libc::SIG_IGN) };
     if pmap_cmd::invoked_as_pmap() {
         return pmap_cmd::run_as_pmap();
     }
-    let argv: Vec<String> = std::env::args().collect();
+    // Lossy: an argument that is not UTF-8 reaches clap intact (args_os) and
+    // is refused there, or taken as a path, never a panic.
+    let argv: Vec<String> = std::env::args_os()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
     if argv.len() >= 3 && argv[1] == "workload" && !argv[2].starts_with('-') {
         return workload(&argv[2], &argv[3..]);
     }
@@ -295,7 +323,7 @@ fn main() -> ExitCode {
         .chain(["help".to_string()])
         .collect();
     if let Err(e) = labs_cmd::init(&labs_cmd::extra_dirs(&argv), &commands) {
-        eprintln!("lab: {e}");
+        say!("lab: {e}");
         return ExitCode::from(2);
     }
     let matches = full_command().get_matches();
@@ -367,7 +395,7 @@ fn glossary_cmd(term: &str) -> ExitCode {
     match glossary::find(term) {
         Some(entry) => print_or_quit(&glossary::render(&entry, width)),
         None => {
-            eprintln!(
+            say!(
                 "lab: no glossary entry for `{}` (there are: {})",
                 term.trim(),
                 glossary::names().join(", ")
@@ -455,8 +483,8 @@ fn check(args: &CheckArgs) -> ExitCode {
         |i, n, lab, imp, done| {
             // Progress goes to stderr, so that stdout holds only the table or JSON.
             match done {
-                None => eprint!("[{i}/{n}] {lab} ({imp}) … "),
-                Some(run) => eprintln!(
+                None => say_inline!("[{i}/{n}] {lab} ({imp}) … "),
+                Some(run) => say!(
                     "{} {} ({:.2} s)",
                     run.verdict(),
                     run.checks(),
@@ -483,7 +511,7 @@ fn check(args: &CheckArgs) -> ExitCode {
     }
     // Labs of one's own are compared with their blessed outputs (lab bless).
     let (differences, same) = labs_cmd::compare_blessed(&runs);
-    eprint!("{differences}");
+    say_inline!("{differences}");
     if same && !runs.iter().any(suite::SuiteRun::fails_suite) {
         ExitCode::SUCCESS
     } else {
@@ -506,15 +534,15 @@ fn watch(args: &WatchArgs) -> ExitCode {
     let samples = match samples {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("lab: {e}");
+            say!("lab: {e}");
             return ExitCode::from(2);
         }
     };
     // Said on stderr, where it does not break the JSON or the table.
     match samples.ended {
         watch::Ended::Counted => {}
-        watch::Ended::Exited => eprintln!("lab watch: process {} exited", args.pid),
-        watch::Ended::Reused => eprintln!(
+        watch::Ended::Exited => say!("lab watch: process {} exited", args.pid),
+        watch::Ended::Reused => say!(
             "lab watch: PID {} now belongs to another process (the watched one exited): \
              stopped before sampling it",
             args.pid
@@ -537,7 +565,7 @@ fn watch(args: &WatchArgs) -> ExitCode {
 fn workload(name: &str, args: &[String]) -> ExitCode {
     let Some(w) = workloads::find(name) else {
         let names: Vec<&str> = workloads::ALL.iter().map(|w| w.name).collect();
-        eprintln!(
+        say!(
             "lab: no workload named `{name}` (there are: {})",
             names.join(", ")
         );
@@ -546,7 +574,7 @@ fn workload(name: &str, args: &[String]) -> ExitCode {
     match workloads::run_standalone(w, args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("lab workload {name}: {e}");
+            say!("lab workload {name}: {e}");
             ExitCode::FAILURE
         }
     }
@@ -566,7 +594,7 @@ fn run_one(lab: &'static observer::spec::lab::Lab, args: &LabArgs) -> ExitCode {
     // --step N: steps before N in a line each, N in full, pauses from N on.
     let first_shown = args.step.unwrap_or(0);
     if first_shown > last {
-        eprintln!(
+        say!(
             "lab: --step {first_shown}: the {} lab has steps 0 to {last}",
             lab.name()
         );
@@ -823,7 +851,7 @@ fn print_or_quit(text: &str) -> ExitCode {
 }
 
 fn fail(e: impl std::fmt::Display) -> ExitCode {
-    eprintln!("lab: {e}");
+    say!("lab: {e}");
     ExitCode::from(2)
 }
 

@@ -103,7 +103,7 @@ pub fn run(args: &PmapArgs) -> ExitCode {
         None => Release::NEWEST,
         Some(Ok(follow)) => {
             if let Follow::Newer(_, note) = &follow {
-                eprintln!("lab pmap: note: {note}");
+                say!("lab pmap: note: {note}");
             }
             follow.release()
         }
@@ -253,12 +253,12 @@ fn parse_pid(arg: &str) -> Option<i32> {
 fn write_error(e: &io::Error) -> ExitCode {
     let text = e.to_string();
     let text = text.split(" (os error ").next().unwrap_or(&text);
-    eprintln!("lab pmap: write error: {text}");
+    say!("lab pmap: write error: {text}");
     ExitCode::FAILURE
 }
 
 fn usage(message: &str) -> ExitCode {
-    eprintln!("lab pmap: {message}");
+    say!("lab pmap: {message}");
     ExitCode::FAILURE
 }
 
@@ -276,7 +276,7 @@ fn show(
         Err(e) => {
             let _ = out.flush(); // what came before goes first
             if lab {
-                eprintln!("lab pmap: {e}");
+                say!("lab pmap: {e}");
             }
             return match e {
                 CaptureError::NotFound(_) => Outcome::NotFound,
@@ -290,7 +290,7 @@ fn show(
             // table itself stays what procps prints).
             if let Some(why) = no_map_reason(pid).filter(|_| lab) {
                 let _ = out.flush();
-                eprintln!("lab pmap: process {pid} {why}");
+                say!("lab pmap: process {pid} {why}");
             }
             Outcome::Shown
         }
@@ -304,7 +304,7 @@ fn show(
             }
             let _ = out.flush();
             if lab {
-                eprintln!("lab pmap: {e}");
+                say!("lab pmap: {e}");
             }
             Outcome::Failed
         }
@@ -440,12 +440,12 @@ pub fn run_as_pmap() -> ExitCode {
         Ok(asked) if !asked.is_empty() => match choose_release(&asked) {
             Ok(follow) => {
                 if let Follow::Newer(_, note) = &follow {
-                    eprintln!("{name}: LAB_PMAP_PROCPS: note: {note}");
+                    say!("{name}: LAB_PMAP_PROCPS: note: {note}");
                 }
                 follow.release()
             }
             Err(e) => {
-                eprintln!("{name}: LAB_PMAP_PROCPS: {e}");
+                say!("{name}: LAB_PMAP_PROCPS: {e}");
                 return ExitCode::FAILURE;
             }
         },
@@ -463,13 +463,13 @@ pub fn run_as_pmap() -> ExitCode {
             Got::Option(c, arg) => match c {
                 b'x' => f.x = true,
                 b'X' => f.big_x += 1,
-                b'r' => eprintln!("{name}: option -r is ignored as SunOS compatibility"),
+                b'r' => say!("{name}: option -r is ignored as SunOS compatibility"),
                 b'd' => f.d = true,
                 b'q' => f.q = true,
                 b'A' => {
                     let arg = arg.unwrap_or_default();
                     if let Err(()) = procps_range(&arg, &mut f.low, &mut f.high) {
-                        eprintln!(
+                        say!(
                             "{name}: failed to parse argument: '{}'",
                             String::from_utf8_lossy(&arg)
                         );
@@ -496,7 +496,7 @@ pub fn run_as_pmap() -> ExitCode {
         }
     }
     let fail = |message: &str| {
-        eprintln!("{name}: {message}");
+        say!("{name}: {message}");
         ExitCode::FAILURE
     };
     let formats = [f.c, f.big_c, f.d, f.n, f.big_n, f.x, f.big_x > 0];
@@ -621,7 +621,7 @@ fn getopt(arg0: &str, args: &[Vec<u8>], release: Release) -> (Vec<Got>, Vec<Vec<
                 (Some(o), _) => *o,
                 (None, 1) => *candidates[0],
                 (None, 0) => {
-                    eprintln!("{arg0}: unrecognized option '--{typed}'");
+                    say!("{arg0}: unrecognized option '--{typed}'");
                     steps.push(Got::Bad);
                     return (steps, operands);
                 }
@@ -630,7 +630,7 @@ fn getopt(arg0: &str, args: &[Vec<u8>], release: Release) -> (Vec<Got>, Vec<Vec<
                         .iter()
                         .map(|(n, _, _)| format!(" '--{n}'"))
                         .collect();
-                    eprintln!(
+                    say!(
                         "{arg0}: option '--{typed}' is ambiguous; possibilities:{}",
                         names.concat()
                     );
@@ -641,7 +641,7 @@ fn getopt(arg0: &str, args: &[Vec<u8>], release: Release) -> (Vec<Got>, Vec<Vec<
             let (long, has_arg, c) = *found;
             match (has_arg, value) {
                 (HasArg::No, Some(_)) => {
-                    eprintln!("{arg0}: option '--{long}' doesn't allow an argument");
+                    say!("{arg0}: option '--{long}' doesn't allow an argument");
                     steps.push(Got::Bad);
                     return (steps, operands);
                 }
@@ -653,7 +653,7 @@ fn getopt(arg0: &str, args: &[Vec<u8>], release: Release) -> (Vec<Got>, Vec<Vec<
                         steps.push(Got::Option(c, Some(v.clone())));
                     }
                     None => {
-                        eprintln!("{arg0}: option '--{long}' requires an argument");
+                        say!("{arg0}: option '--{long}' requires an argument");
                         steps.push(Got::Bad);
                         return (steps, operands);
                     }
@@ -667,7 +667,7 @@ fn getopt(arg0: &str, args: &[Vec<u8>], release: Release) -> (Vec<Got>, Vec<Vec<
             let c = arg[j];
             j += 1;
             if !known(c) {
-                eprintln!("{arg0}: invalid option -- '{}'", char::from(c));
+                say!("{arg0}: invalid option -- '{}'", char::from(c));
                 steps.push(Got::Bad);
                 return (steps, operands);
             }
@@ -681,7 +681,7 @@ fn getopt(arg0: &str, args: &[Vec<u8>], release: Release) -> (Vec<Got>, Vec<Vec<
                 i += 1;
                 steps.push(Got::Option(c, Some(v.clone())));
             } else {
-                eprintln!("{arg0}: option requires an argument -- '{}'", char::from(c));
+                say!("{arg0}: option requires an argument -- '{}'", char::from(c));
                 steps.push(Got::Bad);
                 return (steps, operands);
             }
@@ -798,7 +798,7 @@ fn pmap_usage(name: &str, release: Release, mistake: bool) -> ExitCode {
          \nSee pmap(1) for more.\n"
     );
     if mistake {
-        eprint!("{text}");
+        say_inline!("{text}");
         ExitCode::FAILURE
     } else {
         print!("{text}");

@@ -30,15 +30,15 @@ pub fn report(args: &ReportArgs) -> ExitCode {
         match read::read(file) {
             Ok(s) => submissions.push(s),
             Err(b) => {
-                eprintln!("lab report: {b}");
+                say!("lab report: {b}");
                 bad.push(b);
             }
         }
     }
     if submissions.is_empty() {
         match args.files.len() {
-            1 => eprintln!("lab report: the file could not be read: no report"),
-            n => eprintln!("lab report: none of the {n} files could be read: no report"),
+            1 => say!("lab report: the file could not be read: no report"),
+            n => say!("lab report: none of the {n} files could be read: no report"),
         }
         return ExitCode::from(2);
     }
@@ -51,7 +51,7 @@ pub fn report(args: &ReportArgs) -> ExitCode {
     let mut code = crate::print_or_quit(&text);
     if let Some(out) = &args.html {
         if let Err(e) = observer::views::html::write_page(out, &show::page(&class)) {
-            eprintln!(
+            say!(
                 "lab report: cannot write the page {}: {e}",
                 pmap_view::region::escape_controls(&out.to_string_lossy())
             );
@@ -64,7 +64,7 @@ pub fn report(args: &ReportArgs) -> ExitCode {
             .iter()
             .map(|b| pmap_view::region::escape_controls(&b.file.to_string_lossy()).into_owned())
             .collect();
-        eprintln!(
+        say!(
             "lab report: {} of {} files could not be read: {}",
             names.len(),
             args.files.len(),

@@ -24,7 +24,7 @@ pub fn diff(args: &DiffArgs) -> ExitCode {
     let (before, after) = match (load(&args.before), load(&args.after)) {
         (Ok(a), Ok(b)) => (a, b),
         (Err(e), _) | (_, Err(e)) => {
-            eprintln!("lab: {e}");
+            say!("lab: {e}");
             return ExitCode::from(2);
         }
     };
@@ -56,14 +56,14 @@ pub fn explain(args: &ExplainArgs) -> ExitCode {
     let (snap, explained) = match observer::measure::explain::explain(args.pid) {
         Ok(x) => x,
         Err(e) => {
-            eprintln!("lab: {e}");
+            say!("lab: {e}");
             return ExitCode::from(2);
         }
     };
     // Nothing to explain: say why, as an error (an empty table explains nothing).
     if explained.is_empty() {
         if let Some(why) = crate::pmap_cmd::no_map_reason(args.pid) {
-            eprintln!("lab: process {} {why}", args.pid);
+            say!("lab: process {} {why}", args.pid);
             return ExitCode::from(2);
         }
     }
@@ -120,7 +120,7 @@ pub fn observe(args: &ObserveArgs) -> ExitCode {
         Some(p) => match regex::Regex::new(p) {
             Ok(re) => PromptRule::Pattern(re),
             Err(e) => {
-                eprintln!(
+                say!(
                     "lab: --prompt: {}",
                     e.to_string().lines().last().unwrap_or("bad pattern")
                 );

@@ -55,6 +55,9 @@ pub(crate) fn spawn_registered(command: &mut Command) -> io::Result<Child> {
     unsafe {
         command.pre_exec(move || {
             libc::pthread_sigmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut());
+            // lab ignores SIGXFSZ (to say "file too large"); a demo runs
+            // with the default, as from a shell.
+            libc::signal(libc::SIGXFSZ, libc::SIG_DFL);
             Ok(())
         });
         let mut old = std::mem::zeroed::<libc::sigset_t>();
