@@ -178,7 +178,10 @@ if na:
     cell += f"; {na} checks n/a"
 print(cell)
 machine = doc.get("machine") or {}
-print(", ".join(f"{k} {v}" for k, v in machine.items() if base.get(k) != v) if base else "")
+# facts that differ from run to run on one machine say nothing about the leg
+volatile = {"memory_available", "commit_available"}
+print(", ".join(f"{k} {v}" for k, v in machine.items()
+                if base.get(k) != v and k not in volatile) if base else "")
 # one line per distinct failure; the runs that share it listed in front
 groups = {}
 for name, what in lines:
