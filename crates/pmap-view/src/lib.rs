@@ -9,6 +9,7 @@
 //! Rss and Dirty; [`pagemap`] says which pages of a region are resident.
 
 pub mod diff;
+mod glibc_2_31_print;
 pub mod json;
 pub mod pagemap;
 pub mod pmap;
