@@ -73,7 +73,7 @@ pyenv_pythons() { # "NAME PATH" for each pyenv version
 }
 
 all_legs() {
-  echo host debian13 kernel-6.1 kernel-6.12 cpus1 stack-256 stack-1001 stack-4096 stack-unlimited \
+  echo host debian13 debian11 debian11-archive debian-unstable podman podman-rootless kernel-6.1 kernel-6.12 cpus1 stack-256 stack-1001 stack-4096 stack-unlimited \
     arena-max-2 tunable-arena-max-1 tunable-hugetlb-1 tunable-stack-cache-0 perturb-165 \
     jemalloc mimalloc tcmalloc thp-always thp-madvise thp-never thp-2m-never thp-64k-always \
     cc-clang cc-musl cc-gcc-O2 cc-clang-O2 py-pypy3 py-dbg
@@ -178,7 +178,10 @@ if na:
     cell += f"; {na} checks n/a"
 print(cell)
 machine = doc.get("machine") or {}
-print(", ".join(f"{k} {v}" for k, v in machine.items() if base.get(k) != v) if base else "")
+# facts that differ from run to run on one machine say nothing about the leg
+volatile = {"memory_available", "commit_available"}
+print(", ".join(f"{k} {v}" for k, v in machine.items()
+                if base.get(k) != v and k not in volatile) if base else "")
 # one line per distinct failure; the runs that share it listed in front
 groups = {}
 for name, what in lines:
@@ -490,35 +493,307 @@ ensure_rootfs() {
 # the facts of a Debian userland, run inside it (sh)
 userland_facts='echo "glibc $(getconf GNU_LIBC_VERSION | cut -d" " -f2), gcc $(gcc -dumpfullversion), $(python3 -V 2>&1), procps $(pmap -V 2>&1 | grep -oE "[0-9]+(\.[0-9]+)+" | head -1)"'
 
-leg_debian13() {
-  is_root || { skip "not root (debootstrap, chroot, mounts)"; return; }
-  R_note=""
-  ensure_rootfs trixie || return
-  local root=$cache/trixie
-  local m
-  mount_in() { # SOURCE DEST ARGS...: mount, and unmount at the leg's end
-    local dest=$root$2
-    mkdir -p "$dest"
-    mount "${@:3}" "$1" "$dest" || return 1
-    defer "umount '$dest' || umount -l '$dest'"
-  }
-  mount_in proc /proc -t proc &&
-    mount_in /dev /dev --bind &&
-    mount_in /dev/pts /dev/pts --bind &&
-    { mount_in sys /sys -t sysfs || mount_in /sys /sys --bind; } &&
-    mount_in "$repo" "$repo" --bind || { skip "mounting into $root failed"; return; }
-  case $target in
-    "$repo"/*) ;;
-    *) mount_in "$target" "$target" --bind || { skip "mounting $target failed"; return; } ;;
-  esac
-  R_facts="Debian 13 userland (debootstrap trixie, chroot): $(chroot "$root" sh -c "$userland_facts" 2>&1)"
-  [ -n "$R_note" ] && R_facts+="; $R_note"
-  local envs="PATH=/usr/local/bin:/usr/bin:/bin HOME=/root LANG=C.UTF-8 XDG_CACHE_HOME=/var/tmp/pmap-matrix PMAP_LAB_CACHE_DIR=/var/tmp/pmap-matrix/pmap-lab"
-  run_lab debian13 chroot "$root" env -i $envs --lab
-  local log=$logs/debian13.tests.log rc
-  chroot "$root" env -i $envs sh -c 'cd "$1" && exec timeout 1800 "$2"' _ "$repo" "$integration" >"$log" 2>&1 </dev/null
+# mount_in ROOT SOURCE DEST ARGS...: mount SOURCE at ROOT/DEST, unmounted at
+# the leg's end (also on failure or Ctrl-C)
+mount_in() {
+  local dest=$1$3
+  mkdir -p "$dest"
+  mount "${@:4}" "$2" "$dest" || return 1
+  defer "umount '$dest' || umount -l '$dest'"
+}
+
+# mount_userland ROOT: proc, /dev, /dev/pts and sys in a debootstrap folder,
+# and the checkout, the target dir and the matrix cache at their own paths
+mount_userland() {
+  local root=$1 d
+  mount_in "$root" proc /proc -t proc &&
+    mount_in "$root" /dev /dev --bind &&
+    mount_in "$root" /dev/pts /dev/pts --bind &&
+    { mount_in "$root" sys /sys -t sysfs || mount_in "$root" /sys /sys --bind; } &&
+    mount_in "$root" "$repo" "$repo" --bind || return 1
+  for d in "$target" "$cache"; do
+    case $d in
+      "$repo" | "$repo"/*) ;;
+      *) mount_in "$root" "$d" "$d" --bind || return 1 ;;
+    esac
+  done
+}
+
+# the environment of a run inside a userland: nothing of this shell's
+chroot_env="PATH=/usr/local/bin:/usr/bin:/bin HOME=/root LANG=C.UTF-8 INSTA_UPDATE=no XDG_CACHE_HOME=/var/tmp/pmap-matrix PMAP_LAB_CACHE_DIR=/var/tmp/pmap-matrix/pmap-lab"
+
+# userland_run LEG ROOT: `lab check --json` ($lab) and the integration test
+# binary ($integration) inside ROOT, which mount_userland prepared
+userland_run() {
+  local leg=$1 root=$2
+  run_lab "$leg" chroot "$root" env -i $chroot_env --lab
+  if [ -z "$integration" ]; then
+    R_tests="not run (no integration test binary)"
+    return
+  fi
+  local log=$logs/$leg.tests.log rc
+  chroot "$root" env -i $chroot_env sh -c 'cd "$1" && exec timeout 1800 "$2"' _ "$repo" "$integration" >"$log" 2>&1 </dev/null
   rc=$?
   tests_result "$log" "$rc"
+}
+
+# leg_userland LEG SUITE TITLE: the binaries built here, run in a Debian
+# userland (debian13, debian-unstable)
+leg_userland() {
+  local leg=$1 suite=$2 title=$3
+  is_root || { skip "not root (debootstrap, chroot, mounts)"; return; }
+  R_note=""
+  ensure_rootfs "$suite" || return
+  local root=$cache/$suite
+  mount_userland "$root" || { skip "mounting into $root failed"; return; }
+  R_facts="$title (debootstrap $suite, chroot): $(chroot "$root" sh -c "$userland_facts" 2>&1)"
+  [ -n "$R_note" ] && R_facts+="; $R_note"
+  userland_run "$leg" "$root"
+}
+
+leg_debian13() { leg_userland debian13 trixie "Debian 13 userland"; }
+leg_debian_unstable() { leg_userland debian-unstable sid "Debian unstable userland"; }
+
+# ensure_vendor: the crates of Cargo.lock in $cache/vendor (cargo vendor, run
+# here: a chroot has not this machine's certificate setup) and a cargo config
+# naming them; vendored again when Cargo.lock changes
+ensure_vendor() {
+  local v=$cache/vendor
+  if ! cmp -s "$repo/Cargo.lock" "$v/.matrix-Cargo.lock" 2>/dev/null; then
+    command -v cargo >/dev/null || return 1
+    rm -rf "$v.tmp"
+    (cd "$repo" && cargo vendor --quiet --locked --versioned-dirs "$v.tmp") >"$logs/vendor.log" 2>&1 || return 1
+    rm -rf "$v" && mv "$v.tmp" "$v" && cp "$repo/Cargo.lock" "$v/.matrix-Cargo.lock"
+  fi
+  cat >"$cache/vendor-config.toml" <<EOF
+[source.crates-io]
+replace-with = "vendored-sources"
+
+[source.vendored-sources]
+directory = "$v"
+
+[net]
+offline = true
+EOF
+}
+
+# leg_debian11: a Debian 11 userland (glibc 2.31) with the project built
+# there: binaries built on a newer glibc need its newer symbol versions
+# (GLIBC_2.34 for Debian 12's), so this machine's are no use. This machine's
+# Rust toolchain is bind-mounted read-only, the crates vendored here.
+leg_debian11() {
+  is_root || { skip "not root (debootstrap, chroot, mounts)"; return; }
+  command -v rustc >/dev/null && command -v cargo >/dev/null || { skip "no rustc/cargo here (the chroot builds with this machine's toolchain)"; return; }
+  R_note=""
+  ensure_rootfs bullseye || return
+  local root=$cache/bullseye sysroot notes=()
+  [ -n "$R_note" ] && notes+=("$R_note")
+  sysroot=$(cd "$repo" && rustc --print sysroot) && [ -x "$sysroot/bin/cargo" ] ||
+    { skip "no cargo in rustc's sysroot ($sysroot): bind-mounting needs a rustup toolchain"; return; }
+  case $sysroot in
+    /usr | /usr/local) skip "rustc here is the distribution's ($sysroot/bin/rustc, linked against this glibc); the leg bind-mounts a rustup toolchain (https://rustup.rs)"; return ;;
+  esac
+  local t0=$SECONDS
+  ensure_vendor || { skip "cargo vendor failed (see $logs/vendor.log)"; R_logs+=" $logs/vendor.log"; return; }
+  mount_userland "$root" || { skip "mounting into $root failed"; return; }
+  mount_in "$root" "$sysroot" /opt/matrix-rust --bind && mount -o remount,bind,ro "$root/opt/matrix-rust" ||
+    { skip "bind-mounting the toolchain $sysroot failed"; return; }
+  local build=$cache/build-debian11
+  mkdir -p "$build/cargo-home"
+  local benv="PATH=/opt/matrix-rust/bin:/usr/bin:/bin HOME=/root LANG=C.UTF-8 CARGO_HOME=$build/cargo-home CARGO_TARGET_DIR=$build/target"
+  local blog=$logs/debian11.build.log
+  # `cargo build --release` (what a student runs), then the integration
+  # test binary; the second build reuses the first's crates (the workspace
+  # names the features dev-dependencies would add)
+  local bt0=$SECONDS
+  # shellcheck disable=SC2016 # the inner shell's $1 and $@
+  if ! chroot "$root" env -i $benv sh -c 'cd "$1" && shift && exec nice "$@"' _ "$repo" \
+    cargo build --config "$cache/vendor-config.toml" --locked --release >"$blog" 2>&1 </dev/null; then
+    R_check="FAIL: cargo build --release in the Debian 11 userland failed"
+    R_status=fail
+    R_logs+=" $blog"
+    R_details+="last lines of the build log:"$'\n'"$(tail -8 "$blog" | sed 's/^/    /')"$'\n'
+    return
+  fi
+  notes+=("cargo build --release $((SECONDS - bt0)) s")
+  bt0=$SECONDS
+  local built_lab tests_built=1
+  built_lab=$(stat -c %Y.%s "$build/target/release/lab" 2>/dev/null)
+  # shellcheck disable=SC2016
+  if ! chroot "$root" env -i $benv sh -c 'cd "$1" && shift && exec nice "$@"' _ "$repo" \
+    cargo test --config "$cache/vendor-config.toml" --locked --release --test integration --no-run \
+    --message-format=json >"$logs/debian11.build-tests.json" 2>>"$blog" </dev/null; then
+    tests_built=""
+  fi
+  notes+=("the tests' build $((SECONDS - bt0)) s")
+  [ "$(stat -c %Y.%s "$build/target/release/lab" 2>/dev/null)" = "$built_lab" ] ||
+    notes+=("cargo test rebuilt target/release/lab")
+  notes+=("vendoring and building $((SECONDS - t0)) s in all, with $("$sysroot/bin/rustc" -V | cut -d' ' -f1,2)")
+  local lab=$build/target/release/lab integration
+  integration=$(grep -h '"name":"integration"' "$logs/debian11.build-tests.json" |
+    grep -oE '"executable":"[^"]+"' | tail -1 | cut -d'"' -f4)
+  R_facts="Debian 11 userland (debootstrap bullseye, chroot), the project built there: $(chroot "$root" sh -c "$userland_facts" 2>&1)"
+  R_facts+="; $(IFS=';'; echo "${notes[*]}" | sed 's/;/; /g')"
+  [ -n "$tests_built" ] || integration=""
+  userland_run debian11 "$root"
+  if [ -z "$tests_built" ]; then
+    R_tests="FAIL: building the integration tests in the Debian 11 userland failed"
+    R_status=fail
+    R_logs+=" $blog"
+  fi
+}
+
+# leg_debian11_archive: the release archive (scripts/release.sh) unpacked and
+# its lab run in the Debian 11 userland, the oldest glibc it promises
+leg_debian11_archive() {
+  is_root || { skip "not root (debootstrap, chroot, mounts)"; return; }
+  local a
+  # shellcheck disable=SC2086 # the pattern is meant to expand
+  a=$(ls -t ${MATRIX_ARCHIVE:-$repo/target/dist/lab-*-x86_64-linux-gnu.tar.gz} 2>/dev/null | head -1)
+  [ -n "$a" ] || { skip "no release archive (${MATRIX_ARCHIVE:-target/dist/lab-*-x86_64-linux-gnu.tar.gz}: scripts/release.sh makes it; MATRIX_ARCHIVE names another)"; return; }
+  local sum="no checksum file beside it" d
+  d=$(dirname "$a")
+  if [ -f "$a.sha256" ]; then
+    (cd "$d" && sha256sum -c --status "$(basename "$a").sha256") && sum="sha256 verified" ||
+      { R_check="FAIL: $a does not match $a.sha256"; R_status=fail; return; }
+  elif [ -f "$d/SHA256SUMS" ] && grep -q " \*\{0,1\}$(basename "$a")\$" "$d/SHA256SUMS"; then
+    (cd "$d" && grep " \*\{0,1\}$(basename "$a")\$" SHA256SUMS | sha256sum -c --status) && sum="sha256 verified (SHA256SUMS)" ||
+      { R_check="FAIL: $a does not match $d/SHA256SUMS"; R_status=fail; return; }
+  fi
+  R_note=""
+  ensure_rootfs bullseye || return
+  local root=$cache/bullseye x=$cache/archive-debian11
+  rm -rf "$x" && mkdir -p "$x" && tar -C "$x" -xzf "$a" || { R_check="FAIL: could not unpack $a"; R_status=fail; return; }
+  local lab
+  lab=$(find "$x" -type f -name lab -perm -u+x | head -1)
+  [ -n "$lab" ] || { R_check="FAIL: no executable lab in $a"; R_status=fail; return; }
+  mount_userland "$root" || { skip "mounting into $root failed"; return; }
+  R_facts="the release archive $(basename "$a") ($sum), unpacked, its lab in the Debian 11 userland (debootstrap bullseye, chroot): $(chroot "$root" sh -c "$userland_facts" 2>&1); $(chroot "$root" "$lab" --version 2>&1 | head -1)"
+  [ -n "$R_note" ] && R_facts+="; $R_note"
+  run_lab debian11-archive chroot "$root" env -i $chroot_env --lab
+  R_tests="not run (an archive has no test binary)"
+}
+
+# ---------------------------------------------------------------- podman --
+# A podman container as a student's is: an image (here imported from a
+# debootstrap bookworm folder), the default seccomp profile and masked /proc
+# paths, an overlay root holding the lab cache. runc, not crun (crun refuses
+# hybrid cgroups), and no default ulimits (raising rlimits is forbidden on
+# some hosts). The lab binary is copied into the container.
+podman_conf() { # -> $cache/podman/containers.conf
+  mkdir -p "$cache/podman"
+  cat >"$cache/podman/containers.conf" <<'EOF'
+[containers]
+default_ulimits = []
+
+[engine]
+runtime = "runc"
+cgroup_manager = "cgroupfs"
+events_logger = "file"
+EOF
+  chmod 644 "$cache/podman/containers.conf"
+}
+
+# podman_probe LEG PODMAN...: run the lab and the restriction probes in a
+# container of the bookworm image; R_* filled
+podman_probe() {
+  local leg=$1
+  shift
+  local P=("$@") ctr=pmap-matrix-$leg image=localhost/pmap-matrix-bookworm
+  local stamp
+  stamp=$(stat -c %Y "$cache/bookworm/var/lib/dpkg/status")
+  if [ "$("${P[@]}" image inspect --format '{{index .Labels "matrix.stamp"}}' "$image" 2>/dev/null)" != "$stamp" ]; then
+    echo "  podman import of $cache/bookworm" >&2
+    tar -C "$cache/bookworm" -c . 2>/dev/null |
+      "${P[@]}" import --change "LABEL matrix.stamp=$stamp" - "$image" >"$logs/$leg.import.log" 2>&1 ||
+      { skip "podman import failed (see $logs/$leg.import.log)"; R_logs+=" $logs/$leg.import.log"; return; }
+  fi
+  "${P[@]}" rm -f "$ctr" >/dev/null 2>&1
+  "${P[@]}" run -d --name "$ctr" --network none -e HOME=/root -e LANG=C.UTF-8 \
+    -e PATH=/usr/local/bin:/usr/bin:/bin "$image" sleep infinity >"$logs/$leg.run.log" 2>&1 ||
+    { skip "podman run failed: $(tail -1 "$logs/$leg.run.log")"; R_logs+=" $logs/$leg.run.log"; return; }
+  defer "${P[*]} rm -f -t 0 $ctr >/dev/null 2>&1"
+  tar -C "$(dirname "$lab")" -c lab | "${P[@]}" cp - "$ctr:/usr/local/bin/" >>"$logs/$leg.run.log" 2>&1 ||
+    { skip "podman cp of lab failed (see $logs/$leg.run.log)"; return; }
+  local lab=/usr/local/bin/lab facts
+  facts=$("${P[@]}" exec "$ctr" sh -c 'echo "seccomp $(grep -E "^Seccomp:" /proc/self/status | cut -f2) (2 = filter), root fs $(stat -f -c %T /), cache dir $HOME/.cache on $(mkdir -p $HOME/.cache && stat -f -c %T $HOME/.cache), CapEff $(grep CapEff /proc/self/status | cut -f2)"' 2>&1)
+  R_facts+="; $facts"
+  run_lab "$leg" "${P[@]}" exec "$ctr" --lab check --json
+  # The probes: what a student meets beyond `lab check`, each a line of
+  # R_details: its exit status, the JSON's summary or its stderr's last line
+  local probe rc i=0 bg='sleep 60 </dev/null >/dev/null 2>&1 & p=$!; '
+  local probes=(
+    "lab heap --no-aslr --json"
+    "lab heap --impl c --no-aslr --json"
+    "${bg}lab explain --json \$p"
+    "${bg}lab pmap -X \$p"
+    "${bg}lab watch --interval 1 --count 2 --json \$p"
+    "python3 -c 'import ctypes; b = ctypes.create_string_buffer(4096); b[0] = b\"x\"; f = open(\"/proc/self/pagemap\", \"rb\"); f.seek(ctypes.addressof(b) // 4096 * 8); v = int.from_bytes(f.read(8), \"little\"); print(\"pagemap of a written page: present\", v >> 63 & 1, \"frame number\", v & ((1 << 55) - 1))'"
+    "printf '#include <stdio.h>\\n#include <stdlib.h>\\n#include <sys/mman.h>\\nint main(void) { size_t n = 50 << 20; char *p = malloc(n); if (mlock(p, n)) { perror(\"mlock of 50 MiB\"); return 1; } puts(\"mlock of 50 MiB: ok\"); return 0; }\\n' >/tmp/mlock.c && gcc -o /tmp/mlock /tmp/mlock.c && echo \"ulimit -l \$(ulimit -l)\" && /tmp/mlock"
+    "cat /proc/sys/vm/overcommit_memory"
+    "cat /sys/kernel/mm/transparent_hugepage/enabled"
+    "echo 1 > /proc/sys/vm/drop_caches"
+  )
+  for probe in "${probes[@]}"; do
+    i=$((i + 1))
+    local po=$logs/$leg.probe$i.out pe=$logs/$leg.probe$i.err what
+    "${P[@]}" exec "$ctr" sh -c "$probe" >"$po" 2>"$pe" </dev/null
+    rc=$?
+    if [[ $probe == "lab heap"* ]]; then
+      what=$(summarise_json "$po" "$rc" | sed -n '1p;3,$p' | sed '2,$s/^/      /')
+    else
+      what=$(head -c 300 "$po" | head -2 | tr '\n' ' ')
+    fi
+    R_details+="probe \`${probe#"$bg"}\`: exit $rc; ${what:-no output}; stderr: $(tail -1 "$pe" | cut -c1-300)"$'\n'
+  done
+  R_tests="not run (no checkout in the container)"
+}
+
+leg_podman() {
+  is_root || { skip "not root (rootful podman; see podman-rootless)"; return; }
+  command -v podman >/dev/null || { skip "no podman (apt-get install podman)"; return; }
+  command -v runc >/dev/null || { skip "no runc (apt-get install runc)"; return; }
+  R_note=""
+  ensure_rootfs bookworm || return
+  podman_conf
+  local P=(env CONTAINERS_CONF="$cache/podman/containers.conf" podman --root "$cache/podman/storage"
+    --runroot /run/pmap-matrix-podman --storage-driver overlay)
+  R_facts="rootful podman $(podman --version | cut -d' ' -f3), runc $(runc --version | head -1 | cut -d' ' -f3), default seccomp profile, overlay root; image imported from debootstrap bookworm; lab cache on the container's root"
+  [ -n "$R_note" ] && R_facts+="; $R_note"
+  podman_probe podman "${P[@]}"
+}
+
+leg_podman_rootless() {
+  is_root || { skip "not root (creates the user that runs podman)"; return; }
+  command -v podman >/dev/null || { skip "no podman (apt-get install podman)"; return; }
+  command -v runc >/dev/null || { skip "no runc (apt-get install runc)"; return; }
+  command -v newuidmap >/dev/null || { skip "no newuidmap (apt-get install uidmap)"; return; }
+  R_note=""
+  ensure_rootfs bookworm || return
+  podman_conf
+  local user=pmap-podman home=$cache/podman-rootless-home uid
+  if ! id "$user" >/dev/null 2>&1; then
+    useradd --system --no-create-home --home-dir "$home" --shell /bin/sh "$user" ||
+      { skip "useradd failed"; return; }
+    defer "userdel '$user'"
+  fi
+  uid=$(id -u "$user")
+  grep -q "^$user:" /etc/subuid || { usermod --add-subuids 300000-365535 "$user" && defer "usermod --del-subuids 300000-365535 '$user' 2>/dev/null"; }
+  grep -q "^$user:" /etc/subgid || { usermod --add-subgids 300000-365535 "$user" && defer "usermod --del-subgids 300000-365535 '$user' 2>/dev/null"; }
+  # a home left by a user of another uid (the user is made anew each run)
+  [ -d "$home" ] && [ "$(stat -c %u "$home")" != "$uid" ] && rm -rf "$home"
+  mkdir -p "$home" && chown "$user:" "$home"
+  runuser -u "$user" -- test -w "$home" || { skip "$user cannot write $home (directory permissions)"; return; }
+  local run=/run/user/$uid
+  mkdir -p "$run" && chown "$user:" "$run" && chmod 700 "$run"
+  # podman leaves the user's pause process (catatonit) running: end it, by
+  # the pid podman wrote, before the user is removed
+  defer "p=\$(cat '$run/libpod/tmp/pause.pid' 2>/dev/null) && [ \"\$(stat -c %u /proc/\$p 2>/dev/null)\" = $uid ] && kill \$p; sleep 1; rm -rf '$run'"
+  local P=(runuser -u "$user" -- env -i PATH=/usr/local/bin:/usr/bin:/bin HOME="$home" XDG_RUNTIME_DIR="$run"
+    CONTAINERS_CONF="$cache/podman/containers.conf" podman --storage-driver overlay)
+  R_facts="rootless podman $(podman --version | cut -d' ' -f3) as $user (uid $uid, subuids 300000-365535), runc, default seccomp profile, overlay root; image imported from debootstrap bookworm; lab cache on the container's root"
+  [ -n "$R_note" ] && R_facts+="; $R_note"
+  podman_probe podman-rootless "${P[@]}"
 }
 
 # ---------------------------------------------------------- qemu kernels --
@@ -644,6 +919,11 @@ leg_desc() { # what a leg varies, for the table when it could not run
   case $1 in
     host) echo "this machine as it is" ;;
     debian13) echo "Debian 13 userland (debootstrap trixie, chroot)" ;;
+    debian11) echo "Debian 11 userland (debootstrap bullseye, chroot), the project built there" ;;
+    debian11-archive) echo "the release archive's lab in the Debian 11 userland" ;;
+    debian-unstable) echo "Debian unstable userland (debootstrap sid, chroot)" ;;
+    podman) echo "a rootful podman container (default seccomp profile, overlay root)" ;;
+    podman-rootless) echo "a rootless podman container (default seccomp profile, overlay root)" ;;
     kernel-6.1) echo "Debian 12's cloud kernel 6.1 under qemu, Debian 12 initramfs" ;;
     kernel-6.12) echo "Debian 13's cloud kernel 6.12 under qemu, Debian 13 initramfs" ;;
     cpus1) echo "glibc sees 1 online CPU" ;;
@@ -667,6 +947,11 @@ run_leg() {
   case $leg in
     host) leg_host ;;
     debian13) leg_debian13 ;;
+    debian11) leg_debian11 ;;
+    debian11-archive) leg_debian11_archive ;;
+    debian-unstable) leg_debian_unstable ;;
+    podman) leg_podman ;;
+    podman-rootless) leg_podman_rootless ;;
     kernel-6.1) leg_kernel kernel-6.1 bookworm ;;
     kernel-6.12) leg_kernel kernel-6.12 trixie ;;
     cpus1) leg_cpus1 ;;
