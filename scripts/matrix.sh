@@ -16,7 +16,13 @@
 #
 # Legs: host; debian13 (a debootstrap trixie userland, the binaries built here
 # run inside it); kernel-6.1 and kernel-6.12 (Debian's cloud kernels booted
-# under qemu/TCG with a Debian 12/13 initramfs); cpus1 (1 online CPU as glibc
+# under qemu/TCG with a Debian 12/13 initramfs); kernel-newest (Debian
+# unstable's newest cloud kernel) and kernel-5.10 (Debian 11's), both with a
+# Debian 12 initramfs; overcommit-strict (vm.overcommit_memory=2 in the 6.12
+# VM); vm-256m (a 256 MiB VM, its root on an ext4 disk); arm64-4k and
+# arm64-16k (Debian 13's arm64 kernels with 4 KiB and 16 KiB pages under
+# qemu-system-aarch64, an arm64 debootstrap initramfs, an aarch64 lab from
+# target/dist or MATRIX_LAB_AARCH64); cpus1 (1 online CPU as glibc
 # counts it); stack-256/-1001/-4096/-unlimited (ulimit -s); glibc allocator
 # environments; LD_PRELOADed jemalloc, mimalloc, tcmalloc; transparent huge
 # page modes (global and per size; restored afterwards); C compilers (clang,
@@ -31,7 +37,8 @@
 # about 2 minutes in debootstrap, later ones reuse the folder.
 # Environment: MATRIX_CACHE (that directory), CARGO_TARGET_DIR (where cargo
 # builds), MATRIX_QEMU_TIMEOUT (seconds, default 1200), MATRIX_NO_BUILD=1
-# (use the binaries already built).
+# (use the binaries already built), MATRIX_LAB_AARCH64 (an aarch64 lab when
+# target/dist has no release archive).
 # Exit status: 0 when every leg that ran passed, 1 when one failed, 2 for a
 # usage error or a failed build.
 
@@ -715,13 +722,15 @@ elif [ -b /dev/nvme0n1 ] && mount -t ext4 /dev/nvme0n1 /mnt/cache; then
 fi
 @PRE@
 mem=$(awk "/^MemTotal:/ {print int(\$2 / 1024)}" /proc/meminfo)
-echo "@@MATRIX-FACTS kernel $(uname -r) ($(uname -m), $(getconf PAGESIZE)-byte pages), THP $(sed -E "s/.*\[([a-z]+)\].*/\1/" /sys/kernel/mm/transparent_hugepage/enabled 2>/dev/null || echo none), $(nproc) CPUs, MemTotal $mem MiB, vm.overcommit_memory $(cat /proc/sys/vm/overcommit_memory), lab cache on $cachefs; @USERLAND@@@"
+commit=$(awk "/^CommitLimit:/ {print int(\$2 / 1024)}" /proc/meminfo)
+echo "@@MATRIX-FACTS kernel $(uname -r) ($(uname -m), $(getconf PAGESIZE)-byte pages), THP $(sed -E "s/.*\[([a-z]+)\].*/\1/" /sys/kernel/mm/transparent_hugepage/enabled 2>/dev/null || echo none), $(nproc) CPUs, MemTotal $mem MiB, vm.overcommit_memory $(cat /proc/sys/vm/overcommit_memory) (CommitLimit $commit MiB), lab cache on $cachefs; @USERLAND@@@"
 echo @@MATRIX-JSON-BEGIN@@
 lab check --json 2>/tmp/check.err
 echo "@@MATRIX-RC $?@@"
 echo @@MATRIX-JSON-END@@
 echo @@MATRIX-STDERR-BEGIN@@
 cat /tmp/check.err
+dmesg 2>/dev/null | grep -iE "out of memory|oom-kill|killed process|hung_task" | sed "s/^/kernel: /"
 echo @@MATRIX-STDERR-END@@
 umount /mnt/cache 2>/dev/null
 sync
