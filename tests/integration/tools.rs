@@ -122,7 +122,7 @@ fn explain_finds_every_thread_stack_guard_page_and_arena() {
         .filter(|(k, _)| observer::measure::machine::is_allocator_variable(k))
         .collect();
     let mut facts = observer::measure::machine::Facts::of_machine(None);
-    facts.add_allocator(&env, &["/lib/x86_64-linux-gnu/libc.so.6"]);
+    facts.add_allocator(&env, &["/lib/x86_64-linux-gnu/libc.so.6"], None);
     let arenas = facts.new_arenas(100) as usize;
     assert_eq!(count("glibc malloc arena"), arenas);
     assert_eq!(count("rest of a malloc arena"), arenas);

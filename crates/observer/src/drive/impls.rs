@@ -338,7 +338,7 @@ impl Compiler {
             })
             .unwrap_or_default();
         let identity = format!(
-            "{}\0{stamp}\0{text}\0{}",
+            "{}\0{stamp}\0{text}\0{}\0-O0 -pthread",
             resolved
                 .map(|p| p.display().to_string())
                 .unwrap_or_default(),
@@ -506,14 +506,17 @@ fn compile_c(cc: &Compiler, name: &str, source: &str, cache: &Path) -> Result<Pa
     // see a half-written binary.
     let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
     // -O0 is what `cc heap.c` means: the demo is compiled as a student would;
-    // flags in CC come after it and win.
+    // flags in CC come after it and win. -pthread as every threaded program's
+    // build says: glibc before 2.34 keeps pthread_create in libpthread (since
+    // 2.34 it is in libc and the flag changes nothing).
     let out = run_tool(
         Command::new(&cc.program)
             .arg("-O0")
             .args(&cc.flags)
             .arg("-o")
             .arg(&tmp)
-            .arg(&src),
+            .arg(&src)
+            .arg("-pthread"),
     )
     .map_err(|e| RunError::Io(format!("running {}", cc.program), e))?;
     if !out.status.success() {

@@ -74,6 +74,59 @@ fn memory_hint(status: std::process::ExitStatus) -> String {
     String::new()
 }
 
+/// Why `lab` cannot start on a machine with `facts`, or None: its demo holds
+/// more memory than the cgroup allows or the machine has available, or a
+/// lab-wide requirement on a fact known before the demo starts does not hold
+/// (those on the demo's C library are judged on its start-up map).
+pub fn before_start(lab: &Lab, facts: &Facts) -> Option<String> {
+    // (KiB, as the lab writes it)
+    let size = |expr: &Option<String>| {
+        let e = expr.as_deref()?;
+        Some((crate::spec::check::size_expr(e, facts).ok()?, e.to_string()))
+    };
+    let memory = size(&lab.spec.memory);
+    let commit = size(&lab.spec.commit).or(memory.clone());
+    let limits = [
+        ("memory_limit", "the memory cgroup limit", &memory),
+        (
+            "memory_available",
+            "the memory this machine has available (MemAvailable)",
+            &memory,
+        ),
+        (
+            "commit_available",
+            "what is left to commit under strict overcommit (vm.overcommit_memory = 2: \
+             CommitLimit - Committed_AS)",
+            &commit,
+        ),
+    ];
+    for (fact, words, need) in limits {
+        let Some((kib, text)) = need else { continue };
+        let requires =
+            std::collections::BTreeMap::from([(fact.to_string(), vec![format!(">= {kib} KiB")])]);
+        if facts.get(fact).is_some() && facts.unmet(&requires).is_some() {
+            let what = if fact == "commit_available" {
+                "reserves"
+            } else {
+                "holds"
+            };
+            return Some(format!(
+                "{words} is {} and its demo {what} up to {text} at once (it would be killed, \
+                 refused memory, or stall)",
+                facts.get(fact).unwrap_or("?")
+            ));
+        }
+    }
+    let known: std::collections::BTreeMap<String, Vec<String>> = lab
+        .spec
+        .requires
+        .iter()
+        .filter(|(fact, _)| facts.get(fact).is_some())
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    facts.unmet(&known)
+}
+
 /// Knobs of a run.
 #[derive(Clone, Debug)]
 pub struct RunOptions {
@@ -170,24 +223,14 @@ pub fn run_lab(
         .source_of(imp)
         .expect("prepare checked the implementation exists");
     let mut facts = Facts::of_machine(Some(&launch.workdir));
-    if let Some(need) = &lab.spec.memory {
-        let requires = std::collections::BTreeMap::from([(
-            "memory_limit".to_string(),
-            vec![format!(">= {need}")],
-        )]);
-        if facts.unmet(&requires).is_some() {
-            return Err(RunError::NotApplicable {
-                lab: lab.name().to_string(),
-                why: format!(
-                    "the memory cgroup limit is {} and its demo holds up to {need} at once \
-                     (it would be killed or stall)",
-                    facts.get("memory_limit").unwrap_or("?")
-                ),
-            });
-        }
-    }
     for (name, value) in &launch.facts {
         facts.set(name, value.clone());
+    }
+    if let Some(why) = before_start(lab, &facts) {
+        return Err(RunError::NotApplicable {
+            lab: lab.name().to_string(),
+            why,
+        });
     }
     // The checks are compiled once the start-up map says which C library and
     // allocator the demo runs with (step 0).
@@ -251,7 +294,7 @@ pub fn run_lab(
                 .filter(|r| r.kind == pmap_view::Kind::File)
                 .map(|r| r.name.as_str())
                 .collect();
-            facts.add_allocator(&launch.alloc_env, &libraries);
+            facts.add_allocator(&launch.alloc_env, &libraries, Some(demo.pid()));
             checks = compile_checks(lab, imp, &facts);
             report.facts = facts.clone();
         }
@@ -318,10 +361,7 @@ pub fn run_lab(
                     .collect()
             },
             annotation: spec.annotation.trim().to_string(),
-            note: spec
-                .impl_notes
-                .get(imp.as_str())
-                .map(|n| n.trim().to_string()),
+            note: spec.note_for(imp, &facts),
             snapshot,
             residency: page_maps,
             children,

@@ -130,8 +130,37 @@ fn identify(
         return file_region(pid, r, i, all, exe);
     }
     // Anonymous memory.
-    if let Some((tid, _)) = sps.iter().find(|(_, &sp)| sp >= r.start && sp < r.end) {
-        return certain(format!("stack of thread {tid} (its stack pointer is here)"));
+    let mut here: Vec<i32> = sps
+        .iter()
+        .filter(|(_, &sp)| sp >= r.start && sp < r.end)
+        .map(|(&tid, _)| tid)
+        .collect();
+    here.sort_unstable();
+    // glibc 2.42 on installs a thread stack's guard inside its mapping with
+    // madvise(MADV_GUARD_INSTALL) (VmFlags `gu`): no ---p region parts two
+    // stacks, and neighbouring stacks merge into one region.
+    let guards = r.vm_flags.split_whitespace().any(|f| f == "gu");
+    let guard_words = if guards {
+        ", each with its guard page inside the region (installed with madvise: no ---p line)"
+    } else {
+        ""
+    };
+    match here.as_slice() {
+        [] => {}
+        [tid] => {
+            return certain(format!(
+                "stack of thread {tid} (its stack pointer is here){}",
+                if guards {
+                    ", with its guard page inside the region (installed with madvise: no ---p line)"
+                } else {
+                    ""
+                }
+            ))
+        }
+        [first, .., last] => return certain(format!(
+            "stacks of {} threads ({first} to {last}: their stack pointers are here){guard_words}",
+            here.len()
+        )),
     }
     if perms.starts_with("---") {
         if let Some(above) = all.get(i + 1).filter(|a| a.start == r.end) {
@@ -225,6 +254,25 @@ fn is_arena_start(r: &Region, mem: &File) -> bool {
         && mprotect_size >= size
 }
 
+/// The length of the mapping behind an mmapped chunk's header (`prev_size`,
+/// `size`), or None when it is not one. Before glibc 2.43 the size field is
+/// the mapping's length, whole pages, with IS_MMAPPED (2) set; since 2.43
+/// (malloc.c `mmap_set_chunk`) it is the length less the 16-byte header and
+/// the chunk's offset in the mapping, which `prev_size` holds (0x2 | 0xa00ff2
+/// for malloc(10 MiB): 0xa00ff0 + 16 = 0xa01000).
+fn mmapped_chunk_len(prev_size: u64, size: u64) -> Option<u64> {
+    let page = crate::measure::machine::page_bytes() as u64;
+    let field = size & !7;
+    if size & 2 == 0 || field == 0 {
+        return None;
+    }
+    if field % page == 0 {
+        return Some(field);
+    }
+    let whole = field.checked_add(16)?.checked_add(prev_size & !1)?;
+    (whole % page == 0).then_some(whole)
+}
+
 /// Walk glibc chunk headers from the start of `r`: a block malloc got with
 /// mmap starts with a header whose size has the IS_MMAPPED bit (2) set and
 /// spans whole pages. Adjacent blocks merge into one region; walk them all.
@@ -232,13 +280,15 @@ fn malloc_blocks(pid: i32, r: &Region, mem: &File) -> Option<(String, bool)> {
     let len = r.end - r.start;
     let (mut offset, mut blocks, mut largest) = (0u64, 0u32, 0u64);
     while offset < len {
-        let Some([_, size]) = read_u64s::<2>(mem, r.start + offset) else {
+        let Some([prev_size, size]) = read_u64s::<2>(mem, r.start + offset) else {
             break;
         };
-        let chunk = size & !7;
+        let Some(chunk) = mmapped_chunk_len(prev_size, size) else {
+            break;
+        };
         // `chunk > len - offset`, not `offset + chunk > len`: the size is the
         // target's data, and a huge one would wrap the sum (offset < len here).
-        if size & 2 == 0 || chunk == 0 || chunk % 4096 != 0 || chunk > len - offset {
+        if chunk > len - offset {
             break;
         }
         blocks += 1;
@@ -453,4 +503,24 @@ fn file_region(
         ""
     };
     (format!("{segment} of {owner}{gone}"), true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::mmapped_chunk_len;
+
+    #[test]
+    fn mmapped_chunk_headers_of_both_layouts_give_the_mapping_length() {
+        let page = crate::measure::machine::page_bytes() as u64;
+        // Measured: malloc(10 MiB) on glibc 2.36 (0xa01002) and 2.43 (0xa00ff2).
+        if page == 4096 {
+            assert_eq!(mmapped_chunk_len(0, 0xa01002), Some(0xa01000));
+            assert_eq!(mmapped_chunk_len(0, 0xa00ff2), Some(0xa01000));
+            assert_eq!(mmapped_chunk_len(0, 0x3200ff2), Some(0x3201000));
+        }
+        // Not mmapped (no bit 2), or no whole page either way.
+        assert_eq!(mmapped_chunk_len(0, 0xa01000), None);
+        assert_eq!(mmapped_chunk_len(0, 0x1232), None);
+        assert_eq!(mmapped_chunk_len(0, 2), None);
+    }
 }

@@ -21,6 +21,8 @@ use std::sync::OnceLock;
 
 use serde::Serialize;
 
+use crate::measure::c_library::{GlibcBehaviour, Libc};
+
 /// The allocator variables that change what glibc's malloc or threads do,
 /// and that the demos run without unless asked (`--keep-alloc-env`).
 pub fn is_allocator_variable(name: &str) -> bool {
@@ -46,10 +48,23 @@ pub const NAMES: &[(&str, &str)] = &[
     ),
     ("stack_thp", "2 MiB huge pages in thread stacks"),
     ("memory_limit", "memory cgroup limit"),
+    ("memory_available", "memory available (MemAvailable)"),
+    ("overcommit", "memory overcommit (vm.overcommit_memory)"),
+    (
+        "commit_available",
+        "memory left to commit under strict overcommit",
+    ),
+    (
+        "page_cache_drop",
+        "page cache of the cache directory's files can be dropped",
+    ),
     ("cache_fs", "cache directory's filesystem"),
     ("libc", "the demo's C library"),
     ("libc_version", "the demo's glibc version"),
     ("malloc", "the demo's malloc"),
+    ("fastbins", "glibc's fastbins"),
+    ("tcache_count", "tcache chunks per size"),
+    ("stack_guards", "thread stack guards"),
     ("malloc_settings", "malloc settings"),
     ("malloc_perturb", "MALLOC_PERTURB_"),
     ("arena_max", "malloc arena limit"),
@@ -104,11 +119,35 @@ impl Facts {
                     "memory_limit".into(),
                     memory_limit_kib().map_or("none".into(), |kib| format!("{kib} KiB")),
                 );
+                f.insert(
+                    "memory_available".into(),
+                    meminfo_kib("MemAvailable").map_or("unknown".into(), |k| format!("{k} KiB")),
+                );
+                let mode = overcommit();
+                f.insert("overcommit".into(), mode.into());
+                // Under strict overcommit every private writable mapping is
+                // charged when it is made: what is left to charge is a limit
+                // like a cgroup's. Elsewhere nothing is charged.
+                let headroom = match (
+                    mode,
+                    meminfo_kib("CommitLimit"),
+                    meminfo_kib("Committed_AS"),
+                ) {
+                    ("strict", Some(limit), Some(used)) => {
+                        format!("{} KiB", limit.saturating_sub(used))
+                    }
+                    _ => "unlimited".to_string(),
+                };
+                f.insert("commit_available".into(), headroom);
                 f
             })
             .clone();
         if let Some(dir) = cache_dir {
             f.insert("cache_fs".into(), filesystem(dir));
+            f.insert(
+                "page_cache_drop".into(),
+                crate::measure::pagecache::can_drop(dir).into(),
+            );
         }
         Facts(f)
     }
@@ -136,19 +175,35 @@ impl Facts {
     }
 
     /// Add the allocator facts of a demo that runs with `env` (its whole
-    /// environment) and whose start-up map names `libraries` (mapped files).
-    pub fn add_allocator(&mut self, env: &[(String, String)], libraries: &[&str]) {
+    /// environment) and whose start-up map names `libraries` (mapped files);
+    /// `pid` is the demo's, to read its C library through its own root.
+    pub fn add_allocator(
+        &mut self,
+        env: &[(String, String)],
+        libraries: &[&str],
+        pid: Option<i32>,
+    ) {
         let var = |name: &str| env.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
         let base = |p: &str| p.rsplit('/').next().unwrap_or(p).to_string();
-        let libc = if libraries.iter().any(|l| l.contains("musl")) {
-            "musl"
-        } else if libraries.iter().any(|l| base(l).starts_with("libc.so.6")) {
-            self.set("libc_version", glibc_version());
-            "glibc"
+        let found = Libc::of_mapped(libraries, pid);
+        if let Libc::Glibc(version) = &found {
+            // Unreadable library: the demo loads the glibc lab loads (the
+            // same root), whose version lab knows.
+            let version = version.clone().unwrap_or_else(glibc_version);
+            let b = GlibcBehaviour::of_version(&version);
+            self.set("fastbins", if b.fastbins { "yes" } else { "no" });
+            self.set("tcache_count", b.tcache_count.to_string());
+            let guards = b.madvise_guards && crate::measure::c_library::kernel_has_guard_regions();
+            self.set(
+                "stack_guards",
+                if guards { "guard regions" } else { "mappings" },
+            );
+            self.set("libc_version", version);
         } else {
-            "unknown (no libc mapped: statically linked?)"
+            // musl and the others map a PROT_NONE guard below a thread stack.
+            self.set("stack_guards", "mappings");
         }
-        .to_string();
+        let libc = found.name().to_string();
         let preloaded: Vec<String> = libraries
             .iter()
             .map(|l| base(l))
@@ -617,14 +672,47 @@ fn glibc_version() -> String {
         .into_owned()
 }
 
+/// The page size of this machine, in bytes: 4 KiB on x86-64, 4, 16 or 64
+/// KiB on arm64. The one place lab reads it.
+pub fn page_bytes() -> usize {
+    static PAGE: OnceLock<usize> = OnceLock::new();
+    *PAGE.get_or_init(|| {
+        // SAFETY: sysconf has no preconditions.
+        let bytes = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+        usize::try_from(bytes)
+            .ok()
+            .filter(|&b| b > 0)
+            .unwrap_or(4096)
+    })
+}
+
 /// The page size of this machine, in KiB.
 pub fn page_kib() -> i64 {
-    // SAFETY: sysconf has no preconditions.
-    let bytes = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
-    if bytes > 0 {
-        bytes as i64 / 1024
-    } else {
-        4
+    (page_bytes() / 1024) as i64
+}
+
+/// A line of /proc/meminfo (`MemAvailable`), in KiB.
+pub fn meminfo_kib(name: &str) -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
+    text.lines().find_map(|l| {
+        let rest = l.strip_prefix(name)?.strip_prefix(':')?;
+        rest.split_whitespace().next()?.parse().ok()
+    })
+}
+
+/// `vm.overcommit_memory`: `heuristic` (0, the default: an allocation fails
+/// only when it is obviously too large), `always` (1) or `strict` (2: every
+/// private writable mapping is charged against the commit limit when it is
+/// made). Documentation/mm/overcommit-accounting.rst.
+fn overcommit() -> &'static str {
+    match std::fs::read_to_string("/proc/sys/vm/overcommit_memory")
+        .unwrap_or_default()
+        .trim()
+    {
+        "0" => "heuristic",
+        "1" => "always",
+        "2" => "strict",
+        _ => "unknown",
     }
 }
 
@@ -670,6 +758,7 @@ mod tests {
                     .map(|(k, v)| (k.to_string(), v.to_string()))
                     .collect::<Vec<_>>(),
                 &["/usr/lib/x86_64-linux-gnu/libc.so.6"],
+                None,
             );
             f
         };

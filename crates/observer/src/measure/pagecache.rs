@@ -20,8 +20,7 @@ pub fn residency(path: &Path) -> Option<Residency> {
     if len == 0 {
         return None;
     }
-    // SAFETY: sysconf has no preconditions.
-    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) } as usize;
+    let page = crate::measure::machine::page_bytes();
     let pages = len.div_ceil(page);
     let mut vec = vec![0u8; pages];
     // SAFETY: a read-only shared mapping of an open file, never dereferenced;
@@ -50,6 +49,39 @@ pub fn residency(path: &Path) -> Option<Residency> {
         size_kib: (len / 1024) as u64,
         resident_kib: (resident * page / 1024) as u64,
     })
+}
+
+/// Can a file in `dir` be dropped from the page cache, as the filemap demo
+/// does to start cold (`fsync`, then `posix_fadvise(POSIX_FADV_DONTNEED)`)?
+/// `yes`, or `no` with the filesystem's reason: tmpfs and ramfs files live
+/// in the page cache; an overlayfs file (a container's root) is dropped or
+/// not depending on the kernel; a read-only folder cannot be probed.
+/// Measured on a small file of our own, removed afterwards.
+pub fn can_drop(dir: &Path) -> &'static str {
+    use std::io::Write;
+    let page = crate::measure::machine::page_bytes();
+    let probe = dir.join(format!(".pagecache-probe.{}", std::process::id()));
+    let made = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&probe)
+        .and_then(|mut f| {
+            f.write_all(&vec![1u8; 16 * page])?;
+            f.sync_all()?;
+            // SAFETY: fadvise on a file we own; it only hints the cache.
+            unsafe { libc::posix_fadvise(f.as_raw_fd(), 0, 0, libc::POSIX_FADV_DONTNEED) };
+            Ok(())
+        });
+    let answer = match made {
+        Err(_) => "unknown (the folder cannot be written)",
+        Ok(()) => match residency(&probe) {
+            Some(r) if r.resident_kib == 0 => "yes",
+            Some(_) => "no",
+            None => "unknown",
+        },
+    };
+    let _ = std::fs::remove_file(&probe);
+    answer
 }
 
 #[cfg(test)]

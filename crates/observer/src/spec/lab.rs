@@ -82,6 +82,12 @@ pub struct LabSpec {
     /// memory cgroup limit below it the demo would be killed, so the lab
     /// does not start and says why.
     pub memory: Option<String>,
+    /// The most address space the demo's private writable mappings reserve
+    /// (a size expression), where that is far more than `memory`: under
+    /// strict overcommit (`vm.overcommit_memory = 2`) the kernel charges it
+    /// when it is mapped, so the lab does not start where less is left to
+    /// commit. Default: `memory`.
+    pub commit: Option<String>,
     /// Facts every check of this lab requires (a check's own `requires`
     /// adds to these and overrides the same fact).
     #[serde(default)]
@@ -117,8 +123,47 @@ pub struct StepSpec {
     /// Extra sentences for one implementation only (`rust`, `c`, `python`).
     #[serde(default)]
     pub impl_notes: std::collections::BTreeMap<String, String>,
+    /// Sentences for machines with certain facts (`when`), and optionally one
+    /// implementation: what *this* machine does where glibc or the kernel
+    /// changed the lesson ("glibc 2.43 has no fastbins: …").
+    #[serde(default)]
+    pub notes: Vec<NoteSpec>,
     #[serde(default)]
     pub checks: Vec<CheckSpec>,
+}
+
+/// A sentence of a step that holds only where its facts do.
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct NoteSpec {
+    /// The facts it needs, as a check's `when`.
+    pub when: std::collections::BTreeMap<String, Vec<String>>,
+    /// Only for this implementation; default: all.
+    #[serde(default, rename = "impl")]
+    pub only_for: Option<String>,
+    pub text: String,
+}
+
+impl StepSpec {
+    /// The notes of this step for `imp` on a machine with `facts`: its
+    /// implementation's note, then each fact note that holds, as paragraphs.
+    pub fn note_for(&self, imp: Impl, facts: &crate::measure::machine::Facts) -> Option<String> {
+        let paragraphs: Vec<&str> = self
+            .impl_notes
+            .get(imp.as_str())
+            .map(String::as_str)
+            .into_iter()
+            .chain(
+                self.notes
+                    .iter()
+                    .filter(|n| n.only_for.as_deref().is_none_or(|o| o == imp.as_str()))
+                    .filter(|n| facts.unmet(&n.when).is_none())
+                    .map(|n| n.text.as_str()),
+            )
+            .map(str::trim)
+            .collect();
+        (!paragraphs.is_empty()).then(|| paragraphs.join("\n\n"))
+    }
 }
 
 /// One expectation, e.g. "virtual size grows by 10 MiB, give or take a page".

@@ -41,6 +41,7 @@ const LAB_KEYS: &[(&str, Shape, bool)] = &[
     ("cache_file", Shape::Text, false),
     ("machine", Shape::TextList, false),
     ("memory", Shape::Text, false),
+    ("commit", Shape::Text, false),
     ("requires", Shape::ListMap, false),
     ("exercise", Shape::TextMap, false),
     ("steps", Shape::Tables, true),
@@ -51,6 +52,7 @@ const STEP_KEYS: &[(&str, Shape, bool)] = &[
     ("annotation", Shape::Text, true),
     ("hint", Shape::Text, false),
     ("impl_notes", Shape::TextMap, false),
+    ("notes", Shape::Tables, false),
     ("checks", Shape::Tables, false),
 ];
 
@@ -411,11 +413,11 @@ fn meaning(
             },
         }
     }
-    for key in ["snapshot_resolution", "memory"] {
-        let value = if key == "memory" {
-            &spec.memory
-        } else {
-            &spec.snapshot_resolution
+    for key in ["snapshot_resolution", "memory", "commit"] {
+        let value = match key {
+            "memory" => &spec.memory,
+            "commit" => &spec.commit,
+            _ => &spec.snapshot_resolution,
         };
         if let Some(e) = value.as_deref().and_then(|v| size_expr(v, &facts).err()) {
             l.report(l.value_span(&[], key), size_message(&e.0));
