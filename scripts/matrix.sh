@@ -710,7 +710,8 @@ mount -t tmpfs tmp /tmp
 echo 1 > /proc/sys/kernel/printk
 for m in @MODULES@; do modprobe "$m" || echo "@@MATRIX-NOTE modprobe $m failed@@"; done
 i=0
-while [ -n "@MODULES@" ] && [ ! -b /dev/nvme0n1 ] && [ $i -lt 50 ]; do sleep 0.2; i=$((i + 1)); done
+while [ ! -b /dev/nvme0n1 ] && [ $i -lt 150 ]; do sleep 0.2; i=$((i + 1)); done
+[ -b /dev/nvme0n1 ] || echo "@@MATRIX-NOTE no /dev/nvme0n1 after 30 s (modules: $(cut -d" " -f1 /proc/modules | tr "\n" " "))@@"
 cachefs="the initramfs (RAM)"
 mkdir -p /mnt/cache
 if [ "$(stat -f -c %T /)" = ext2/ext3 ]; then
@@ -731,6 +732,9 @@ echo @@MATRIX-JSON-END@@
 echo @@MATRIX-STDERR-BEGIN@@
 cat /tmp/check.err
 dmesg 2>/dev/null | grep -iE "out of memory|oom-kill|killed process|hung_task" | sed "s/^/kernel: /"
+t=/sys/kernel/mm/transparent_hugepage
+echo "THP knobs: enabled $(cat $t/enabled 2>/dev/null), hpage_pmd_size $(cat $t/hpage_pmd_size 2>/dev/null)"
+for f in $t/hugepages-*/enabled; do [ -e "$f" ] && echo "  ${f#$t/}: $(cat "$f")"; done
 echo @@MATRIX-STDERR-END@@
 umount /mnt/cache 2>/dev/null
 sync
@@ -878,6 +882,9 @@ leg_vm() {
   lrc=$(grep -oE '@@MATRIX-RC [0-9]+@@' "$serial.txt" | grep -oE '[0-9]+')
   [ -n "$lrc" ] || { lrc=99; cp "$serial.txt" "$logs/$leg.log"; }
   check_result "$leg" "$logs/$leg.json" "$lrc" "$serial.txt"
+  local notes
+  notes=$(grep -o '@@MATRIX-NOTE .*@@' "$serial.txt" | sed -E 's/@@MATRIX-NOTE (.*)@@/the VM: \1/')
+  [ -n "$notes" ] && R_details+="$notes"$'\n'
   R_tests="not run (no checkout in the VM)"
 }
 
