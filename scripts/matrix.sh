@@ -660,10 +660,19 @@ if os.path.exists(os.path.join(mdir, "modules.softdep")):
         w = line.split()
         if len(w) > 2 and w[0] == "softdep":
             soft[norm(w[1])] = [norm(x) for x in w[2:] if not x.endswith(":")]
+alias = {}  # soft dependencies name aliases (crypto-crc32c -> crc32c_generic)
+if os.path.exists(os.path.join(mdir, "modules.alias")):
+    for line in open(os.path.join(mdir, "modules.alias")):
+        w = line.split()
+        if len(w) == 3 and w[0] == "alias" and "*" not in w[1]:
+            alias.setdefault(norm(w[1]), []).append(norm(w[2]))
 files, todo, seen = set(), [norm(w) for w in wanted], set()
 while todo:
     m = todo.pop()
-    if m in seen or m in builtin or m not in dep:
+    if m not in dep and m not in builtin:
+        todo.extend(alias.get(m, []))
+        continue
+    if m in seen or m in builtin:
         continue
     seen.add(m)
     path, deps = dep[m]
@@ -720,6 +729,8 @@ if [ "$(stat -f -c %T /)" = ext2/ext3 ]; then
 elif [ -b /dev/nvme0n1 ] && mount -t ext4 /dev/nvme0n1 /mnt/cache; then
   cachefs="an ext4 disk (NVMe)"
   export XDG_CACHE_HOME=/mnt/cache PMAP_LAB_CACHE_DIR=/mnt/cache/pmap-lab
+else
+  echo "@@MATRIX-NOTE the cache disk could not be mounted: the lab cache is in RAM@@"
 fi
 @PRE@
 mem=$(awk "/^MemTotal:/ {print int(\$2 / 1024)}" /proc/meminfo)
