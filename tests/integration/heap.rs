@@ -199,9 +199,10 @@ fn allocator_settings_are_cleared_or_named() {
             .env("MALLOC_MMAP_THRESHOLD_", (128 << 20).to_string())
             .output()
             .unwrap();
+        // Kept, no check of the lab applies: nothing was verified, exit 3.
         assert_eq!(
             out.status.code(),
-            Some(0),
+            Some(if keep { 3 } else { 0 }),
             "{}",
             String::from_utf8_lossy(&out.stderr)
         );
@@ -217,6 +218,18 @@ fn allocator_settings_are_cleared_or_named() {
     assert_eq!(
         kept["machine"]["malloc_settings"],
         "mmap_threshold=134217728"
+    );
+    assert_eq!(cleared["result"], "pass");
+    assert_eq!(
+        (&kept["result"], &kept["passed"]),
+        (&"n/a".into(), &false.into())
+    );
+    assert!(
+        kept["nothing_to_check"][0]
+            .as_str()
+            .is_some_and(|w| w.contains("malloc settings: mmap_threshold=134217728")),
+        "{}",
+        kept["nothing_to_check"]
     );
     let checks: Vec<&serde_json::Value> = kept["steps"]
         .as_array()
@@ -235,4 +248,47 @@ fn allocator_settings_are_cleared_or_named() {
             "{c}"
         );
     }
+}
+
+/// A suite run in which no check of a lab applies says so, as its own
+/// result, in the table and the JSON, and does not fail the suite: it is not
+/// a pass either. (Issue 18: it used to read "pass 0/0".)
+#[test]
+fn a_run_with_nothing_to_check_is_not_a_pass() {
+    let out = std::process::Command::new(crate::util::lab_exe())
+        .args(["check", "fragmentation", "--keep-alloc-env", "--json"])
+        .env("GLIBC_TUNABLES", "glibc.malloc.mmap_threshold=200000")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc = crate::util::json_doc(crate::util::Doc::Check, &out.stdout);
+    let run = &doc["runs"][0];
+    assert_eq!(
+        (&run["result"], &run["passed"]),
+        (&"n/a".into(), &false.into())
+    );
+    assert_eq!(run["checks_total"], 0);
+    let text = std::process::Command::new(crate::util::lab_exe())
+        .args(["check", "fragmentation", "--keep-alloc-env"])
+        .env("GLIBC_TUNABLES", "glibc.malloc.mmap_threshold=200000")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let shown = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        shown.contains("fragmentation (c): nothing to check on this machine: malloc settings: mmap_threshold=200000"),
+        "{shown}"
+    );
+    assert!(
+        shown
+            .lines()
+            .any(|l| l.starts_with("fragmentation") && l.contains(" n/a ")),
+        "{shown}"
+    );
 }

@@ -176,11 +176,7 @@ fn once(lab: &Lab, file: &Path, args: &GradeArgs) -> ExitCode {
                 text(&lab, &report, file, &results)
             };
             let _ = crate::print(&text);
-            if report.passed() {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(1)
-            }
+            crate::verdict_code(report.verdict())
         }
     }
 }
@@ -257,6 +253,13 @@ fn text(
         }
     }
     let (held, total) = report.checks_passed();
+    if total == 0 {
+        out += &format!(
+            "\nnot graded: no check applies on this machine ({}).\n",
+            report.ruled_out_by().join("; ")
+        );
+        return out;
+    }
     out += &format!("\nscore: {held} of {total} checks held");
     out += if held == total {
         ": done.\n"

@@ -484,7 +484,7 @@ fn check(args: &CheckArgs) -> ExitCode {
     // Labs of one's own are compared with their blessed outputs (lab bless).
     let (differences, same) = labs_cmd::compare_blessed(&runs);
     eprint!("{differences}");
-    if same && runs.iter().all(suite::SuiteRun::passed) {
+    if same && !runs.iter().any(suite::SuiteRun::fails_suite) {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
@@ -662,16 +662,23 @@ fn run_one(lab: &'static observer::spec::lab::Lab, args: &LabArgs) -> ExitCode {
                 Ok(()) | Err(Halt::Quit) => {}
                 Err(Halt::Fail(e)) => return fail(&e),
             }
-            if report.passed() {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::FAILURE
-            }
+            verdict_code(report.verdict())
         }
         // Stopped at a pause (q, Ctrl-C, Ctrl-D; the message is out), or the
         // reader of our output went away: nothing failed.
         Ok(Ended::Stopped(_)) => ExitCode::SUCCESS,
         Err(e) => fail(&e),
+    }
+}
+
+/// The exit status of a run: 0 when its checks held, 1 when one failed, 3
+/// when none applies on this machine (nothing was verified; README).
+pub fn verdict_code(verdict: observer::drive::report::Verdict) -> ExitCode {
+    use observer::drive::report::Verdict;
+    match verdict {
+        Verdict::Pass => ExitCode::SUCCESS,
+        Verdict::Fail => ExitCode::FAILURE,
+        Verdict::NothingToCheck => ExitCode::from(3),
     }
 }
 

@@ -57,13 +57,59 @@ pub struct StepReport {
     pub checks: Vec<CheckResult>,
 }
 
+/// What a run's checks came to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// Every check that applies here held, and at least one applied.
+    Pass,
+    /// A check failed.
+    Fail,
+    /// No check applies on this machine: nothing was verified, which is not
+    /// a pass (`lab LAB` exits 3; docs/machine-facts.md).
+    NothingToCheck,
+}
+
+impl Verdict {
+    /// `pass`, `fail`, `n/a`: the JSON's `result`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Pass => "pass",
+            Verdict::Fail => "fail",
+            Verdict::NothingToCheck => "n/a",
+        }
+    }
+}
+
 impl Report {
-    /// No check failed (checks that do not apply here do not count).
+    /// Pass, fail, or nothing to check on this machine.
+    pub fn verdict(&self) -> Verdict {
+        let checks = || self.steps.iter().flat_map(|s| &s.checks);
+        if checks().any(|c| c.status == Status::Fail) {
+            Verdict::Fail
+        } else if checks().any(|c| c.status == Status::Pass) {
+            Verdict::Pass
+        } else {
+            Verdict::NothingToCheck
+        }
+    }
+
+    /// Every applicable check held, and there was one (see [`Verdict`]).
     pub fn passed(&self) -> bool {
-        self.steps
-            .iter()
-            .flat_map(|s| &s.checks)
-            .all(|c| c.status != Status::Fail)
+        self.verdict() == Verdict::Pass
+    }
+
+    /// Why nothing could be checked: the distinct reasons that ruled the
+    /// checks out (the facts that do not hold here).
+    pub fn ruled_out_by(&self) -> Vec<String> {
+        let mut why: Vec<String> = Vec::new();
+        for c in self.steps.iter().flat_map(|s| &s.checks) {
+            if let Some(r) = &c.not_applicable {
+                if !why.contains(r) {
+                    why.push(r.clone());
+                }
+            }
+        }
+        why
     }
 
     /// (held, applicable): checks that held, of those that apply here.
@@ -90,8 +136,7 @@ impl Report {
 
     /// The base page size the residency maps count in, in KiB.
     pub fn page_kib(&self) -> u64 {
-        // SAFETY: sysconf has no preconditions.
-        (unsafe { libc::sysconf(libc::_SC_PAGESIZE) } as u64 / 1024).max(1)
+        crate::measure::machine::page_kib() as u64
     }
 }
 

@@ -127,6 +127,22 @@ pub fn before_start(lab: &Lab, facts: &Facts) -> Option<String> {
     facts.unmet(&known)
 }
 
+/// Why a demo did not start. With `--no-aslr` the child asks the kernel for
+/// `personality(ADDR_NO_RANDOMIZE)` before its exec: a container's seccomp
+/// profile (podman's and docker's default allow only a few personality
+/// values) answers ENOSYS or EPERM, which alone would read as a mystery.
+fn spawn_error(e: std::io::Error, no_aslr: bool) -> RunError {
+    let refused = matches!(e.raw_os_error(), Some(libc::ENOSYS) | Some(libc::EPERM));
+    if no_aslr && refused {
+        return RunError::Usage(format!(
+            "--no-aslr: the kernel refused personality(ADDR_NO_RANDOMIZE) ({e}); a container's \
+             seccomp profile does that (podman and docker's default): run without --no-aslr, or \
+             start the container with --security-opt seccomp=unconfined"
+        ));
+    }
+    RunError::Io("starting the demo".into(), e)
+}
+
 /// Knobs of a run.
 #[derive(Clone, Debug)]
 pub struct RunOptions {
@@ -235,8 +251,7 @@ pub fn run_lab(
     // The checks are compiled once the start-up map says which C library and
     // allocator the demo runs with (step 0).
     let mut checks: Vec<Vec<Result<Check, CheckResult>>> = Vec::new();
-    let mut demo =
-        Demo::spawn(launch.command).map_err(|e| RunError::Io("starting the demo".into(), e))?;
+    let mut demo = Demo::spawn(launch.command).map_err(|e| spawn_error(e, opts.tools.no_aslr))?;
     // The lab's file, removed when the run ends however it ends.
     let cache_guard = lab.spec.cache_file.as_ref().map(|f| {
         RemoveOnDrop::new(
@@ -406,8 +421,7 @@ pub fn count_prompts(
     limit: usize,
 ) -> Result<Prompts, RunError> {
     let launch = prepare(lab, imp, &opts.tools)?;
-    let mut demo =
-        Demo::spawn(launch.command).map_err(|e| RunError::Io("starting the demo".into(), e))?;
+    let mut demo = Demo::spawn(launch.command).map_err(|e| spawn_error(e, opts.tools.no_aslr))?;
     let mut count = 0;
     let last_words = |output: &str| {
         let tail: Vec<&str> = output.lines().rev().take(3).collect();

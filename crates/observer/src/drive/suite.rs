@@ -1,6 +1,7 @@
 //! The instructors' suite: every lab × implementation, non-interactively, with
 //! one outcome per run and a summary table (`lab check`).
 
+use crate::drive::report::Verdict;
 use std::time::{Duration, Instant};
 
 use crate::drive::impls::Impl;
@@ -30,6 +31,7 @@ pub struct SuiteRun {
 }
 
 impl SuiteRun {
+    /// The run passed, or was skipped (a lab that cannot start here).
     pub fn passed(&self) -> bool {
         match &self.outcome {
             Outcome::Ran(r) => r.passed(),
@@ -38,11 +40,25 @@ impl SuiteRun {
         }
     }
 
-    /// `pass`, `FAIL`, `skip` or `ERROR`.
+    /// A check failed or the run broke: the suite does not pass. (A run
+    /// with nothing to check here, like a skipped one, is listed as such and
+    /// does not fail the suite.)
+    pub fn fails_suite(&self) -> bool {
+        match &self.outcome {
+            Outcome::Ran(r) => r.verdict() == Verdict::Fail,
+            Outcome::Skipped(_) => false,
+            Outcome::Error(_) => true,
+        }
+    }
+
+    /// `pass`, `FAIL`, `n/a` (nothing to check here), `skip` or `ERROR`.
     pub fn verdict(&self) -> &'static str {
         match &self.outcome {
-            Outcome::Ran(r) if r.passed() => "pass",
-            Outcome::Ran(_) => "FAIL",
+            Outcome::Ran(r) => match r.verdict() {
+                Verdict::Pass => "pass",
+                Verdict::Fail => "FAIL",
+                Verdict::NothingToCheck => "n/a",
+            },
             Outcome::Skipped(_) => "skip",
             Outcome::Error(_) => "ERROR",
         }

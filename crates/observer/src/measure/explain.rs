@@ -157,10 +157,12 @@ fn identify(
                 }
             ))
         }
-        [first, .., last] => return certain(format!(
+        [first, .., last] => {
+            return certain(format!(
             "stacks of {} threads ({first} to {last}: their stack pointers are here){guard_words}",
             here.len()
-        )),
+        ))
+        }
     }
     if perms.starts_with("---") {
         if let Some(above) = all.get(i + 1).filter(|a| a.start == r.end) {

@@ -209,7 +209,7 @@ fn anchor(lab: &str, imp: &str) -> String {
 fn verdict_class(verdict: &str) -> &'static str {
     match verdict {
         "pass" => "pass",
-        "skip" => "skip",
+        "skip" | "n/a" => "skip",
         "ERROR" => "error",
         _ => "fail",
     }
@@ -232,7 +232,7 @@ fn summary_table(out: &mut String, runs: &[SuiteRun]) {
             lab = esc(&r.lab),
             imp = esc(r.imp.as_str()),
             checks = esc(&r.checks()),
-            class = if r.passed() { "pass" } else { "fail" },
+            class = verdict_class(r.verdict()),
             verdict = esc(r.verdict()),
             secs = r.elapsed.as_secs_f64(),
         );
@@ -242,11 +242,24 @@ fn summary_table(out: &mut String, runs: &[SuiteRun]) {
 
 fn run_section(out: &mut String, report: &Report) {
     let (passed, total) = report.checks_passed();
-    let verdict = if report.passed() { "pass" } else { "fail" };
+    let nothing = report.verdict() == crate::drive::report::Verdict::NothingToCheck;
+    let verdict = match report.verdict() {
+        crate::drive::report::Verdict::Pass => "pass",
+        crate::drive::report::Verdict::Fail => "fail",
+        crate::drive::report::Verdict::NothingToCheck => "skip",
+    };
+    let held = if nothing {
+        format!(
+            "nothing to check on this machine: {}",
+            esc(&report.ruled_out_by().join("; "))
+        )
+    } else {
+        format!("{passed} of {total} checks held")
+    };
     let _ = write!(
         out,
         "<section class=\"run\" id=\"{id}\">\n<h2>{lab} · {imp} \
-         <span class=\"verdict {verdict}\">{passed} of {total} checks held</span></h2>\n\
+         <span class=\"verdict {verdict}\">{held}</span></h2>\n\
          <p class=\"meta\">{source}, {how}</p>\n",
         id = anchor(&report.lab, report.imp.as_str()),
         lab = esc(&report.lab),

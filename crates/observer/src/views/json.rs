@@ -10,6 +10,7 @@
 //!
 //! Fields may be added, never renamed or removed.
 
+use crate::drive::report::Verdict;
 use pmap_view::json::{Hex, RegionJson, Streamed};
 use pmap_view::{Kind, RegionChange, Snapshot, Totals};
 use serde::Serialize;
@@ -39,8 +40,15 @@ pub struct RunDocument<'a> {
     pub runtime: &'a str,
     pub source_file: &'a str,
     pub pid: i32,
-    /// No check failed (checks that do not apply do not count).
+    /// Every check that applies held, and one did (`lab observe`: no
+    /// check failed).
     pub passed: bool,
+    /// `pass`, `fail` or `n/a` (no check applies here); not for `lab observe`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub result: Option<&'static str>,
+    /// With `n/a`: the facts that ruled every check out.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub nothing_to_check: Vec<String>,
     /// The base page size residency runs count in, KiB.
     pub page_size_kib: u64,
     /// The facts the checks were judged by.
@@ -162,6 +170,12 @@ impl<'a> RunDocument<'a> {
             source_file: &report.source_file,
             pid: report.pid,
             passed: report.passed(),
+            result: Some(report.verdict().as_str()),
+            nothing_to_check: if report.verdict() == Verdict::NothingToCheck {
+                report.ruled_out_by()
+            } else {
+                Vec::new()
+            },
             page_size_kib: report.page_kib(),
             machine: &report.facts,
             cleared_env: &report.cleared_env,
@@ -174,6 +188,10 @@ impl<'a> RunDocument<'a> {
         RunDocument {
             imp: command.first().map_or("", String::as_str),
             command: Some(command),
+            // A program of one's own has no checks: nothing failed.
+            passed: report.verdict() != Verdict::Fail,
+            result: None,
+            nothing_to_check: Vec::new(),
             ..RunDocument::of(report)
         }
     }
@@ -339,7 +357,7 @@ impl<'a> SuiteDocument<'a> {
     pub fn of(runs: &'a [SuiteRun]) -> SuiteDocument<'a> {
         SuiteDocument {
             schema: crate::views::class::read::SCHEMA,
-            passed: runs.iter().all(SuiteRun::passed),
+            passed: !runs.iter().any(SuiteRun::fails_suite),
             machine: crate::drive::suite::facts(runs),
             runs: runs.iter().map(suite_run).collect(),
         }

@@ -622,7 +622,15 @@ pub fn annotated(lab: &Lab, report: &Report) -> String {
         why(&mut out, s, resolution, None);
     }
     let (passed, total) = report.checks_passed();
-    let _ = writeln!(out, "\n{passed} of {total} checks held.");
+    if report.verdict() == crate::drive::report::Verdict::NothingToCheck {
+        let _ = writeln!(
+            out,
+            "\nNothing to check on this machine: {}.",
+            report.ruled_out_by().join("; ")
+        );
+    } else {
+        let _ = writeln!(out, "\n{passed} of {total} checks held.");
+    }
     out
 }
 
@@ -713,7 +721,18 @@ pub fn summary(report: &Report, style: Style) -> String {
         report.lab, report.imp
     );
     let w = style.prose_width();
-    if passed == total {
+    if report.verdict() == crate::drive::report::Verdict::NothingToCheck {
+        style.dim(&wrap_to(
+            &format!(
+                "{} lab, {} implementation: nothing to check on this machine: {}",
+                report.lab,
+                report.imp,
+                report.ruled_out_by().join("; ")
+            ),
+            "",
+            w,
+        ))
+    } else if passed == total {
         style.good(&wrap_to(&line, "", w))
     } else {
         style.bad(&wrap_to(
@@ -1205,20 +1224,31 @@ pub fn suite_table(runs: &[SuiteRun]) -> String {
         );
     }
     let total: std::time::Duration = runs.iter().map(|r| r.elapsed).sum();
-    let failed = runs.iter().filter(|r| !r.passed()).count();
+    let failed = runs.iter().filter(|r| r.fails_suite()).count();
     let skipped = runs
         .iter()
         .filter(|r| matches!(r.outcome, Outcome::Skipped(_)))
         .count();
-    out += &match (failed, skipped) {
+    let nothing = runs.iter().filter(|r| r.verdict() == "n/a").count();
+    out += &match (failed, skipped + nothing) {
         (0, 0) => format!(
             "all {} runs passed in {:.2} s\n",
             runs.len(),
             total.as_secs_f64()
         ),
-        (0, s) => format!(
-            "{} runs passed, {s} skipped, in {:.2} s\n",
-            runs.len() - s,
+        (0, _) => format!(
+            "{} runs passed, {}{} in {:.2} s\n",
+            runs.len() - skipped - nothing,
+            if skipped > 0 {
+                format!("{skipped} skipped, ")
+            } else {
+                String::new()
+            },
+            if nothing > 0 {
+                format!("{nothing} with nothing to check on this machine,")
+            } else {
+                String::new()
+            },
             total.as_secs_f64()
         ),
         (f, _) => format!(
@@ -1227,6 +1257,18 @@ pub fn suite_table(runs: &[SuiteRun]) -> String {
             total.as_secs_f64()
         ),
     };
+    for r in runs {
+        if let Outcome::Ran(report) = &r.outcome {
+            if report.verdict() == crate::drive::report::Verdict::NothingToCheck {
+                out += &format!(
+                    "\n{} ({}): nothing to check on this machine: {}\n",
+                    r.lab,
+                    r.imp,
+                    report.ruled_out_by().join("; ")
+                );
+            }
+        }
+    }
     for r in runs {
         let name = format!("{} ({})", r.lab, r.imp);
         match &r.outcome {
