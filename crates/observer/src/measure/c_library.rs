@@ -115,6 +115,12 @@ pub struct GlibcBehaviour {
     /// How many freed chunks of each size a thread's tcache holds by
     /// default: 7 since 2.26, 16 since 2.43.
     pub tcache_count: u32,
+    /// A thread's tcache (one chunk: 768 bytes on x86_64 with 2.43) is
+    /// malloc'd at the thread's first `free()` of a small chunk from glibc
+    /// 2.43 on, and at its first `malloc()` before: a program that frees
+    /// nothing until it has filled `[heap]` gets it at the top, where it
+    /// stays in use and keeps `[heap]` from shrinking below it.
+    pub tcache_at_first_free: bool,
     /// glibc 2.42 on installs a thread stack's guard with
     /// `madvise(MADV_GUARD_INSTALL)` where the kernel has it (Linux 6.13),
     /// instead of a `PROT_NONE` mapping of its own.
@@ -129,6 +135,7 @@ impl GlibcBehaviour {
         GlibcBehaviour {
             fastbins: !at_least(43),
             tcache_count: if at_least(43) { 16 } else { 7 },
+            tcache_at_first_free: at_least(43),
             madvise_guards: at_least(42),
         }
     }
@@ -219,5 +226,6 @@ mod tests {
         assert!(b("2.31").fastbins && b("2.42").fastbins && !b("2.43").fastbins);
         assert!(!b("2.41").madvise_guards && b("2.42").madvise_guards);
         assert_eq!((b("2.36").tcache_count, b("2.43").tcache_count), (7, 16));
+        assert!(!b("2.42").tcache_at_first_free && b("2.43").tcache_at_first_free);
     }
 }

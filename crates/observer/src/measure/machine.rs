@@ -38,7 +38,7 @@ pub struct Facts(BTreeMap<String, String>);
 pub const NAMES: &[(&str, &str)] = &[
     ("kernel", "kernel"),
     ("page_size", "page size"),
-    ("thp", "transparent huge pages (2 MiB)"),
+    ("thp", "transparent huge pages"),
     ("mthp", "smaller huge pages (mTHP)"),
     ("cpus", "CPUs (as glibc counts them)"),
     ("stack", "stack limit (ulimit -s)"),
@@ -46,7 +46,7 @@ pub const NAMES: &[(&str, &str)] = &[
         "stack_merge",
         "thread stacks merge with anonymous neighbours",
     ),
-    ("stack_thp", "2 MiB huge pages in thread stacks"),
+    ("stack_thp", "huge pages in thread stacks"),
     ("memory_limit", "memory cgroup limit"),
     ("memory_available", "memory available (MemAvailable)"),
     ("overcommit", "memory overcommit (vm.overcommit_memory)"),
@@ -64,6 +64,7 @@ pub const NAMES: &[(&str, &str)] = &[
     ("malloc", "the demo's malloc"),
     ("fastbins", "glibc's fastbins"),
     ("tcache_count", "tcache chunks per size"),
+    ("tcache_init", "when glibc allocates a thread's tcache"),
     ("stack_guards", "thread stack guards"),
     ("malloc_settings", "malloc settings"),
     ("malloc_perturb", "MALLOC_PERTURB_"),
@@ -193,6 +194,14 @@ impl Facts {
             let b = GlibcBehaviour::of_version(&version);
             self.set("fastbins", if b.fastbins { "yes" } else { "no" });
             self.set("tcache_count", b.tcache_count.to_string());
+            self.set(
+                "tcache_init",
+                if b.tcache_at_first_free {
+                    "first free"
+                } else {
+                    "first malloc"
+                },
+            );
             let guards = b.madvise_guards && crate::measure::c_library::kernel_has_guard_regions();
             self.set(
                 "stack_guards",
@@ -295,16 +304,16 @@ impl Facts {
     /// A number lab data may use in size expressions, and whether it is a
     /// size (KiB) rather than a count. See [`crate::spec::check::size_expr`].
     pub fn number(&self, name: &str) -> Option<(i64, bool)> {
-        let page = page_kib();
         let stack = self.thread_stack_kib();
         Some(match name {
             "cpus" => (self.count("cpus").unwrap_or(1), false),
             "stack" | "stacks" => (stack, true),
+            "guard" | "guards" => (thread_guard_kib(), true),
             "cached_stacks" => {
-                // glibc keeps freed stacks (with their guard page) while the
+                // glibc keeps freed stacks (with their guard) while the
                 // cache holds at most stack_cache; 100 threads at most here.
                 let cache = self.kib("stack_cache").unwrap_or(40 * 1024);
-                ((cache / (stack + page)).min(100), false)
+                ((cache / (stack + thread_guard_kib())).min(100), false)
             }
             "new_arenas" => (self.new_arenas(100), false),
             "fault" | "faults" => (self.fault_kib(), true),
@@ -330,12 +339,15 @@ impl Facts {
     }
 
     /// The stack of a new thread with default attributes, in KiB: the soft
-    /// stack limit rounded up to pages (at least 16 KiB), or 2 MiB when it is
-    /// unlimited (glibc's x86-64 default).
+    /// stack limit rounded up to pages (at least PTHREAD_STACK_MIN: 16 KiB on
+    /// x86-64, 128 KiB on arm64), or 2 MiB when it is unlimited (glibc's
+    /// ARCH_STACK_DEFAULT_SIZE on x86 and aarch64; sysdeps/nptl/
+    /// pthread_early_init.h).
     pub fn thread_stack_kib(&self) -> i64 {
         let page = page_kib();
+        let min = (libc::PTHREAD_STACK_MIN / 1024) as i64;
         match self.kib("stack") {
-            Some(kib) => (kib.max(16) + page - 1) / page * page,
+            Some(kib) => (kib.max(min) + page - 1) / page * page,
             None => 2048,
         }
     }
@@ -346,7 +358,7 @@ impl Facts {
     /// 0 where they are not `always` (nothing beyond the fault unit).
     pub fn huge_fault_kib(&self) -> i64 {
         if self.get("thp") == Some("always") {
-            2048
+            huge_page_kib()
         } else {
             0
         }
@@ -498,7 +510,9 @@ fn thp_modes() -> (String, String) {
         return ("unavailable".into(), "none".into());
     };
     let effective = |m: String| if m == "inherit" { top.clone() } else { m };
-    let pmd = mode(&base.join("hugepages-2048kB/enabled")).map_or(top.clone(), effective);
+    let pmd_kib = huge_page_kib();
+    let pmd =
+        mode(&base.join(format!("hugepages-{pmd_kib}kB/enabled"))).map_or(top.clone(), effective);
     let mut small: Vec<(u64, String)> = std::fs::read_dir(base)
         .into_iter()
         .flatten()
@@ -511,7 +525,7 @@ fn thp_modes() -> (String, String) {
                 .parse()
                 .ok()?;
             let m = effective(mode(&e.path().join("enabled"))?);
-            (kb < 2048 && m != "never").then_some((kb, m))
+            (kb < pmd_kib as u64 && m != "never").then_some((kb, m))
         })
         .collect();
     small.sort();
@@ -537,7 +551,7 @@ fn stack_merge() -> &'static str {
     let p = unsafe {
         libc::mmap(
             std::ptr::null_mut(),
-            4096,
+            page_bytes(),
             libc::PROT_READ | libc::PROT_WRITE,
             libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_STACK,
             -1,
@@ -554,7 +568,7 @@ fn stack_merge() -> &'static str {
         .and_then(|(_, rest)| rest.lines().find(|l| l.starts_with("VmFlags:")))
         .is_some_and(|l| l.split_whitespace().any(|f| f == "nh"));
     // SAFETY: the page mapped above, not used since.
-    unsafe { libc::munmap(p, 4096) };
+    unsafe { libc::munmap(p, page_bytes()) };
     if marked {
         "no"
     } else {
@@ -691,6 +705,27 @@ pub fn page_kib() -> i64 {
     (page_bytes() / 1024) as i64
 }
 
+/// The guard below a new thread's stack, in KiB: a page, but at least
+/// 64 KiB on aarch64 (glibc 2.27 on: ARCH_MIN_GUARD_SIZE in
+/// sysdeps/aarch64/nptl/pthreaddef.h, applied in nptl/allocatestack.c;
+/// measured: 100 threads add 100 x (8192 + 64) KiB on arm64 with 4 and 16
+/// KiB pages).
+pub fn thread_guard_kib() -> i64 {
+    let min = if cfg!(target_arch = "aarch64") { 64 } else { 0 };
+    page_kib().max(min)
+}
+
+/// The size of a transparent huge page (a PMD's worth of pages): 2 MiB with
+/// 4 KiB pages, 32 MiB with 16 KiB pages (arm64), 512 MiB with 64 KiB.
+pub fn huge_page_kib() -> i64 {
+    std::fs::read_to_string("/sys/kernel/mm/transparent_hugepage/hpage_pmd_size")
+        .ok()
+        .and_then(|s| s.trim().parse::<i64>().ok())
+        .map(|b| b / 1024)
+        // A page table page holds page/8 entries: (page / 8) pages.
+        .unwrap_or_else(|| page_kib() * page_kib() * 1024 / 8)
+}
+
 /// A line of /proc/meminfo (`MemAvailable`), in KiB.
 pub fn meminfo_kib(name: &str) -> Option<u64> {
     let text = std::fs::read_to_string("/proc/meminfo").ok()?;
@@ -732,10 +767,7 @@ mod tests {
         let f = Facts::from_pairs([("thp", "never"), ("kernel", "6.1.0-40-cloud-amd64")]);
         assert_eq!(f.unmet(&req("thp", &["never"])), None);
         let why = f.unmet(&req("thp", &["always", "madvise"])).unwrap();
-        assert!(
-            why.contains("transparent huge pages (2 MiB): never"),
-            "{why}"
-        );
+        assert!(why.contains("transparent huge pages: never"), "{why}");
         assert_eq!(f.unmet(&req("kernel", &["< 6.7"])), None);
         assert_eq!(f.unmet(&req("thp", &["!= always"])), None);
         assert!(f.unmet(&req("thp", &["!= never"])).is_some());
@@ -791,7 +823,8 @@ mod tests {
         assert_eq!(f("8192 KiB"), 8192);
         assert_eq!(f("1001 KiB"), (1001 + page - 1) / page * page);
         assert_eq!(f("unlimited"), 2048);
-        assert_eq!(f("4 KiB"), 16);
+        let min = (libc::PTHREAD_STACK_MIN / 1024) as i64; // 16 KiB x86-64, 128 KiB arm64
+        assert_eq!(f("4 KiB"), (min + page - 1) / page * page);
         let cached = |s: &str| Facts::from_pairs([("stack", s)]).number("cached_stacks");
         assert_eq!(cached("8192 KiB"), Some((40 * 1024 / (8192 + page), false)));
         assert_eq!(cached("256 KiB"), Some((100, false)));
@@ -804,7 +837,10 @@ mod tests {
         assert_eq!(f("16kB madvise, 64kB always"), 64);
         assert_eq!(f("64kB madvise"), page_kib());
         let h = |t: &str| Facts::from_pairs([("thp", t)]).huge_fault_kib();
-        assert_eq!((h("always"), h("madvise"), h("never")), (2048, 0, 0));
+        assert_eq!(
+            (h("always"), h("madvise"), h("never")),
+            (huge_page_kib(), 0, 0)
+        );
     }
 
     #[test]

@@ -36,7 +36,7 @@ pub fn capture(pid: i32, previous: Option<&Snapshot>, now: &Snapshot) -> Vec<Reg
         // The regions every view shows (vanished and merged ones have no pages).
         .filter(|c| c.matters(None) && !matches!(c.change, Change::Vanished | Change::Merged))
         .map(|c| c.region())
-        .filter(|r| (r.end - r.start) / 4096 <= MAX_PAGES)
+        .filter(|r| (r.end - r.start) / crate::measure::machine::page_bytes() as u64 <= MAX_PAGES)
         .filter_map(|r| {
             let map = PageMap::read(pid, r.start, r.end).ok()?;
             Some(RegionResidency {

@@ -622,7 +622,7 @@ impl CheckResult {
 /// Terms are joined by `+` and `-`; a term is a product of factors written
 /// side by side or with `*`: numbers, at most one size unit (`KiB`, `MiB`,
 /// `GiB`, `page(s)`, `stack(s)`: a thread's default stack) and counts this
-/// machine knows (`cpus`, `new_arenas`, `cached_stacks`, see
+/// machine knows (`cpus`, `new_arenas`, `cached_stacks`, `guard`, see
 /// [`Facts::number`]).
 /// Examples: `10 MiB + 1 page`, `100 stacks + 100 pages`, `new_arenas * 64 MiB`.
 pub fn size_expr(text: &str, facts: &Facts) -> Result<i64, SizeExprError> {

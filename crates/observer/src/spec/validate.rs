@@ -451,6 +451,25 @@ fn meaning(
                 Err(e) => l.report(at, format!("impl_notes: {e}")),
             }
         }
+        // A note of facts: its facts and its implementation exist, and its
+        // placeholders name values (reported at the step's `notes`).
+        for note in &step.notes {
+            let at = l.key_span(&[i], "notes");
+            for fact in note.when.keys().filter(|f| !known_fact(f)) {
+                l.report(at.clone(), format!("notes: {}", unknown_fact(fact)));
+            }
+            if let Some(only) = &note.only_for {
+                match only.parse::<Impl>() {
+                    Ok(imp) if spec.demos.contains_key(imp.as_str()) => {}
+                    Ok(imp) => l.report(
+                        at.clone(),
+                        format!("notes: impl: the lab has no {imp} demo"),
+                    ),
+                    Err(e) => l.report(at.clone(), format!("notes: impl: {e}")),
+                }
+            }
+            placeholders(l, &[i], "notes", &note.text);
+        }
         for (j, c) in step.checks.iter().enumerate() {
             let path = [i, j];
             if !ids.insert(c.id.clone()) {
@@ -558,7 +577,7 @@ fn check(l: &mut Linter, path: &[usize], c: &crate::spec::lab::CheckSpec, facts:
 fn size_message(expr: &str) -> String {
     format!(
         "bad size expression `{expr}` (numbers, KiB, MiB, GiB, page(s), stack(s), and the \
-         counts cpus, new_arenas, cached_stacks, joined by + - *)"
+         counts cpus, new_arenas, cached_stacks, guard, joined by + - *)"
     )
 }
 
@@ -712,6 +731,34 @@ tolerance = "a page of header"
         let got = problems(&typed);
         assert!(
             got[0].starts_with("lab.toml:11:9: `title` must be a string"),
+            "{got:#?}"
+        );
+    }
+
+    #[test]
+    fn a_note_names_known_facts_an_implementation_of_the_lab_and_values() {
+        let note = |body: &str| {
+            GOOD.replace(
+                "\n[[steps.checks]]",
+                &format!("\n[[steps.notes]]\n{body}\n\n[[steps.checks]]"),
+            )
+        };
+        let good = note("when = { fastbins = [\"no\"] }\nimpl = \"c\"\ntext = \"t {heap.rss}\"");
+        assert_eq!(problems(&good), Vec::<String>::new());
+        let bad =
+            note("when = { fastbin = [\"no\"] }\nimpl = \"python\"\ntext = \"{heap.bigness}\"");
+        let got = problems(&bad);
+        assert_eq!(got.len(), 3, "{got:#?}");
+        assert!(
+            got[0].contains("notes: unknown machine fact `fastbin`"),
+            "{got:#?}"
+        );
+        assert!(
+            got[1].contains("notes: impl: the lab has no python demo"),
+            "{got:#?}"
+        );
+        assert!(
+            got[2].contains("no placeholder `{heap.bigness}`"),
             "{got:#?}"
         );
     }
