@@ -90,3 +90,65 @@ fn watch_of_a_missing_process_is_one_clear_line() {
         "{err}"
     );
 }
+
+/// Issue 19: a watched process exits and its PID goes to another process.
+/// `lab watch` compares the start time at every sample and stops, instead of
+/// reporting the newcomer's memory as the watched one's growth. The reuse is
+/// forced in a PID namespace of our own (root: `ns_last_pid`).
+#[test]
+fn watch_stops_when_the_pid_belongs_to_another_process() {
+    if !nix::unistd::geteuid().is_root() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI runs as root: this test must run"
+        );
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIPPED watch::watch_stops_when_the_pid_belongs_to_another_process: needs root (a PID namespace and ns_last_pid)"
+        );
+        return;
+    }
+    // In the namespace: a process to watch, lab watching it, the process
+    // killed and reaped, its PID handed to a new process (which maps 200
+    // MiB and writes them), then lab's verdict.
+    let script = format!(
+        r#"
+sleep 60 & victim=$!
+"{lab}" watch $victim --interval 0.2 --count 40 >/dev/null 2>"$1/err" & watcher=$!
+sleep 0.5
+kill $victim; wait $victim 2>/dev/null
+echo $((victim - 1)) > /proc/sys/kernel/ns_last_pid
+python3 -c 'import time; b = bytearray(200 << 20); time.sleep(10)' & newcomer=$!
+echo "victim $victim newcomer $newcomer" > "$1/pids"
+wait $watcher; echo "rc $?" >> "$1/pids"
+kill $newcomer
+"#,
+        lab = lab_exe().display()
+    );
+    let dir = std::env::temp_dir().join(format!("pmap-lab-watch-reuse-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let t0 = Instant::now();
+    let out = Command::new("unshare")
+        .args(["--pid", "--fork", "--mount-proc", "sh", "-c", &script, "sh"])
+        .arg(&dir)
+        .output()
+        .expect("unshare (util-linux)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let pids = std::fs::read_to_string(dir.join("pids")).unwrap();
+    let err = std::fs::read_to_string(dir.join("err")).unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    let words: Vec<&str> = pids.split_whitespace().collect();
+    assert_eq!(words[1], words[3], "the PID was not reused: {pids}");
+    assert!(pids.contains("rc 0"), "{pids} {err}");
+    assert!(
+        err.contains("now belongs to another process") || err.contains("exited"),
+        "{err}"
+    );
+    // It stopped at the exit, long before its 40 samples (8 s).
+    assert!(t0.elapsed().as_secs_f64() < 7.0, "{err}");
+}

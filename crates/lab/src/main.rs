@@ -510,6 +510,16 @@ fn watch(args: &WatchArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // Said on stderr, where it does not break the JSON or the table.
+    match samples.ended {
+        watch::Ended::Counted => {}
+        watch::Ended::Exited => eprintln!("lab watch: process {} exited", args.pid),
+        watch::Ended::Reused => eprintln!(
+            "lab watch: PID {} now belongs to another process (the watched one exited): \
+             stopped before sampling it",
+            args.pid
+        ),
+    }
     let growth = watch::growth(&samples);
     let text = if json {
         pmap_view::json::pretty(&observer::views::json::WatchDocument::of(

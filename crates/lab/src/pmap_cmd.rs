@@ -6,12 +6,14 @@
 //! could not be read (and 43 for both); 1 for a PID or range that is not one
 //! (procps prints its usage then), 2 for other usage errors (clap).
 //!
-//! Which procps: where procps-ng releases print differently (4.0.2 and 4.0.4
-//! differ in `-X` over several processes and in escaping command lines;
-//! 4.0.5 keeps UTF-8 names; 4.0.6 adds `-k`; see docs/pmap.md), `lab pmap`
-//! follows the newest, 4.0.6, unless `--procps-compat VERSION` names
-//! another, or `auto`: the version of the procps `pmap` installed (its
-//! `pmap -V`), asked only then.
+//! Which procps: where procps-ng releases print differently (3.3.17
+//! escapes command lines argument by argument; 4.0.2 and 4.0.4 differ in
+//! `-X` over several processes and in escaping command lines; 4.0.5 keeps
+//! UTF-8 names; 4.0.6 adds `-k`; 4.0.7 honours `-A` with `-X`; see
+//! docs/pmap.md), `lab pmap` follows the newest, 4.0.7, unless
+//! `--procps-compat VERSION` names another, or `auto`: the version of the
+//! procps `pmap` installed (its `pmap -V`), asked only then. A version newer
+//! than 4.0.7 is followed as 4.0.7, with a note on stderr.
 //!
 //! Run as `pmap` (a link named `pmap` to `lab`), it is procps's `pmap`
 //! itself: [`run_as_pmap`] takes procps's options the way procps does
@@ -29,7 +31,7 @@ use std::path::Path;
 
 use clap::{ArgAction, ArgGroup, Args};
 use pmap_view::pmap::{
-    self, Carried, Format, Labels, Mapping, Options, Process, Range, Release, Table,
+    self, Carried, Follow, Format, Labels, Mapping, Options, Process, Range, Release, Table,
 };
 use pmap_view::resident;
 use pmap_view::{json, CaptureError, Snapshot};
@@ -74,9 +76,10 @@ pub struct PmapArgs {
     /// --procps: procps's own -k rule (a name with a `/` shows its last part).
     #[arg(short = 'k', long)]
     use_kernel_name: bool,
-    /// Print as this procps-ng release does where releases differ (4.0.2 to
-    /// 4.0.6; default the newest, 4.0.6), or `auto`: as the installed procps
-    /// `pmap` (asked with `pmap -V`). See docs/pmap.md for what differs.
+    /// Print as this procps-ng release does where releases differ (3.3.17,
+    /// 4.0.0 to 4.0.7; default the newest, 4.0.7; a newer one as 4.0.7, with
+    /// a note), or `auto`: as the installed procps `pmap` (asked with `pmap
+    /// -V`). See docs/pmap.md for what differs.
     #[arg(long, value_name = "VERSION|auto")]
     procps_compat: Option<String>,
     /// Processes (or threads, shown as their process), as numbers or /proc/PID.
@@ -98,7 +101,12 @@ enum Outcome {
 pub fn run(args: &PmapArgs) -> ExitCode {
     let release = match args.procps_compat.as_deref().map(choose_release) {
         None => Release::NEWEST,
-        Some(Ok(release)) => release,
+        Some(Ok(follow)) => {
+            if let Follow::Newer(_, note) = &follow {
+                eprintln!("lab pmap: note: {note}");
+            }
+            follow.release()
+        }
         Some(Err(e)) => return usage(&e),
     };
     let range = match args.range.as_deref().map(Range::parse).transpose() {
@@ -139,21 +147,24 @@ pub fn run(args: &PmapArgs) -> ExitCode {
     show_all(&pids, &opts, args.json, Voice::Lab)
 }
 
-/// `--procps-compat`'s (or `$LAB_PMAP_PROCPS`'s) release.
-fn choose_release(asked: &str) -> Result<Release, String> {
+/// `--procps-compat`'s (or `$LAB_PMAP_PROCPS`'s) release: a release lab
+/// knows, or the newest for a newer one (the caller prints the note).
+fn choose_release(asked: &str) -> Result<Follow, String> {
     if asked == "auto" {
         return installed_release();
     }
-    Release::parse(asked).ok_or_else(|| {
+    Release::follow(asked).ok_or_else(|| {
         format!(
-            "procps-ng `{asked}`: lab follows 4.0.2 (and 4.0.3, the same pmap), 4.0.4, 4.0.5, 4.0.6, or `auto`"
+            "procps-ng `{asked}`: lab follows {} (a newer version as {}), or `auto`",
+            Release::KNOWN,
+            Release::NEWEST.version()
         )
     })
 }
 
 /// The release of the procps `pmap` first in `$PATH` that is not lab
 /// itself, from its `pmap -V`.
-fn installed_release() -> Result<Release, String> {
+fn installed_release() -> Result<Follow, String> {
     let me = std::env::current_exe().and_then(std::fs::canonicalize).ok();
     let path = std::env::var_os("PATH").unwrap_or_default();
     for dir in std::env::split_paths(&path) {
@@ -182,10 +193,11 @@ fn installed_release() -> Result<Release, String> {
                 line.trim()
             ));
         };
-        return Release::parse(version).ok_or_else(|| {
+        return Release::follow(version).ok_or_else(|| {
             format!(
-                "{} is procps-ng {version}, whose output lab does not know (it knows 4.0.2 to 4.0.6): name the release to follow with --procps-compat",
-                candidate.display()
+                "{} is procps-ng {version}, whose output lab does not know (it knows {}): name the release to follow with --procps-compat",
+                candidate.display(),
+                Release::KNOWN
             )
         });
     }
@@ -426,7 +438,12 @@ pub fn run_as_pmap() -> ExitCode {
         .map_or("pmap".into(), |n| n.to_string_lossy().into_owned());
     let release = match std::env::var("LAB_PMAP_PROCPS") {
         Ok(asked) if !asked.is_empty() => match choose_release(&asked) {
-            Ok(release) => release,
+            Ok(follow) => {
+                if let Follow::Newer(_, note) = &follow {
+                    eprintln!("{name}: LAB_PMAP_PROCPS: note: {note}");
+                }
+                follow.release()
+            }
             Err(e) => {
                 eprintln!("{name}: LAB_PMAP_PROCPS: {e}");
                 return ExitCode::FAILURE;
@@ -520,6 +537,11 @@ pub fn run_as_pmap() -> ExitCode {
         }
     }
     if pids.is_empty() {
+        // Only `/proc/NAME`s that are no PID: 4.0's library refuses an empty
+        // list; 3.3.17's reads no process and has not missed any.
+        if release == Release::V3_3_17 {
+            return ExitCode::SUCCESS;
+        }
         return fail("library failed pids statistics");
     }
     let format = match (f.x, f.big_x, f.d) {
@@ -538,7 +560,8 @@ pub fn run_as_pmap() -> ExitCode {
         quiet: f.q,
         show_path: f.p,
         // Every release up to 4.0.6 ignores -A with -X.
-        range: if matches!(format, Format::More | Format::Everything) {
+        range: if matches!(format, Format::More | Format::Everything) && !release.has_ranged_smaps()
+        {
             Range::default()
         } else {
             range

@@ -9,6 +9,7 @@
 //! Rss and Dirty; [`pagemap`] says which pages of a region are resident.
 
 pub mod diff;
+mod glibc_2_31_print;
 pub mod json;
 pub mod pagemap;
 pub mod pmap;
@@ -22,4 +23,5 @@ pub mod stat;
 pub use diff::{diff, Change, Diff, RegionChange};
 pub use pagemap::{PageMap, PageState};
 pub use region::{Field, Fields, Key, Kind, Region};
+pub use resident::page_bytes;
 pub use snapshot::{CaptureError, Snapshot, Totals};

@@ -1,6 +1,6 @@
-//! The formats of procps-ng `pmap` (4.0.2 to 4.0.6), row for row and column
-//! for column, for `lab pmap`: the default format, `-x`, `-d`, `-X` and
-//! `-XX`, with `-q`, `-p`, `-k` and `-A`. Where the releases differ
+//! The formats of procps-ng `pmap` (3.3.17 and 4.0.0 to 4.0.7), row for row
+//! and column for column, for `lab pmap`: the default format, `-x`, `-d`, `-X`
+//! and `-XX`, with `-q`, `-p`, `-k` and `-A`. Where the releases differ
 //! ([`Release`]), [`Options::release`] chooses; [`Options::exact`] also
 //! reproduces procps's mistakes, for `lab` run as `pmap` (a drop-in).
 //!
@@ -63,10 +63,16 @@ pub enum Labels {
 /// sources and checked against builds of each, see docs/pmap.md):
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Release {
-    /// 4.0.2 (and 4.0.3, the same pmap; Debian 12): `-X` adds each process's
-    /// totals into the next one's; a command line with a byte that is not
-    /// UTF-8 shows every later non-ASCII byte as `?` and control as `.`;
-    /// names in the default, `-x` and `-d` formats keep printable ASCII only.
+    /// 3.3.17 (Debian 11, Ubuntu 22.04): as 4.0.2 but for the command line,
+    /// which it escapes argument by argument with the C library (a character
+    /// `iswprint` refuses is one `?`), cuts at 511 bytes, and shows without
+    /// ` <defunct>` for a zombie.
+    V3_3_17,
+    /// 4.0.2 (and 4.0.0, 4.0.1 and 4.0.3, the same pmap; Debian 12): `-X`
+    /// adds each process's totals into the next one's; a command line with a
+    /// byte that is not UTF-8 shows every later non-ASCII byte as `?` and
+    /// control as `.`; names in the default, `-x` and `-d` formats keep
+    /// printable ASCII only.
     V4_0_2,
     /// 4.0.4 (Debian 13, Ubuntu 24.04): `-X` totals are each process's own;
     /// a command line's bad bytes and C1 controls become `?` one by one.
@@ -75,41 +81,101 @@ pub enum Release {
     /// strictly (overlong forms and surrogates are `?`, and so are the
     /// private use characters).
     V4_0_5,
-    /// 4.0.6: `-k` (`--use-kernel-name`).
-    #[default]
+    /// 4.0.6: `-k` (`--use-kernel-name`); a command line of NUL bytes only
+    /// shows as `-` (`?` before).
     V4_0_6,
+    /// 4.0.7 (Debian unstable in 2026): `-X` and `-XX` honour `-A`.
+    #[default]
+    V4_0_7,
+}
+
+/// What `--procps-compat VERSION` (or an installed `pmap -V`) comes to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Follow {
+    /// A release lab knows.
+    Known(Release),
+    /// A release newer than the newest lab knows: lab follows the newest,
+    /// and says so (the text of the note).
+    Newer(Release, String),
+}
+
+impl Follow {
+    pub fn release(&self) -> Release {
+        match self {
+            Follow::Known(r) | Follow::Newer(r, _) => *r,
+        }
+    }
 }
 
 impl Release {
     /// Every release, oldest first.
-    pub const ALL: [Release; 4] = [
+    pub const ALL: [Release; 6] = [
+        Release::V3_3_17,
         Release::V4_0_2,
         Release::V4_0_4,
         Release::V4_0_5,
         Release::V4_0_6,
+        Release::V4_0_7,
     ];
     /// The release followed unless asked otherwise.
-    pub const NEWEST: Release = Release::V4_0_6;
+    pub const NEWEST: Release = Release::V4_0_7;
 
-    /// `4.0.2` … `4.0.6` (4.0.3 is 4.0.2's pmap).
+    /// What lab knows, for messages.
+    pub const KNOWN: &'static str = "3.3.17 and 4.0.0 to 4.0.7";
+
+    /// `3.3.17`, `4.0.0` … `4.0.7` (4.0.0, 4.0.1 and 4.0.3 are 4.0.2's
+    /// pmap).
     pub fn parse(version: &str) -> Option<Release> {
         let version = version.trim().trim_start_matches('v');
         Some(match version {
-            "4.0.2" | "4.0.3" => Release::V4_0_2,
+            "3.3.17" => Release::V3_3_17,
+            "4.0.0" | "4.0.1" | "4.0.2" | "4.0.3" => Release::V4_0_2,
             "4.0.4" => Release::V4_0_4,
             "4.0.5" => Release::V4_0_5,
             "4.0.6" => Release::V4_0_6,
+            "4.0.7" => Release::V4_0_7,
             _ => return None,
+        })
+    }
+
+    /// The release to follow for `version`: a known one, or the newest for
+    /// a version newer than every one lab knows (with a note saying so);
+    /// `None` for an older or unreadable one.
+    pub fn follow(version: &str) -> Option<Follow> {
+        if let Some(release) = Release::parse(version) {
+            return Some(Follow::Known(release));
+        }
+        let numbers = |v: &str| -> Option<Vec<u64>> {
+            v.trim()
+                .trim_start_matches('v')
+                .split('.')
+                .map(|n| n.parse().ok())
+                .collect()
+        };
+        let asked = numbers(version)?;
+        let newest = numbers(Release::NEWEST.version())?;
+        (asked > newest).then(|| {
+            Follow::Newer(
+                Release::NEWEST,
+                format!(
+                    "procps-ng {} is newer than the releases lab knows ({}): following {}",
+                    version.trim(),
+                    Release::KNOWN,
+                    Release::NEWEST.version()
+                ),
+            )
         })
     }
 
     /// The version number, `4.0.4`.
     pub fn version(self) -> &'static str {
         match self {
+            Release::V3_3_17 => "3.3.17",
             Release::V4_0_2 => "4.0.2",
             Release::V4_0_4 => "4.0.4",
             Release::V4_0_5 => "4.0.5",
             Release::V4_0_6 => "4.0.6",
+            Release::V4_0_7 => "4.0.7",
         }
     }
 
@@ -127,6 +193,11 @@ impl Release {
     /// Whether it has `-k` / `--use-kernel-name`.
     pub fn has_kernel_names(self) -> bool {
         self >= Release::V4_0_6
+    }
+
+    /// Whether its `-X` and `-XX` show only the mappings `-A` names.
+    pub fn has_ranged_smaps(self) -> bool {
+        self >= Release::V4_0_7
     }
 }
 
@@ -287,29 +358,127 @@ pub fn command_text(cmdline: &[u8], comm: &[u8], zombie: bool) -> String {
 
 /// [`command_text`] as `release` escapes it.
 pub fn command_text_as(cmdline: &[u8], comm: &[u8], zombie: bool, release: Release) -> String {
+    if release == Release::V3_3_17 {
+        return command_text_3_3_17(cmdline, comm);
+    }
     // procps reads at most 128 KiB of it.
     let cmdline = &cmdline[..cmdline.len().min(128 * 1024 - 1)];
-    let args = match cmdline.iter().rposition(|&b| b != 0) {
-        Some(last) => &cmdline[..=last],
-        None => &[][..],
-    };
-    if args.is_empty() {
+    if cmdline.is_empty() {
         let mut text = format!("[{}]", escape(comm, release));
         if zombie {
             text.push_str(" <defunct>");
         }
         return text;
     }
+    let mut args = match cmdline.iter().rposition(|&b| b != 0) {
+        Some(last) => &cmdline[..=last],
+        // Only NUL bytes: the library's text is empty, and shows as this.
+        None => return if release >= Release::V4_0_6 { "-" } else { "?" }.to_string(),
+    };
+    // The library drops the last byte read when it is a space (one that was
+    // a newline included): a command line not ending in NUL.
+    if matches!(cmdline.last(), Some(b' ' | b'\n')) {
+        args = &args[..args.len() - 1];
+    }
     let joined: Vec<u8> = args
         .iter()
         .map(|&b| if b == 0 || b == b'\n' { b' ' } else { b })
         .collect();
-    let text = escape(&joined, release);
-    if text.is_empty() {
-        "?".to_string()
+    escape(&joined, release)
+}
+
+/// 3.3.17's command line: the arguments as its library splits them (at
+/// every NUL and newline; a last one without NUL counts), each escaped by
+/// [`escape_3_3_17`] into what is left of a 512-byte buffer and joined by
+/// spaces while 3 bytes are left; `[COMM]` when there are none (a zombie
+/// too, without ` <defunct>`).
+fn command_text_3_3_17(cmdline: &[u8], comm: &[u8]) -> String {
+    const BUF: usize = 512;
+    let mut out = Vec::with_capacity(BUF);
+    if cmdline.is_empty() {
+        out.push(b'[');
+        escape_3_3_17(comm, BUF - 2, &mut out);
+        out.push(b']');
     } else {
-        text
+        let body = cmdline.strip_suffix(&[0]).unwrap_or(cmdline);
+        let mut args = body.split(|&b| b == 0 || b == b'\n').peekable();
+        while let Some(arg) = args.next() {
+            escape_3_3_17(arg, BUF - out.len(), &mut out);
+            if BUF - out.len() < 3 || args.peek().is_none() {
+                break;
+            }
+            out.push(b' ');
+        }
     }
+    String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+}
+
+/// procps 3.3.17's `escape_str` in a UTF-8 locale, as glibc decodes and
+/// classifies: into at most `room - 1` bytes of `out`, a byte that does not
+/// start a character glibc decodes (overlong forms, surrogates, a bad or
+/// missing continuation) is `?`; an ASCII control or DEL is `?`; a character
+/// `iswprint` refuses (C1 controls, U+2028 and U+2029, noncharacters, code
+/// points unassigned in glibc 2.31's Unicode, and the 4- to 6-byte forms past
+/// U+10FFFF glibc still decodes) is one `?`; any other is kept, if it fits
+/// with a byte to spare.
+fn escape_3_3_17(s: &[u8], room: usize, out: &mut Vec<u8>) {
+    let mut written = 0;
+    let mut i = 0;
+    while i < s.len() && written + 1 < room {
+        let b = s[i];
+        if b < 0x80 {
+            out.push(if (0x20..0x7f).contains(&b) { b } else { b'?' });
+            written += 1;
+            i += 1;
+            continue;
+        }
+        let (len, min, first) = match b {
+            0xc2..=0xdf => (2, 0x80, u32::from(b & 0x1f)),
+            0xe0..=0xef => (3, 0x800, u32::from(b & 0x0f)),
+            0xf0..=0xf7 => (4, 0x1_0000, u32::from(b & 0x07)),
+            0xf8..=0xfb => (5, 0x20_0000, u32::from(b & 0x03)),
+            0xfc..=0xfd => (6, 0x400_0000, u32::from(b & 0x01)),
+            _ => (0, 0, 0),
+        };
+        let decoded = (len > 0 && i + len <= s.len())
+            .then(|| {
+                s[i + 1..i + len].iter().try_fold(first, |c, &t| {
+                    (t & 0xc0 == 0x80).then_some((c << 6) | u32::from(t & 0x3f))
+                })
+            })
+            .flatten()
+            .filter(|&c| c >= min && !(0xd800..=0xdfff).contains(&c));
+        match decoded {
+            None => {
+                out.push(b'?');
+                written += 1;
+                i += 1;
+            }
+            Some(c) if !glibc_2_31_printable(c) => {
+                out.push(b'?');
+                written += 1;
+                i += len;
+            }
+            Some(_) => {
+                if len >= room - (written + 1) {
+                    break;
+                }
+                out.extend_from_slice(&s[i..i + len]);
+                written += len;
+                i += len;
+            }
+        }
+    }
+}
+
+/// glibc 2.31's `iswprint` for a code point from U+0080.
+fn glibc_2_31_printable(c: u32) -> bool {
+    use crate::glibc_2_31_print::NOT_PRINTABLE;
+    if c > 0x10_ffff {
+        return false;
+    }
+    let i = NOT_PRINTABLE.partition_point(|&(_, end)| end < c);
+    NOT_PRINTABLE.get(i).is_none_or(|&(start, _)| start > c)
 }
 
 /// How procps's library escapes a command line in a UTF-8 locale, by
@@ -331,9 +500,14 @@ pub fn command_text_as(cmdline: &[u8], comm: &[u8], zombie: bool, release: Relea
 pub fn escape(bytes: &[u8], release: Release) -> String {
     let mut out = bytes.to_vec();
     match release {
+        Release::V3_3_17 => {
+            let mut kept = Vec::with_capacity(bytes.len());
+            escape_3_3_17(bytes, usize::MAX, &mut kept);
+            out = kept;
+        }
         Release::V4_0_2 => escape_4_0_2(&mut out),
         Release::V4_0_4 => escape_4_0_4(&mut out),
-        Release::V4_0_5 | Release::V4_0_6 => escape_4_0_5(&mut out),
+        Release::V4_0_5 | Release::V4_0_6 | Release::V4_0_7 => escape_4_0_5(&mut out),
     }
     crate::smaps::name_text(&out)
 }
@@ -589,6 +763,22 @@ fn raw_label<'a>(r: &'a Mapping, process: &Process, opts: &Options) -> Cow<'a, s
     Cow::Borrowed("  [ anon ]")
 }
 
+/// The Mapping column of the default, `-x` and `-d` rows as printed: lab
+/// shows a control character as `?` ([`printable`]); so did procps before
+/// 4.0.5 (it kept printable ASCII only), but from 4.0.5 (commit 1cf67c39)
+/// it prints every character `mblen` takes, controls included, and its
+/// exact copy does the same.
+fn row_label<'a>(r: &'a Mapping, process: &Process, opts: &Options) -> Cow<'a, str> {
+    let label = mapping_label(r, process, opts);
+    if opts.exact && opts.release >= Release::V4_0_5 {
+        return label;
+    }
+    match printable(&label) {
+        Cow::Borrowed(_) => label,
+        Cow::Owned(shown) => Cow::Owned(shown),
+    }
+}
+
 /// The Mapping column of `-X` and `-XX`: the name as the kernel prints it,
 /// a file's base name unless `-p`.
 pub fn extended_label<'a>(r: &'a Region, opts: &Options) -> &'a str {
@@ -754,7 +944,7 @@ pub fn write_default(
         b.push(b"K ");
         b.push(&mode(r.perms));
         b.push(b" ");
-        b.push(printable(&mapping_label(r, process, opts)).as_bytes());
+        b.push(row_label(r, process, opts).as_bytes());
         b.end_row()?;
     }
     if !opts.quiet {
@@ -795,7 +985,7 @@ pub fn write_extended(
         b.push(b" ");
         b.push(&mode(r.perms));
         b.push(b" ");
-        b.push(printable(&mapping_label(r, process, opts)).as_bytes());
+        b.push(row_label(r, process, opts).as_bytes());
         b.end_row()?;
     }
     if opts.exact {
@@ -858,7 +1048,7 @@ pub fn write_device(
         b.push(b":");
         b.hex(u64::from(r.dev_minor), 5);
         b.push(b" ");
-        b.push(printable(&mapping_label(r, process, opts)).as_bytes());
+        b.push(row_label(r, process, opts).as_bytes());
         b.end_row()?;
     }
     if !opts.quiet {
@@ -898,6 +1088,22 @@ pub struct Table {
     rows: Vec<Row>,
     /// `keys.len()` counters per row.
     values: Values,
+    /// The widths of every mapping, in `-A`'s range or not.
+    all: Outline,
+}
+
+/// What procps 4.0.7's `-X -A` measures over every mapping, shown or not:
+/// how many there are, and the widest Address, Offset, Device, Inode and
+/// VmFlags (its columns are that wide, its header is printed if there is
+/// any mapping).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+struct Outline {
+    mappings: usize,
+    addr: usize,
+    offset: usize,
+    dev: usize,
+    inode: usize,
+    flags: usize,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -1002,6 +1208,20 @@ impl Table {
                 .cloned()
                 .collect();
         }
+        let flags = if opts.format == Format::Everything {
+            r.vm_flags.as_str()
+        } else {
+            ""
+        };
+        let all = &mut self.all;
+        all.mappings += 1;
+        all.addr = all.addr.max(hex_len(r.start, 8));
+        all.offset = all.offset.max(hex_len(r.offset, 8));
+        all.dev = all
+            .dev
+            .max(hex_len(u64::from(r.dev_major), 2) + 1 + hex_len(u64::from(r.dev_minor), 2));
+        all.inode = all.inode.max(dec_len(r.inode));
+        all.flags = all.flags.max(flags.len());
         if !opts.range.contains(r) {
             return;
         }
@@ -1016,11 +1236,6 @@ impl Table {
             printable(extended_label(r, opts))
         };
         let label = label.as_ref();
-        let flags = if opts.format == Format::Everything {
-            r.vm_flags.as_str()
-        } else {
-            ""
-        };
         self.rows.push(Row {
             start: r.start,
             offset: r.offset,
@@ -1076,10 +1291,17 @@ pub fn write_smaps_after(
 ) -> io::Result<()> {
     write_process(out, process)?;
     let keys = &table.keys;
+    // procps 4.0.7 honours -A, but measures its columns over every mapping.
+    let whole = opts.exact && opts.release.has_ranged_smaps();
+    let no_mappings = if whole {
+        table.all.mappings == 0
+    } else {
+        table.rows.is_empty()
+    };
     // procps prints nothing more for a process without mappings (a kernel
     // thread, a zombie), nor when smaps has no counters; but after another
     // process of the same call it prints that one's rule and totals again.
-    if table.rows.is_empty() || keys.is_empty() {
+    if no_mappings || keys.is_empty() {
         if opts.exact && !opts.quiet && !carried.keys.is_empty() {
             let mut b = Buf::new(out);
             b.spaces(5);
@@ -1111,19 +1333,34 @@ pub fn write_smaps_after(
             widest_value[i] = widest_value[i].max(dec_len(v));
         }
     }
-    let vm_flags = table.rows.iter().any(|r| !r.vm_flags().is_empty());
+    let vm_flags = if whole {
+        table.all.flags > 0
+    } else {
+        table.rows.iter().any(|r| !r.vm_flags().is_empty())
+    };
 
-    // Widths: the widest cell of each column.
+    // Widths: the widest cell of each column (of every mapping for 4.0.7).
     let header = |w: usize, name: &str| if opts.quiet { w } else { w.max(name.len()) };
-    let widest = |f: &dyn Fn(&Row) -> usize| table.rows.iter().map(f).max().unwrap_or(0);
-    let addr_w = header(widest(&|r| hex_len(r.start, 8)), "Address");
+    let widest = |all: usize, f: &dyn Fn(&Row) -> usize| {
+        if whole {
+            all
+        } else {
+            table.rows.iter().map(f).max().unwrap_or(0)
+        }
+    };
+    let addr_w = header(widest(table.all.addr, &|r| hex_len(r.start, 8)), "Address");
     let perm_w = header(4, "Perm");
-    let offset_w = header(widest(&|r| hex_len(r.offset, 8)), "Offset");
+    let offset_w = header(
+        widest(table.all.offset, &|r| hex_len(r.offset, 8)),
+        "Offset",
+    );
     let dev_w = header(
-        widest(&|r| hex_len(u64::from(r.dev_major), 2) + 1 + hex_len(u64::from(r.dev_minor), 2)),
+        widest(table.all.dev, &|r| {
+            hex_len(u64::from(r.dev_major), 2) + 1 + hex_len(u64::from(r.dev_minor), 2)
+        }),
         "Device",
     );
-    let inode_w = header(widest(&|r| dec_len(r.inode)), "Inode");
+    let inode_w = header(widest(table.all.inode, &|r| dec_len(r.inode)), "Inode");
     if carry {
         for (t, &before) in totals.iter_mut().zip(&carried.totals) {
             *t += before;
@@ -1156,7 +1393,7 @@ pub fn write_smaps_after(
             totals.clone()
         };
     }
-    let flags_w = header(widest(&|r| r.vm_flags().len()), "VmFlags");
+    let flags_w = header(widest(table.all.flags, &|r| r.vm_flags().len()), "VmFlags");
 
     let mut b = Buf::new(out);
     if !opts.quiet {
@@ -1323,7 +1560,13 @@ mod tests {
             ),
         ];
         for (input, [v2, v4, v5]) in cases {
-            for (release, want) in [(V4_0_2, v2), (V4_0_4, v4), (V4_0_5, v5), (V4_0_6, v5)] {
+            for (release, want) in [
+                (V4_0_2, v2),
+                (V4_0_4, v4),
+                (V4_0_5, v5),
+                (V4_0_6, v5),
+                (V4_0_7, v5),
+            ] {
                 assert_eq!(escape(input, release), *want, "{release:?} {input:?}");
             }
         }
@@ -1341,8 +1584,12 @@ mod tests {
     fn releases_are_named_by_their_version() {
         assert_eq!(Release::parse("4.0.3"), Some(Release::V4_0_2));
         assert_eq!(Release::parse("4.0.4"), Some(Release::V4_0_4));
-        assert_eq!(Release::parse("3.3.17"), None);
-        assert_eq!(Release::parse("4.0.7"), None);
+        assert_eq!(Release::parse("3.3.17"), Some(Release::V3_3_17));
+        assert_eq!(Release::parse("4.0.0"), Some(Release::V4_0_2));
+        assert_eq!(Release::parse("4.0.1"), Some(Release::V4_0_2));
+        assert_eq!(Release::parse("4.0.7"), Some(Release::V4_0_7));
+        assert_eq!(Release::parse("3.3.16"), None);
+        assert_eq!(Release::parse("4.0.8"), None);
         assert_eq!(
             Release::version_in("pmap from procps-ng 4.0.2\n"),
             Some("4.0.2")
@@ -1352,6 +1599,100 @@ mod tests {
             assert_eq!(Release::parse(r.version()), Some(r));
         }
         assert!(Release::V4_0_6.has_kernel_names() && !Release::V4_0_5.has_kernel_names());
+        assert!(Release::V4_0_7.has_ranged_smaps() && !Release::V4_0_6.has_ranged_smaps());
+    }
+
+    #[test]
+    fn a_newer_version_is_followed_as_the_newest_with_a_note() {
+        assert_eq!(
+            Release::follow("4.0.4"),
+            Some(Follow::Known(Release::V4_0_4))
+        );
+        for newer in ["4.0.8", "4.1", "4.0.10", "5.0.0"] {
+            match Release::follow(newer) {
+                Some(Follow::Newer(Release::V4_0_7, note)) => {
+                    assert!(note.contains(newer) && note.contains("4.0.7"), "{note}");
+                    assert!(!note.contains('\n'), "{note}");
+                }
+                other => panic!("{newer}: {other:?}"),
+            }
+        }
+        for older_or_not in ["3.3.16", "3.3.15", "4.0.2.x", "", "4.0.7rc1"] {
+            assert_eq!(Release::follow(older_or_not), None, "{older_or_not:?}");
+        }
+    }
+
+    /// As procps 3.3.17 printed them, measured in a Debian 11 root (glibc
+    /// 2.31, C.UTF-8) on processes with these command lines.
+    #[test]
+    fn command_lines_of_3_3_17_as_measured() {
+        let v3 = |cmdline: &[u8]| command_text_as(cmdline, b"cat", false, Release::V3_3_17);
+        assert_eq!(v3(b"a\xc2\x85b\0-c\0read x\0x\0"), "a?b -c read x x");
+        assert_eq!(v3(b"a\xed\xa0\x80b\0"), "a???b");
+        assert_eq!(v3(b"a\xc0\xafb\xe0\x80\xafc\0"), "a??b???c");
+        assert_eq!(v3(b"a\xf4\x90\x80\x80b\0"), "a?b");
+        assert_eq!(v3(b"a\xe2\x80\xa8b\xe2\x80\xa9c\0"), "a?b?c");
+        assert_eq!(
+            v3(b"a\xee\x80\x80b\xf3\xb0\x80\x80c\0"),
+            "a\u{e000}b\u{f0000}c"
+        );
+        // U+0378 unassigned; U+1FAF9 assigned only in Unicode 14.
+        assert_eq!(v3(b"a\xcd\xb8b\xf0\x9f\xab\xb9c\0"), "a?b?c");
+        assert_eq!(
+            v3(b"a\x01b\x7fc\0-c\0read x\0d\ne\0\0f\tg\0"),
+            "a?b?c -c read x d e  f?g"
+        );
+        assert_eq!(v3(b"\0"), "");
+        assert_eq!(v3(b"a\0-c\0read x\0\0\0"), "a -c read x  ");
+        assert_eq!(v3(b"\xffx\xc3\xa9\xe2\x82\0"), "?x\u{e9}??");
+        // 5- and 6-byte forms and F5-F7 leads: decoded, not printable.
+        assert_eq!(
+            v3(b"|\xf5\x80\x80\x80|\xf8\x88\x80\x80\x80|\xfc\x84\x80\x80\x80\x80|\0"),
+            "|?|?|?|"
+        );
+        // Cut at 511 bytes, a space only with 3 bytes left.
+        let long = |n: usize| [vec![b'y'; n], b"\0-c\0read x\0".to_vec()].concat();
+        assert_eq!(v3(&long(509)), format!("{} -", "y".repeat(509)));
+        assert_eq!(v3(&long(508)), format!("{} -c", "y".repeat(508)));
+        let wide = [
+            vec![b'x'; 300],
+            b"\0-c\0read x\0".to_vec(),
+            "\u{e9}".repeat(200).into_bytes(),
+        ]
+        .concat();
+        let shown = v3(&wide);
+        // 311 bytes before the last argument, 201 left for it: a 2-byte
+        // character fits while 2 bytes are left after it: 99 of them.
+        assert_eq!(shown.len(), 509, "{shown}");
+        assert!(shown.ends_with(&format!("read x {}", "\u{e9}".repeat(99))));
+        // No command line: [comm], and no <defunct> for a zombie.
+        assert_eq!(command_text_as(b"", b"sh", true, Release::V3_3_17), "[sh]");
+        assert_eq!(
+            command_text_as(b"", b"sh", true, Release::V4_0_2),
+            "[sh] <defunct>"
+        );
+    }
+
+    #[test]
+    fn a_command_line_of_nuls_is_a_mark_from_4_0() {
+        for (release, want) in [
+            (Release::V3_3_17, ""),
+            (Release::V4_0_2, "?"),
+            (Release::V4_0_5, "?"),
+            (Release::V4_0_6, "-"),
+            (Release::V4_0_7, "-"),
+        ] {
+            assert_eq!(command_text_as(b"\0", b"x", false, release), want);
+        }
+        // A command line not ending in NUL loses a last space or newline.
+        assert_eq!(
+            command_text_as(b"a\0b ", b"x", false, Release::V4_0_7),
+            "a b"
+        );
+        assert_eq!(
+            command_text_as(b"a\0b\n", b"x", false, Release::V4_0_2),
+            "a b"
+        );
     }
 
     #[test]
@@ -1389,7 +1730,8 @@ mod tests {
         assert_eq!(command_text(b"a\xc2\x85b", b"x", false), "a??b");
         assert_eq!(command_text(b"", b"kthreadd", false), "[kthreadd]");
         assert_eq!(command_text(b"", b"sh", true), "[sh] <defunct>");
-        assert_eq!(command_text(b"\0\0", b"a\nb", false), "[a?b]");
+        assert_eq!(command_text(b"\0\0", b"a\nb", false), "-");
+        assert_eq!(command_text(b"", b"a\nb", false), "[a?b]");
     }
 
     fn region(line: &str) -> Region {

@@ -152,6 +152,19 @@ pub(crate) fn base_page_size() -> Option<u64> {
     })
 }
 
+/// This machine's page size in bytes, the one definition the workspace
+/// uses (4 KiB on x86-64; 4, 16 or 64 KiB on arm64): the auxiliary vector's,
+/// else sysconf's.
+pub fn page_bytes() -> usize {
+    base_page_size()
+        .and_then(|b| usize::try_from(b).ok())
+        .unwrap_or_else(|| {
+            // SAFETY: sysconf has no preconditions.
+            let b = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+            usize::try_from(b).ok().filter(|&b| b > 0).unwrap_or(4096)
+        })
+}
+
 /// Parse a line of numa_maps; None if it is not in the expected format.
 ///
 /// A line: `START POLICY [file=PATH|heap|stack] [huge] [anon=N] [dirty=N]

@@ -17,6 +17,9 @@ pub struct ProcStat {
     pub flags: u64,
     /// `startstack` (field 28): an address in the main thread's stack.
     pub start_stack: u64,
+    /// `starttime` (field 22): when the process started, in clock ticks
+    /// since boot. A PID with another start time is another process.
+    pub start_time: u64,
 }
 
 /// The kernel's flag of a kernel thread (`PF_KTHREAD`).
@@ -38,6 +41,7 @@ impl ProcStat {
             state,
             flags: number(6).unwrap_or(0),
             start_stack: number(25).unwrap_or(0),
+            start_time: number(19).unwrap_or(0),
         })
     }
 

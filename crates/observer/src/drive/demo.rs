@@ -77,7 +77,21 @@ impl Demo {
     /// Start `command` with stdin, stdout and stderr on a new pty (no echo, no
     /// `\n`→`\r\n` translation), in a new session whose controlling terminal it is.
     pub fn spawn(mut command: Command) -> io::Result<Demo> {
-        let pty = openpty(None, None).map_err(io::Error::from)?;
+        let pty = openpty(None, None).map_err(|e| {
+            let e = io::Error::from(e);
+            // A minimal chroot or container without devpts has no
+            // pseudo-terminals: say what is missing, not just ENODEV.
+            match e.raw_os_error() {
+                Some(libc::ENODEV) | Some(libc::ENOENT) => io::Error::new(
+                    e.kind(),
+                    format!(
+                        "no pseudo-terminal for the demo ({e}): /dev/pts is not mounted here \
+                         (mount -t devpts devpts /dev/pts)"
+                    ),
+                ),
+                _ => e,
+            }
+        })?;
         let mut mode = termios::tcgetattr(pty.slave.as_fd()).map_err(io::Error::from)?;
         mode.local_flags
             .remove(LocalFlags::ECHO | LocalFlags::ECHONL);

@@ -147,33 +147,6 @@ fn major_minor(version: &str) -> Option<(u32, u32)> {
     Some((parts.next()?.parse().ok()?, parts.next()?.parse().ok()?))
 }
 
-/// Does this kernel accept `madvise(MADV_GUARD_INSTALL)` (Linux 6.13 on)?
-/// Measured: install a guard in a page of our own, then unmap it.
-pub fn kernel_has_guard_regions() -> bool {
-    const MADV_GUARD_INSTALL: libc::c_int = 102;
-    let page = crate::measure::machine::page_bytes();
-    // SAFETY: a fresh private anonymous page of our own, unmapped below.
-    let p = unsafe {
-        libc::mmap(
-            std::ptr::null_mut(),
-            page,
-            libc::PROT_READ | libc::PROT_WRITE,
-            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
-            -1,
-            0,
-        )
-    };
-    if p == libc::MAP_FAILED {
-        return false;
-    }
-    // SAFETY: the page mapped above; a guard only makes it fault on access,
-    // and nothing accesses it before it is unmapped.
-    let ok = unsafe { libc::madvise(p, page, MADV_GUARD_INSTALL) } == 0;
-    // SAFETY: the page mapped above, not used since.
-    unsafe { libc::munmap(p, page) };
-    ok
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

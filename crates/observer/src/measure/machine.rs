@@ -78,6 +78,13 @@ pub const NAMES: &[(&str, &str)] = &[
     ("python_build", "Python build"),
 ];
 
+/// Facts that are readings of the moment (free memory, commit left): they
+/// rule a lab out before it starts, but two runs of one machine differ in
+/// them, so they do not tell machines apart (`lab report`).
+pub fn is_reading(name: &str) -> bool {
+    matches!(name, "memory_available" | "commit_available")
+}
+
 /// The words for a fact's name.
 pub fn words(name: &str) -> &str {
     NAMES
@@ -202,7 +209,7 @@ impl Facts {
                     "first malloc"
                 },
             );
-            let guards = b.madvise_guards && crate::measure::c_library::kernel_has_guard_regions();
+            let guards = b.madvise_guards && kernel_has_guard_regions();
             self.set(
                 "stack_guards",
                 if guards { "guard regions" } else { "mappings" },
@@ -576,6 +583,33 @@ fn stack_merge() -> &'static str {
     }
 }
 
+/// Does this kernel accept `madvise(MADV_GUARD_INSTALL)` (Linux 6.13 on)?
+/// Measured: install a guard in a page of our own, then unmap it.
+pub fn kernel_has_guard_regions() -> bool {
+    const MADV_GUARD_INSTALL: libc::c_int = 102;
+    let page = page_bytes();
+    // SAFETY: a fresh private anonymous page of our own, unmapped below.
+    let p = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            page,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+            -1,
+            0,
+        )
+    };
+    if p == libc::MAP_FAILED {
+        return false;
+    }
+    // SAFETY: the page mapped above; a guard only makes it fault on access,
+    // and nothing accesses it before it is unmapped.
+    let ok = unsafe { libc::madvise(p, page, MADV_GUARD_INSTALL) } == 0;
+    // SAFETY: the page mapped above, not used since.
+    unsafe { libc::munmap(p, page) };
+    ok
+}
+
 /// The soft stack limit (`ulimit -s`) in KiB, None when unlimited. glibc sizes
 /// new threads' stacks from it.
 pub fn stack_limit() -> Option<u64> {
@@ -686,18 +720,9 @@ fn glibc_version() -> String {
         .into_owned()
 }
 
-/// The page size of this machine, in bytes: 4 KiB on x86-64, 4, 16 or 64
-/// KiB on arm64. The one place lab reads it.
+/// The page size of this machine, in bytes (see [`pmap_view::page_bytes`]).
 pub fn page_bytes() -> usize {
-    static PAGE: OnceLock<usize> = OnceLock::new();
-    *PAGE.get_or_init(|| {
-        // SAFETY: sysconf has no preconditions.
-        let bytes = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
-        usize::try_from(bytes)
-            .ok()
-            .filter(|&b| b > 0)
-            .unwrap_or(4096)
-    })
+    pmap_view::page_bytes()
 }
 
 /// The page size of this machine, in KiB.

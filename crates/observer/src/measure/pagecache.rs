@@ -20,7 +20,7 @@ pub fn residency(path: &Path) -> Option<Residency> {
     if len == 0 {
         return None;
     }
-    let page = crate::measure::machine::page_bytes();
+    let page = pmap_view::page_bytes();
     let pages = len.div_ceil(page);
     let mut vec = vec![0u8; pages];
     // SAFETY: a read-only shared mapping of an open file, never dereferenced;
@@ -59,7 +59,7 @@ pub fn residency(path: &Path) -> Option<Residency> {
 /// Measured on a small file of our own, removed afterwards.
 pub fn can_drop(dir: &Path) -> &'static str {
     use std::io::Write;
-    let page = crate::measure::machine::page_bytes();
+    let page = pmap_view::page_bytes();
     let probe = dir.join(format!(".pagecache-probe.{}", std::process::id()));
     let made = std::fs::OpenOptions::new()
         .write(true)

@@ -23,6 +23,8 @@ pub struct Watch {
     pub previous: Option<Snapshot>,
     pub last: Option<Snapshot>,
     tracks: Tracks,
+    /// Why the watch ended.
+    pub ended: Ended,
 }
 
 impl Watch {
@@ -36,9 +38,23 @@ impl Watch {
     }
 }
 
+/// Why a watch ended before its count.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum Ended {
+    /// It took every sample asked for (or the reader went away).
+    #[default]
+    Counted,
+    /// The process exited.
+    Exited,
+    /// The PID now belongs to another process (the watched one exited and
+    /// its number was reused): sampling it would report a stranger's memory.
+    Reused,
+}
+
 /// Capture `pid` `count` times, `interval` apart (on a fixed schedule, so a
 /// slow capture does not stretch the series), calling `on_sample` after each.
-/// Stops early, keeping what it has, when the process exits.
+/// Stops early, keeping what it has, when the process exits, or when its PID
+/// belongs to another process (its start time changed): see [`Watch::ended`].
 pub fn watch(
     pid: i32,
     interval: Duration,
@@ -47,16 +63,42 @@ pub fn watch(
 ) -> Result<Watch, CaptureError> {
     let start = Instant::now();
     let mut w = Watch::default();
+    let started = pmap_view::stat::ProcStat::read(pid).map(|s| s.start_time);
     for i in 0..count {
         let due = start + interval * i as u32;
         if let Some(wait) = due.checked_duration_since(Instant::now()) {
             std::thread::sleep(wait);
         }
         let at = start.elapsed().as_secs_f64();
+        let same = || match (started, pmap_view::stat::ProcStat::read(pid)) {
+            (Some(t), Some(now)) if now.start_time != t => Some(Ended::Reused),
+            (_, None) | (_, Some(pmap_view::stat::ProcStat { state: 'Z', .. })) => {
+                Some(Ended::Exited)
+            }
+            _ => None,
+        };
+        // Before and after the capture: a capture that straddles the exit
+        // and a new process's start is not the watched process's.
+        match same() {
+            // No process before the first sample: the capture says why.
+            Some(Ended::Exited) if w.samples.is_empty() => {}
+            Some(why) => {
+                w.ended = why;
+                break;
+            }
+            None => {}
+        }
         match Snapshot::capture(pid) {
-            Ok(snapshot) => w.add(at, snapshot),
+            Ok(snapshot) => {
+                if let Some(why) = same() {
+                    w.ended = why;
+                    break;
+                }
+                w.add(at, snapshot)
+            }
             Err(CaptureError::NotFound(_) | CaptureError::Exited(_)) if !w.samples.is_empty() => {
-                break
+                w.ended = Ended::Exited;
+                break;
             }
             Err(e) => return Err(e),
         }

@@ -140,7 +140,7 @@ pub struct RunIn {
 impl RunIn {
     /// The run completed (its checks were judged).
     pub fn completed(&self) -> bool {
-        matches!(self.result.as_str(), "pass" | "fail")
+        matches!(self.result.as_str(), "pass" | "fail" | "n/a")
     }
 }
 
@@ -173,11 +173,22 @@ pub fn read(file: &Path) -> Result<Submission, BadFile> {
     let bytes = read_bytes(file).map_err(bad)?;
     parse(&bytes)
         .map_err(bad)
-        .map(|(kind, machine, runs)| Submission {
-            file: file.to_path_buf(),
-            kind,
-            machine,
-            runs,
+        .map(|(kind, mut machine, mut runs)| {
+            // Readings of the moment (free memory) rule a lab out on the
+            // machine that ran it; they do not tell two machines apart.
+            let moment = crate::measure::machine::is_reading;
+            machine.retain(|k, _| !moment(k));
+            for r in &mut runs {
+                if let Some(f) = &mut r.facts {
+                    f.retain(|k, _| !moment(k));
+                }
+            }
+            Submission {
+                file: file.to_path_buf(),
+                kind,
+                machine,
+                runs,
+            }
         })
 }
 
@@ -312,9 +323,12 @@ fn classify(doc: Incoming) -> Result<Parsed, String> {
                     pmap_view::region::escape_controls(&truncated(&run.imp, 20))
                 )
             };
-            if !matches!(run.result.as_str(), "pass" | "fail" | "skip" | "error") {
+            if !matches!(
+                run.result.as_str(),
+                "pass" | "fail" | "n/a" | "skip" | "error"
+            ) {
                 return Err(format!(
-                    "{}: result `{}` is none of pass, fail, skip, error",
+                    "{}: result `{}` is none of pass, fail, n/a, skip, error",
                     name(),
                     pmap_view::region::escape_controls(&truncated(&run.result, 20))
                 ));
