@@ -16,7 +16,13 @@
 #
 # Legs: host; debian13 (a debootstrap trixie userland, the binaries built here
 # run inside it); kernel-6.1 and kernel-6.12 (Debian's cloud kernels booted
-# under qemu/TCG with a Debian 12/13 initramfs); cpus1 (1 online CPU as glibc
+# under qemu/TCG with a Debian 12/13 initramfs); kernel-newest (Debian
+# unstable's newest cloud kernel) and kernel-5.10 (Debian 11's), both with a
+# Debian 12 initramfs; overcommit-strict (vm.overcommit_memory=2 in the 6.12
+# VM); vm-256m (a 256 MiB VM, its root on an ext4 disk); arm64-4k and
+# arm64-16k (Debian 13's arm64 kernels with 4 KiB and 16 KiB pages under
+# qemu-system-aarch64, an arm64 debootstrap initramfs, an aarch64 lab from
+# target/dist or MATRIX_LAB_AARCH64); cpus1 (1 online CPU as glibc
 # counts it); stack-256/-1001/-4096/-unlimited (ulimit -s); glibc allocator
 # environments; LD_PRELOADed jemalloc, mimalloc, tcmalloc; transparent huge
 # page modes (global and per size; restored afterwards); C compilers (clang,
@@ -31,7 +37,8 @@
 # about 2 minutes in debootstrap, later ones reuse the folder.
 # Environment: MATRIX_CACHE (that directory), CARGO_TARGET_DIR (where cargo
 # builds), MATRIX_QEMU_TIMEOUT (seconds, default 1200), MATRIX_NO_BUILD=1
-# (use the binaries already built).
+# (use the binaries already built), MATRIX_LAB_AARCH64 (an aarch64 lab when
+# target/dist has no release archive).
 # Exit status: 0 when every leg that ran passed, 1 when one failed, 2 for a
 # usage error or a failed build.
 
@@ -73,7 +80,9 @@ pyenv_pythons() { # "NAME PATH" for each pyenv version
 }
 
 all_legs() {
-  echo host debian13 debian11 debian11-archive debian-unstable podman podman-rootless kernel-6.1 kernel-6.12 cpus1 stack-256 stack-1001 stack-4096 stack-unlimited \
+  echo host debian13 debian11 debian11-archive debian-unstable podman podman-rootless \
+    kernel-6.1 kernel-6.12 kernel-newest kernel-5.10 overcommit-strict vm-256m \
+    arm64-4k arm64-16k cpus1 stack-256 stack-1001 stack-4096 stack-unlimited \
     arena-max-2 tunable-arena-max-1 tunable-hugetlb-1 tunable-stack-cache-0 perturb-165 \
     jemalloc mimalloc tcmalloc thp-always thp-madvise thp-never thp-2m-never thp-64k-always \
     cc-clang cc-musl cc-gcc-O2 cc-clang-O2 py-pypy3 py-dbg
@@ -468,26 +477,40 @@ leg_nonroot() {
 }
 
 # ------------------------------------------------------ debootstrap roots --
-# SUITE -> $cache/SUITE, created on demand; R_note says whether it was cold.
+# NAME -> $cache/NAME, created on demand; NAME is a suite (trixie) or a
+# suite and a foreign architecture (trixie-arm64: debootstrap --arch=arm64,
+# run through qemu-user-static's binfmt handler, with kmod for modprobe).
+# R_note says whether it was cold.
 ensure_rootfs() {
-  local suite=$1 root=$cache/$1
+  local name=$1 root=$cache/$1 suite=${1%%-*} arch="" extra=""
+  [ "$name" != "$suite" ] && arch=${name#*-} extra=",kmod"
   if [ -x "$root/usr/bin/python3" ] && [ -x "$root/usr/bin/gcc" ] && [ -x "$root/usr/bin/pmap" ]; then
     return 0
   fi
   is_root || { skip "not root (debootstrap, chroot)"; return 1; }
   command -v debootstrap >/dev/null || { skip "no debootstrap (apt-get install debootstrap)"; return 1; }
-  local t0=$SECONDS log=$logs/debootstrap-$suite.log
-  echo "  debootstrap $suite into $root (about 2 minutes; log $log)" >&2
+  if [ -n "$arch" ] && ! foreign_ok "$arch"; then
+    skip "no binfmt handler for $arch binaries (apt-get install qemu-user-static binfmt-support; update-binfmts --enable qemu-$(qemu_arch "$arch"))"
+    return 1
+  fi
+  local t0=$SECONDS log=$logs/debootstrap-$name.log
+  echo "  debootstrap $name into $root (2 to 10 minutes; log $log)" >&2
   rm -rf "$root.tmp"
-  if ! debootstrap --variant=minbase --include=python3,gcc,libc6-dev,procps \
+  if ! debootstrap ${arch:+--arch=$arch} --variant=minbase --include=python3,gcc,libc6-dev,procps$extra \
     "$suite" "$root.tmp" >"$log" 2>&1; then
-    skip "debootstrap $suite failed (see $log)"
+    skip "debootstrap $name failed (see $log)"
     R_logs+=" $log"
     return 1
   fi
   rm -rf "$root" && mv "$root.tmp" "$root"
   R_note="cold: debootstrap took $((SECONDS - t0)) s"
   return 0
+}
+
+qemu_arch() { case $1 in arm64) echo aarch64 ;; amd64) echo x86_64 ;; *) echo "$1" ;; esac; }
+foreign_ok() { # ARCH: can this machine run ARCH's binaries (natively or by binfmt)?
+  [ "$(qemu_arch "$1")" = "$(uname -m)" ] && return 0
+  grep -qx enabled "/proc/sys/fs/binfmt_misc/qemu-$(qemu_arch "$1")" 2>/dev/null
 }
 
 # the facts of a Debian userland, run inside it (sh)
@@ -797,41 +820,159 @@ leg_podman_rootless() {
 }
 
 # ---------------------------------------------------------- qemu kernels --
-apt_opts() { # SUITE KEYRING: apt options for a private apt state of SUITE
-  local d=$cache/apt/$1
+apt_opts() { # SUITE ARCH: apt options for a private apt state of SUITE's ARCH
+  local d=$cache/apt/$1-$2 key=$cache/$1/usr/share/keyrings/debian-archive-keyring.gpg
+  [ -f "$key" ] || key=/usr/share/keyrings/debian-archive-keyring.gpg
   mkdir -p "$d/lists/partial" "$d/cache/archives/partial"
   {
-    echo "deb [signed-by=$2] http://deb.debian.org/debian $1 main"
-    echo "deb [signed-by=$2] http://deb.debian.org/debian $1-updates main"
-    echo "deb [signed-by=$2] http://deb.debian.org/debian-security $1-security main"
+    echo "deb [signed-by=$key] http://deb.debian.org/debian $1 main"
+    case $1 in
+      sid | unstable) ;; # no updates or security suites
+      *)
+        echo "deb [signed-by=$key] http://deb.debian.org/debian $1-updates main"
+        echo "deb [signed-by=$key] http://deb.debian.org/debian-security $1-security main"
+        ;;
+    esac
   } >"$d/sources.list"
   echo "-o Dir::Etc::SourceList=$d/sources.list -o Dir::Etc::SourceParts=/dev/null" \
     "-o Dir::State::Lists=$d/lists -o Dir::Cache=$d/cache -o Dir::State::status=/dev/null" \
-    "-o APT::Sandbox::User=root -o Debug::NoLocking=1"
+    "-o APT::Sandbox::User=root -o Debug::NoLocking=1" \
+    "-o APT::Architecture=$2 -o APT::Architectures=$2"
 }
 
-ensure_kernel() { # SUITE -> prints the vmlinuz path (the suite's newest, with
-  # its security updates: what an up-to-date Debian runs)
-  local suite=$1 d=$cache/kernel-$1 k
-  k=$(ls "$d"/x/boot/vmlinuz-* 2>/dev/null | head -1)
+kernel_dir() { # SUITE META -> where that kernel is unpacked
+  case $2 in
+    linux-image-cloud-amd64) echo "$cache/kernel-$1" ;; # the first legs' place
+    *) echo "$cache/kernel-$1-${2#linux-image-}" ;;
+  esac
+}
+
+find_vmlinuz() { # DIR: the kernel image of the packages unpacked in DIR
+  ls "$1"/boot/vmlinuz-* "$1"/usr/lib/modules/*/vmlinuz "$1"/lib/modules/*/vmlinuz 2>/dev/null | head -1
+}
+
+ensure_kernel() { # SUITE META ARCH -> prints the kernel image's path: the
+  # newest kernel META (linux-image-cloud-amd64, linux-image-arm64-16k...)
+  # depends on in SUITE with its security updates (what an up-to-date Debian
+  # runs). Two layouts: Debian 11 to 13's linux-image-VERSION-FLAVOUR holds
+  # boot/vmlinuz-VERSION and lib/modules/VERSION; since late 2025 (unstable)
+  # that package is a small metapackage and the image is in
+  # linux-binary-VERSION-FLAVOUR at usr/lib/modules/VERSION/vmlinuz, the
+  # modules in linux-modules-VERSION-FLAVOUR, config and modules.builtin in
+  # linux-base-VERSION-FLAVOUR. All are unpacked into DIR/x.
+  local suite=$1 meta=$2 arch=$3 d k
+  d=$(kernel_dir "$suite" "$meta")
+  k=$(find_vmlinuz "$d/x")
   if [ -z "$k" ]; then
-    local o pkg
-    o=$(apt_opts "$suite" "$cache/$suite/usr/share/keyrings/debian-archive-keyring.gpg")
-    apt-get $o update >"$logs/apt-$suite.log" 2>&1 || return 1
-    pkg=$(apt-cache $o depends linux-image-cloud-amd64 2>>"$logs/apt-$suite.log" |
-      awk '/Depends: linux-image-[0-9]/ {print $2; exit}')
-    [ -n "$pkg" ] || return 1
+    local o alog=$logs/apt-$suite-$arch.log pkg deps
+    o=$(apt_opts "$suite" "$arch")
+    apt-get $o update >"$alog" 2>&1 || return 1
+    deps_of() { apt-cache $o depends "$1" 2>>"$alog" | awk '$1 == "Depends:" || $1 == "|Depends:" {print $2}'; }
+    pkg=$(deps_of "$meta" | grep -E '^linux-image-[0-9]' | head -1)
+    [ -n "$pkg" ] || { echo "$meta depends on no linux-image-VERSION" >>"$alog"; return 1; }
+    deps=$(deps_of "$pkg" | grep -E '^linux-(base|binary|modules)-[0-9]' | tr '\n' ' ')
     mkdir -p "$d" && rm -f "$d"/*.deb
-    (cd "$d" && apt-get $o download "$pkg") >>"$logs/apt-$suite.log" 2>&1 || return 1
-    rm -rf "$d/x" && dpkg-deb -x "$d"/*.deb "$d/x" || return 1
-    k=$(ls "$d"/x/boot/vmlinuz-* | head -1)
+    echo "downloading $pkg $deps" >>"$alog"
+    (cd "$d" && apt-get $o download "$pkg" $deps) >>"$alog" 2>&1 || return 1
+    rm -rf "$d/x" && mkdir -p "$d/x" || return 1
+    local deb
+    for deb in "$d"/*.deb; do dpkg-deb -x "$deb" "$d/x" || return 1; done
+    rm -f "$d"/*.deb
+    k=$(find_vmlinuz "$d/x")
+    [ -n "$k" ] || { echo "no vmlinuz in $pkg $deps" >>"$alog"; return 1; }
   fi
   echo "$k"
+}
+
+# vm_modules KDIR ROOT OVERLAY MODULE...: the MODULEs the kernel in KDIR/x has
+# as loadable modules (not built in), with what they depend on (modules.dep,
+# soft dependencies too), copied into OVERLAY's usr/lib/modules/VERSION with
+# the modules.* indexes made by ROOT's depmod (the userland that will load
+# them; the host's when ROOT has none). Prints the names to modprobe at boot.
+vm_modules() {
+  local kd=$1 root=$2 ov=$3
+  shift 3
+  local mdir ver
+  mdir=$(ls -d "$kd"/x/usr/lib/modules/*/ "$kd"/x/lib/modules/*/ 2>/dev/null | head -1)
+  mdir=${mdir%/}
+  ver=${mdir##*/}
+  [ -n "$ver" ] || return 0
+  local m missing=""
+  for m in "$@"; do # a module is loadable when its .ko* is there
+    [ -n "$(find "$mdir" -name "$m.ko*" -print -quit 2>/dev/null)" ] && missing+=" $m"
+  done
+  [ -n "$missing" ] || return 0
+  if [ ! -s "$mdir/modules.dep" ]; then
+    local chr=""
+    if [ -x "$root/usr/sbin/depmod" ] || [ -x "$root/sbin/depmod" ]; then
+      chr=$root
+    elif ! command -v depmod >/dev/null; then
+      echo "the kernel has$missing as modules; neither $root nor this machine has depmod (kmod)" >>"$logs/depmod.log"
+      return 1
+    fi
+    # depmod -b BASE looks in BASE/lib/modules or BASE/usr/lib/modules
+    # (kmod's build): offer both, on a tmpfs in a private mount namespace
+    local base=${chr:-$kd}/mnt
+    mkdir -p "$base" 2>/dev/null || true
+    unshare -m sh -c 'mount -t tmpfs matrix "$1" && mkdir -p "$1/lib/modules/$3" "$1/usr/lib/modules/$3" &&
+      mount --bind "$2" "$1/lib/modules/$3" && mount --bind "$2" "$1/usr/lib/modules/$3" &&
+      if [ -n "$4" ]; then chroot "$4" depmod -b /mnt "$3"; else depmod -b "$1" "$3"; fi' \
+      _ "$base" "$mdir" "$ver" "$chr" >>"$logs/depmod.log" 2>&1 || return 1
+  fi
+  "$PY" - "$mdir" "$ov/usr/lib/modules/$ver" "$@" <<'EOF'
+import os, re, shutil, sys
+mdir, dest, wanted = sys.argv[1], sys.argv[2], sys.argv[3:]
+norm = lambda n: n.replace("-", "_")
+name_of = lambda p: norm(re.sub(r"\.ko(\..*)?$", "", os.path.basename(p)))
+builtin = {name_of(l.strip()) for l in open(os.path.join(mdir, "modules.builtin"))} \
+    if os.path.exists(os.path.join(mdir, "modules.builtin")) else set()
+dep = {}
+for line in open(os.path.join(mdir, "modules.dep")):
+    path, _, rest = line.partition(":")
+    dep[name_of(path)] = (path, rest.split())
+soft = {}
+if os.path.exists(os.path.join(mdir, "modules.softdep")):
+    for line in open(os.path.join(mdir, "modules.softdep")):
+        w = line.split()
+        if len(w) > 2 and w[0] == "softdep":
+            soft[norm(w[1])] = [norm(x) for x in w[2:] if not x.endswith(":")]
+alias = {}  # soft dependencies name aliases (crypto-crc32c -> crc32c_generic)
+if os.path.exists(os.path.join(mdir, "modules.alias")):
+    for line in open(os.path.join(mdir, "modules.alias")):
+        w = line.split()
+        if len(w) == 3 and w[0] == "alias" and "*" not in w[1]:
+            alias.setdefault(norm(w[1]), []).append(norm(w[2]))
+files, todo, seen = set(), [norm(w) for w in wanted], set()
+while todo:
+    m = todo.pop()
+    if m not in dep and m not in builtin:
+        todo.extend(alias.get(m, []))
+        continue
+    if m in seen or m in builtin:
+        continue
+    seen.add(m)
+    path, deps = dep[m]
+    files.add(path)
+    files.update(deps)
+    todo.extend(name_of(d) for d in deps)
+    todo.extend(soft.get(m, []))
+load = [norm(w) for w in wanted if norm(w) in seen]   # modprobe loads the rest
+if files:
+    os.makedirs(dest, exist_ok=True)
+    for f in os.listdir(mdir):
+        if f.startswith("modules."):
+            shutil.copy2(os.path.join(mdir, f), dest)
+    for f in files:
+        os.makedirs(os.path.dirname(os.path.join(dest, f)), exist_ok=True)
+        shutil.copy2(os.path.join(mdir, f), os.path.join(dest, f))
+print(" ".join(load))
+EOF
 }
 
 # base.cpio: the debootstrap folder without docs, locales and apt's caches
 ensure_base_cpio() { # SUITE -> $cache/kernel-SUITE/base.cpio
   local root=$cache/$1 out=$cache/kernel-$1/base.cpio
+  mkdir -p "$cache/kernel-$1" || return 1
   if [ ! -s "$out" ] || [ "$root/var/lib/dpkg/status" -nt "$out" ]; then
     (cd "$root" && find . -xdev \( -path ./usr/share/doc -o -path ./usr/share/man \
       -o -path ./usr/share/locale -o -path ./usr/share/info -o -path ./var/cache/apt \
@@ -841,27 +982,46 @@ ensure_base_cpio() { # SUITE -> $cache/kernel-SUITE/base.cpio
   fi
 }
 
+# The VM's /init. @MODULES@ (modules to load), @PRE@ (commands the leg runs
+# as root before lab, e.g. a sysctl) and @USERLAND@ (the userland's facts) are
+# filled in per leg.
 vm_init='#!/bin/sh
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8
 mount -t proc proc /proc
 mount -t sysfs sys /sys
-mount -t devtmpfs dev /dev
+mount -t devtmpfs dev /dev 2>/dev/null
 mkdir -p /dev/pts && mount -t devpts devpts /dev/pts
 mount -t tmpfs tmp /tmp
 echo 1 > /proc/sys/kernel/printk
+for m in @MODULES@; do modprobe "$m" || echo "@@MATRIX-NOTE modprobe $m failed@@"; done
+i=0
+while [ ! -b /dev/nvme0n1 ] && [ $i -lt 150 ]; do sleep 0.2; i=$((i + 1)); done
+[ -b /dev/nvme0n1 ] || echo "@@MATRIX-NOTE no /dev/nvme0n1 after 30 s (modules: $(cut -d" " -f1 /proc/modules | tr "\n" " "))@@"
 cachefs="the initramfs (RAM)"
 mkdir -p /mnt/cache
-if [ -b /dev/nvme0n1 ] && mount -t ext4 /dev/nvme0n1 /mnt/cache; then
+if [ "$(stat -f -c %T /)" = ext2/ext3 ]; then
+  cachefs="the root file system (ext4 on NVMe)"
+  export XDG_CACHE_HOME=/var/tmp/pmap-matrix PMAP_LAB_CACHE_DIR=/var/tmp/pmap-matrix/pmap-lab
+elif [ -b /dev/nvme0n1 ] && mount -t ext4 /dev/nvme0n1 /mnt/cache; then
   cachefs="an ext4 disk (NVMe)"
   export XDG_CACHE_HOME=/mnt/cache PMAP_LAB_CACHE_DIR=/mnt/cache/pmap-lab
+else
+  echo "@@MATRIX-NOTE the cache disk could not be mounted: the lab cache is in RAM@@"
 fi
-echo "@@MATRIX-FACTS kernel $(uname -r), THP $(sed -E "s/.*\[([a-z]+)\].*/\1/" /sys/kernel/mm/transparent_hugepage/enabled), $(nproc) CPUs, lab cache on $cachefs; USERLAND@@"
+@PRE@
+mem=$(awk "/^MemTotal:/ {print int(\$2 / 1024)}" /proc/meminfo)
+commit=$(awk "/^CommitLimit:/ {print int(\$2 / 1024)}" /proc/meminfo)
+echo "@@MATRIX-FACTS kernel $(uname -r) ($(uname -m), $(getconf PAGESIZE)-byte pages), THP $(sed -E "s/.*\[([a-z]+)\].*/\1/" /sys/kernel/mm/transparent_hugepage/enabled 2>/dev/null || echo none), $(nproc) CPUs, MemTotal $mem MiB, vm.overcommit_memory $(cat /proc/sys/vm/overcommit_memory) (CommitLimit $commit MiB), lab cache on $cachefs; @USERLAND@@@"
 echo @@MATRIX-JSON-BEGIN@@
 lab check --json 2>/tmp/check.err
 echo "@@MATRIX-RC $?@@"
 echo @@MATRIX-JSON-END@@
 echo @@MATRIX-STDERR-BEGIN@@
 cat /tmp/check.err
+dmesg 2>/dev/null | grep -iE "out of memory|oom-kill|killed process|hung_task" | sed "s/^/kernel: /"
+t=/sys/kernel/mm/transparent_hugepage
+echo "THP knobs: enabled $(cat $t/enabled 2>/dev/null), hpage_pmd_size $(cat $t/hpage_pmd_size 2>/dev/null)"
+for f in $t/hugepages-*/enabled; do [ -e "$f" ] && echo "  ${f#$t/}: $(cat "$f")"; done
 echo @@MATRIX-STDERR-END@@
 umount /mnt/cache 2>/dev/null
 sync
@@ -870,40 +1030,138 @@ sleep 10
 poweroff -f
 '
 
-leg_kernel() { # LEG SUITE
-  local leg=$1 suite=$2
-  command -v qemu-system-x86_64 >/dev/null || { skip "no qemu-system-x86_64 (apt-get install qemu-system-x86)"; return; }
+# lab_for ARCH: the lab binary for ARCH. The host's build for the host's
+# architecture; for another one, the newest release archive
+# target/dist/lab-*-ARCH-linux-gnu.tar.gz (scripts/release.sh), else
+# MATRIX_LAB_<ARCH> (e.g. MATRIX_LAB_AARCH64=/path/to/lab), else cargo's
+# cross build in $target/ARCH-unknown-linux-gnu/release/lab. Sets vmlab (the
+# path) and lab_origin (where it came from).
+lab_for() {
+  local a=$1 archive var
+  if [ "$a" = "$(uname -m)" ]; then
+    lab_origin="this machine's build"
+    vmlab=$lab
+    return
+  fi
+  archive=$(ls -t "$repo"/target/dist/lab-*-"$a"-linux-gnu.tar.gz 2>/dev/null | head -1)
+  if [ -n "$archive" ]; then
+    local x=$cache/lab-$a
+    rm -rf "$x" && mkdir -p "$x" && tar -C "$x" -xzf "$archive" || return 1
+    local f
+    f=$(find "$x" -type f -name lab -perm -u+x | head -1)
+    [ -n "$f" ] || return 1
+    lab_origin="the release archive ${archive##*/}"
+    vmlab=$f
+    return
+  fi
+  var=MATRIX_LAB_$(tr '[:lower:]' '[:upper:]' <<<"$a")
+  if [ -n "${!var:-}" ] && [ -x "${!var}" ]; then
+    lab_origin="$var=${!var}"
+    vmlab=${!var}
+    return
+  fi
+  if [ -x "$target/$a-unknown-linux-gnu/release/lab" ]; then
+    lab_origin="cargo build --target $a-unknown-linux-gnu"
+    vmlab=$target/$a-unknown-linux-gnu/release/lab
+    return
+  fi
+  return 1
+}
+
+# leg_vm LEG [key=value...]: boot a Debian kernel under qemu (TCG) with a
+# Debian userland as its root and `lab check --json` as its init's work.
+#   kernel=SUITE:META   the kernel META depends on in SUITE (default trixie:linux-image-cloud-amd64)
+#   userland=NAME       the debootstrap folder $cache/NAME (default trixie)
+#   arch=amd64|arm64    (default amd64)
+#   mem=2G              the VM's RAM
+#   rootdisk=1          the root on an ext4 image attached as NVMe instead of an
+#                       initramfs (which must fit in RAM next to the labs)
+#   pre=COMMANDS        run by the init before lab (e.g. a sysctl)
+#   modules="nvme ext4" what the init loads when the kernel has them as modules
+#   about=TEXT          the leg's first words in the table
+leg_vm() {
+  local leg=$1
+  shift
+  local kernel=trixie:linux-image-cloud-amd64 userland=trixie arch=amd64 mem=2G rootdisk=0 pre=: modules="nvme ext4" about=""
+  local kv
+  for kv in "$@"; do local "$kv"; done
+  local ksuite=${kernel%%:*} meta=${kernel#*:} qarch qemu
+  qarch=$(qemu_arch "$arch")
+  qemu=qemu-system-$qarch
+  command -v "$qemu" >/dev/null || {
+    case $arch in
+      arm64) skip "no $qemu (apt-get install qemu-system-arm)" ;;
+      *) skip "no $qemu (apt-get install qemu-system-x86)" ;;
+    esac
+    return
+  }
   command -v cpio >/dev/null || { skip "no cpio"; return; }
   command -v dpkg-deb >/dev/null || { skip "no dpkg-deb"; return; }
+  command -v mkfs.ext4 >/dev/null || { skip "no mkfs.ext4 (apt-get install e2fsprogs)"; return; }
+  local vmlab lab_origin
+  lab_for "$qarch" || {
+    skip "no lab binary for $qarch: run scripts/release.sh (target/dist/lab-*-$qarch-linux-gnu.tar.gz), set MATRIX_LAB_$(tr '[:lower:]' '[:upper:]' <<<"$qarch"), or cargo build --release --target $qarch-unknown-linux-gnu"
+    return
+  }
   R_note=""
-  ensure_rootfs "$suite" || return
-  local kernel
-  kernel=$(ensure_kernel "$suite") || { skip "could not download $suite's linux-image-cloud-amd64 (see $logs/apt-$suite.log)"; return; }
-  ensure_base_cpio "$suite" || { skip "building the initramfs failed"; return; }
-  local d=$cache/kernel-$suite ov=$cache/kernel-$suite/overlay
-  rm -rf "$ov" && mkdir -p "$ov/usr/local/bin"
-  cp "$lab" "$ov/usr/local/bin/lab"
-  local ufacts
-  ufacts=$(chroot "$cache/$suite" sh -c "$userland_facts" 2>/dev/null || echo "Debian $suite userland")
-  printf '%s' "${vm_init/USERLAND/$ufacts}" >"$ov/init"
+  ensure_rootfs "$userland" || return
+  local kimage kd
+  kd=$(kernel_dir "$ksuite" "$meta")
+  kimage=$(ensure_kernel "$ksuite" "$meta" "$arch") || { skip "could not download $ksuite's $meta for $arch (see $logs/apt-$ksuite-$arch.log)"; return; }
+  ensure_base_cpio "$userland" || { skip "building the initramfs failed"; return; }
+  local d=$cache/vm-$leg ov=$cache/vm-$leg/overlay
+  rm -rf "$d" && mkdir -p "$ov/usr/local/bin" || { skip "cannot write $d"; return; }
+  cp "$vmlab" "$ov/usr/local/bin/lab"
+  local load=""
+  if [ -n "$modules" ]; then
+    # shellcheck disable=SC2086
+    load=$(vm_modules "$kd" "$cache/$userland" "$ov" $modules) || { skip "depmod failed (see $logs/depmod.log)"; return; }
+    [ "$rootdisk" = 1 ] && [ -n "$load" ] && { skip "the kernel has $load as modules: a root on disk needs them built in"; return; }
+  fi
+  local ufacts init
+  ufacts=$(chroot "$cache/$userland" sh -c "$userland_facts" 2>/dev/null || echo "Debian $userland userland")
+  init=${vm_init//@USERLAND@/$ufacts}
+  init=${init//@MODULES@/$load}
+  init=${init//@PRE@/$pre}
+  printf '%s' "$init" >"$ov/init"
   chmod 755 "$ov/init"
   (cd "$ov" && find . | cpio -o -H newc --quiet) >"$d/overlay.cpio" || { skip "cpio failed"; return; }
-  cat "$d/base.cpio" "$d/overlay.cpio" >"$d/initrd.cpio"
-  local disk=$d/cache.img drive=()
-  if command -v mkfs.ext4 >/dev/null; then
-    rm -f "$disk" && truncate -s 1G "$disk" && mkfs.ext4 -q -F "$disk" &&
-      drive=(-drive "file=$disk,if=none,id=cache,format=raw" -device nvme,drive=cache,serial=matrix)
+  local disk=$d/disk.img boot=() append console
+  case $arch in
+    arm64) console=ttyAMA0 ;;
+    *) console=ttyS0 ;;
+  esac
+  if [ "$rootdisk" = 1 ]; then
+    # the root: base.cpio and the overlay unpacked into an ext4 image
+    mkdir -p "$d/root" &&
+      (cd "$d/root" && cpio -idm --quiet <"$cache/kernel-$userland/base.cpio" &&
+        cpio -idmu --quiet <"$d/overlay.cpio") &&
+      truncate -s 3G "$disk" && mkfs.ext4 -q -F -d "$d/root" "$disk" ||
+      { skip "making the root disk image failed"; rm -rf "$d"; return; }
+    rm -rf "$d/root"
+    append="console=$console root=/dev/nvme0n1 rootfstype=ext4 rw init=/init quiet"
+  else
+    cat "$cache/kernel-$userland/base.cpio" "$d/overlay.cpio" >"$d/initrd.cpio"
+    boot=(-initrd "$d/initrd.cpio")
+    append="console=$console rdinit=/init quiet"
+    truncate -s 1G "$disk" && mkfs.ext4 -q -F "$disk" || { skip "mkfs.ext4 failed"; return; }
   fi
+  local machine=()
+  case $arch in
+    arm64) machine=(-M virt -cpu max,pauth-impdef=on) ;;
+    *) machine=(-cpu max) ;;
+  esac
   local serial=$logs/$leg.serial.log rc
-  timeout "$qemu_timeout" qemu-system-x86_64 -accel tcg -cpu max -m 2G -smp 2 -nographic -no-reboot \
-    -kernel "$kernel" -initrd "$d/initrd.cpio" -append "console=ttyS0 rdinit=/init quiet" \
-    "${drive[@]}" >"$serial" 2>&1 </dev/null
+  timeout "$qemu_timeout" "$qemu" "${machine[@]}" -accel tcg -m "$mem" -smp 2 -nographic -no-reboot \
+    -kernel "$kimage" "${boot[@]}" -append "$append" \
+    -drive "file=$disk,if=none,id=disk,format=raw" -device nvme,drive=disk,serial=matrix \
+    >"$serial" 2>&1 </dev/null
   rc=$?
-  rm -f "$d/initrd.cpio" "$disk"
+  rm -rf "$d"
   tr -d '\r' <"$serial" >"$serial.txt"
   local facts
   facts=$(grep -o '@@MATRIX-FACTS .*@@' "$serial.txt" | sed -E 's/@@MATRIX-FACTS (.*)@@/\1/')
-  R_facts="qemu TCG, 2 vCPUs, 2 GiB, Debian $suite cloud kernel: ${facts:-no facts printed (qemu exit $rc)}"
+  R_facts="${about:+$about: }qemu-system-$qarch TCG, 2 vCPUs, -m $mem, Debian $ksuite's $meta$([ "$rootdisk" = 1 ] && echo ", root on an ext4 NVMe disk"); ${facts:-no facts printed (qemu exit $rc)}; lab: $lab_origin"
   [ -n "$R_note" ] && R_facts+="; $R_note"
   sed -n '/@@MATRIX-JSON-BEGIN@@/,/@@MATRIX-JSON-END@@/p' "$serial.txt" | sed '1d;$d' | grep -v '@@MATRIX-RC' >"$logs/$leg.json"
   sed -n '/@@MATRIX-STDERR-BEGIN@@/,/@@MATRIX-STDERR-END@@/p' "$serial.txt" | sed '1d;$d' >"$logs/$leg.log"
@@ -911,6 +1169,9 @@ leg_kernel() { # LEG SUITE
   lrc=$(grep -oE '@@MATRIX-RC [0-9]+@@' "$serial.txt" | grep -oE '[0-9]+')
   [ -n "$lrc" ] || { lrc=99; cp "$serial.txt" "$logs/$leg.log"; }
   check_result "$leg" "$logs/$leg.json" "$lrc" "$serial.txt"
+  local notes
+  notes=$(grep -o '@@MATRIX-NOTE .*@@' "$serial.txt" | sed -E 's/@@MATRIX-NOTE (.*)@@/the VM: \1/')
+  [ -n "$notes" ] && R_details+="$notes"$'\n'
   R_tests="not run (no checkout in the VM)"
 }
 
@@ -926,6 +1187,12 @@ leg_desc() { # what a leg varies, for the table when it could not run
     podman-rootless) echo "a rootless podman container (default seccomp profile, overlay root)" ;;
     kernel-6.1) echo "Debian 12's cloud kernel 6.1 under qemu, Debian 12 initramfs" ;;
     kernel-6.12) echo "Debian 13's cloud kernel 6.12 under qemu, Debian 13 initramfs" ;;
+    kernel-newest) echo "Debian unstable's newest cloud kernel under qemu, Debian 12 initramfs" ;;
+    kernel-5.10) echo "Debian 11's cloud kernel 5.10 under qemu, Debian 12 initramfs" ;;
+    overcommit-strict) echo "vm.overcommit_memory=2 in a qemu VM (Debian 13 kernel and userland)" ;;
+    vm-256m) echo "a qemu VM with 256 MiB of RAM, the root on an ext4 disk" ;;
+    arm64-4k) echo "arm64 with 4 KiB pages: Debian 13's cloud-arm64 kernel under qemu-system-aarch64" ;;
+    arm64-16k) echo "arm64 with 16 KiB pages: Debian 13's arm64-16k kernel under qemu-system-aarch64" ;;
     cpus1) echo "glibc sees 1 online CPU" ;;
     stack-*) echo "ulimit -s ${1#stack-}" ;;
     thp-*) echo "transparent huge pages: ${1#thp-}" ;;
@@ -952,8 +1219,14 @@ run_leg() {
     debian-unstable) leg_debian_unstable ;;
     podman) leg_podman ;;
     podman-rootless) leg_podman_rootless ;;
-    kernel-6.1) leg_kernel kernel-6.1 bookworm ;;
-    kernel-6.12) leg_kernel kernel-6.12 trixie ;;
+    kernel-6.1) leg_vm "$leg" kernel=bookworm:linux-image-cloud-amd64 userland=bookworm ;;
+    kernel-6.12) leg_vm "$leg" kernel=trixie:linux-image-cloud-amd64 userland=trixie ;;
+    kernel-newest) leg_vm "$leg" kernel=sid:linux-image-cloud-amd64 userland=bookworm about="Debian unstable's newest kernel, Debian 12 userland" ;;
+    kernel-5.10) leg_vm "$leg" kernel=bullseye:linux-image-cloud-amd64 userland=bookworm about="Debian 11's kernel, Debian 12 userland" ;;
+    overcommit-strict) leg_vm "$leg" pre="sysctl -q vm.overcommit_memory=2 2>/dev/null || echo 2 >/proc/sys/vm/overcommit_memory" about="strict overcommit (vm.overcommit_memory=2 set by the init)" ;;
+    vm-256m) leg_vm "$leg" mem=256M rootdisk=1 about="a 256 MiB VM" ;;
+    arm64-4k) leg_vm "$leg" arch=arm64 kernel=trixie:linux-image-cloud-arm64 userland=trixie-arm64 about="arm64, 4 KiB pages" ;;
+    arm64-16k) leg_vm "$leg" arch=arm64 kernel=trixie:linux-image-arm64-16k userland=trixie-arm64 about="arm64, 16 KiB pages" ;;
     cpus1) leg_cpus1 ;;
     stack-*) leg_stack "$leg" "${leg#stack-}" ;;
     arena-max-2) with_env "$leg" "MALLOC_ARENA_MAX=2" MALLOC_ARENA_MAX=2 ;;
