@@ -529,7 +529,11 @@ mount_in() {
 # and the checkout, the target dir and the matrix cache at their own paths
 mount_userland() {
   local root=$1 d
-  mount_in "$root" proc /proc -t proc &&
+  # The root a mount point of its own: inside, `unshare --mount-proc` (the
+  # tests' PID namespaces) changes the propagation of /, which a folder
+  # that is not a mount point refuses.
+  mount_in "$root" "$root" "" --bind &&
+    mount_in "$root" proc /proc -t proc &&
     mount_in "$root" /dev /dev --bind &&
     mount_in "$root" /dev/pts /dev/pts --bind &&
     { mount_in "$root" sys /sys -t sysfs || mount_in "$root" /sys /sys --bind; } &&
