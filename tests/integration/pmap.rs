@@ -762,7 +762,13 @@ fn a_thread_id_shows_its_process() {
         .find(|t| *t != helper.pid())
         .unwrap();
     let ours = lab_pmap(&["--procps", "-x", &tid]);
-    assert!(text(&ours).starts_with(&format!("{}:   ", helper.pid())));
+    // procps 3.3.17 heads it with the thread's ID, 4.0 with the process's.
+    let head = if installed().version() == "3.3.17" {
+        tid.clone()
+    } else {
+        helper.pid().to_string()
+    };
+    assert!(text(&ours).starts_with(&format!("{head}:   ")));
     assert_same("a thread", &text(&ours), &text(&procps(&["-x", &tid])));
 }
 
@@ -811,7 +817,11 @@ fn a_pid_that_is_not_one_is_one_line_and_exit_1() {
     ] {
         let ours = lab_pmap(&[bad]);
         let theirs = procps(&[bad]);
-        assert_eq!(ours.status.code(), theirs.status.code(), "{bad:?}");
+        // procps 3.3.17 prints nothing for `/proc/self` alone and exits 0
+        // (docs/pmap.md); `lab pmap` says it is no process ID, as 4.0 does.
+        if !(bad == "/proc/self" && installed().version() == "3.3.17") {
+            assert_eq!(ours.status.code(), theirs.status.code(), "{bad:?}");
+        }
         assert_eq!(ours.status.code(), Some(1), "{bad:?}");
         assert!(ours.stdout.is_empty(), "{bad:?}");
         let err = String::from_utf8_lossy(&ours.stderr);

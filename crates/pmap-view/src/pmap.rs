@@ -305,7 +305,8 @@ impl Default for Options {
 /// The process facts pmap prints besides its mappings.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Process {
-    /// The thread-group ID: `lab pmap TID` shows the process TID belongs to.
+    /// The thread-group ID: `lab pmap TID` shows the process TID belongs to
+    /// (as procps 3.3.17 does, the TID itself).
     pub pid: i32,
     /// The command line as procps prints it (see [`command_text`]).
     pub command: String,
@@ -341,7 +342,13 @@ impl Process {
             Err(e) => return Err(proc_error(tgid, Path::new(&cmdline_path), e)),
         };
         Ok(Process {
-            pid: tgid,
+            // procps 3.3.17 heads the map of a thread with the thread's own
+            // ID (measured: Debian 11's pmap); 4.0 with its process's.
+            pid: if release == Release::V3_3_17 {
+                pid
+            } else {
+                tgid
+            },
             command: command_text_as(&cmdline, &stat.comm, stat.is_zombie(), release),
             start_stack: stat.start_stack,
         })
