@@ -117,12 +117,12 @@ fn watch_stops_when_the_pid_belongs_to_another_process() {
 sleep 60 & victim=$!
 "{lab}" watch $victim --interval 0.2 --count 40 >/dev/null 2>"$1/err" & watcher=$!
 sleep 0.5
-kill $victim; wait $victim 2>/dev/null
+kill -KILL $victim; wait $victim 2>/dev/null
 echo $((victim - 1)) > /proc/sys/kernel/ns_last_pid
 python3 -c 'import time; b = bytearray(200 << 20); time.sleep(10)' & newcomer=$!
 echo "victim $victim newcomer $newcomer" > "$1/pids"
 wait $watcher; echo "rc $?" >> "$1/pids"
-kill $newcomer
+kill -KILL $newcomer
 "#,
         lab = lab_exe().display()
     );
