@@ -670,7 +670,6 @@ leg_debian11() {
   # worked out). lab pmap's output is compared byte for byte with 3.3.17 on
   # processes that share no library with either tool by
   # pmap::every_format_matches_the_procps_of_each_root (docs/pmap.md).
-  notes+=("integration test pmap::every_format_matches_procps_on_an_interpreter skipped (shared libc Pss differs by reader under procps 3.3.17)")
   R_facts+="; integration test pmap::every_format_matches_procps_on_an_interpreter skipped (libc Pss shared with the reader differs under procps 3.3.17)"
   userland_run debian11 "$root" --skip pmap::every_format_matches_procps_on_an_interpreter
   if [ -z "$tests_built" ]; then
