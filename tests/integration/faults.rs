@@ -135,7 +135,10 @@ impl RlimitAs for std::process::Command {
 fn a_demo_killed_by_the_oom_killer_is_explained() {
     // SAFETY: getuid has no preconditions.
     if unsafe { libc::getuid() } != 0 {
-        eprintln!("skipped: a memory cgroup needs root");
+        crate::util::skip(
+            "faults::a_demo_killed_by_the_oom_killer_is_explained",
+            "a memory cgroup needs root",
+        );
         return;
     }
     let name = format!("pmap-lab-oom-{}", std::process::id());

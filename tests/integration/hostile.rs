@@ -780,7 +780,10 @@ fn observe_timing_out_mentions_prompt() {
 fn unreadable_proc_files_are_named_at_once() {
     // SAFETY: geteuid has no preconditions.
     if unsafe { libc::geteuid() } != 0 || Command::new("setpriv").arg("--help").output().is_err() {
-        eprintln!("skipped: needs root and setpriv to run lab as another user");
+        crate::util::skip(
+            "hostile::unreadable_proc_files_are_named_at_once",
+            "needs root and setpriv to run lab as another user",
+        );
         return;
     }
     let start = std::time::Instant::now();

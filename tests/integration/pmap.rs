@@ -850,7 +850,10 @@ fn a_process_it_may_not_read_is_its_line_then_why_and_exit_1() {
     let status = std::fs::read_to_string("/proc/self/status").unwrap();
     let euid = status.lines().find_map(|l| l.strip_prefix("Uid:")).unwrap();
     if euid.split_whitespace().nth(1) != Some("0") {
-        eprintln!("not root: cannot run as another user, skipped");
+        crate::util::skip(
+            "pmap: as another user",
+            "not root: cannot run as another user",
+        );
         return;
     }
     let helper = Helper::shapes(&["threads", "1"]); // root's
