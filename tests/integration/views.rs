@@ -122,3 +122,38 @@ fn terminal_html_json_and_diff_show_the_same_rows() {
     );
     assert!(grouped >= 2, "no group at all");
 }
+
+/// filemap's page-cache reading is one number in every view: the terminal
+/// and the HTML page say it in exact KiB, the same as
+/// the JSON and the check that measures it, so a few evicted pages never read
+/// as "100.0 MiB of 100.0 MiB" beside a check that counts them.
+#[test]
+fn filemap_page_cache_reads_the_same_in_every_view() {
+    let lab = catalog::find("filemap").unwrap();
+    let report = run_through(lab, Impl::C, &run_options()).unwrap();
+    let page = observer::views::html::run_page(&report);
+    let doc = serde_json::to_value(observer::views::json::RunDocument::of(&report)).unwrap();
+    let mut seen = 0;
+    for (i, s) in report.steps.iter().enumerate() {
+        let Some(cache) = &s.cache else { continue };
+        seen += 1;
+        let words = format!("{} of {} KiB resident", cache.resident_kib, cache.size_kib);
+        let text = render::step(&report, i, Style::default());
+        assert!(text.contains(&words), "step {i}: terminal\n{text}");
+        assert!(page.contains(&words), "step {i}: HTML");
+        let json = &doc["steps"][i]["page_cache"];
+        assert_eq!(json["resident_kib"], cache.resident_kib, "step {i}: JSON");
+        for c in s.checks.iter().filter(|c| c.id.starts_with("unmap-cache")) {
+            assert_eq!(
+                c.observed,
+                format!("{} KiB", cache.resident_kib),
+                "step {i}: the check reads the same number"
+            );
+        }
+    }
+    assert_eq!(
+        seen,
+        report.steps.len(),
+        "every step reads the file's cache"
+    );
+}

@@ -59,6 +59,10 @@ pub const NAMES: &[(&str, &str)] = &[
         "page cache of the cache directory's files can be dropped",
     ),
     ("cache_fs", "cache directory's filesystem"),
+    (
+        "proactive_reclaim",
+        "a reclaimer that evicts idle memory without memory pressure",
+    ),
     ("libc", "the demo's C library"),
     ("libc_version", "the demo's glibc version"),
     ("malloc", "the demo's malloc"),
@@ -147,6 +151,7 @@ impl Facts {
                     _ => "unlimited".to_string(),
                 };
                 f.insert("commit_available".into(), headroom);
+                f.insert("proactive_reclaim".into(), proactive_reclaim().into());
                 f
             })
             .clone();
@@ -679,6 +684,42 @@ fn memory_limit_kib() -> Option<u64> {
 }
 
 /// The filesystem type of `dir` by its magic number (`tmpfs`, `ext4`…).
+/// Whether a DAMON-based reclaimer runs (`damon pageout`, else `none`):
+/// the kernel's DAMON_RECLAIM module, or a kdamond switched on through
+/// sysfs with a `pageout` scheme (as some cloud kernels ship). It evicts
+/// memory it has seen idle even when memory is plentiful, clean page cache
+/// first, by regions of physical memory it samples a page at a time. Traced
+/// here (the `mm_filemap_delete_from_page_cache` event), `kdamond.0` took 1 to
+/// 10 pages of filemap's just-read file in 4 runs of about 1,000 under load.
+fn proactive_reclaim() -> &'static str {
+    let read = |p: &Path| std::fs::read_to_string(p).unwrap_or_default();
+    if read(Path::new("/sys/module/damon_reclaim/parameters/enabled")).trim() == "Y" {
+        return "damon pageout";
+    }
+    let children = |p: &Path| -> Vec<std::path::PathBuf> {
+        std::fs::read_dir(p)
+            .map(|d| {
+                d.flatten()
+                    .map(|e| e.path())
+                    .filter(|p| p.is_dir())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let kdamonds = Path::new("/sys/kernel/mm/damon/admin/kdamonds");
+    let pageout = children(kdamonds)
+        .iter()
+        .filter(|k| read(&k.join("state")).trim() == "on")
+        .flat_map(|k| children(&k.join("contexts")))
+        .flat_map(|c| children(&c.join("schemes")))
+        .any(|s| read(&s.join("action")).trim() == "pageout");
+    if pageout {
+        "damon pageout"
+    } else {
+        "none"
+    }
+}
+
 fn filesystem(dir: &Path) -> String {
     match nix::sys::statfs::statfs(dir) {
         Ok(s) => {

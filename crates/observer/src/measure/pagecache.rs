@@ -13,6 +13,15 @@ pub struct Residency {
     pub resident_kib: u64,
 }
 
+impl Residency {
+    /// How much is cached, in words every view shows alike: in KiB, exact,
+    /// so that a few evicted pages never read as "100.0 MiB of 100.0 MiB"
+    /// beside a check that counts them.
+    pub fn summary(&self) -> String {
+        format!("{} of {} KiB resident", self.resident_kib, self.size_kib)
+    }
+}
+
 /// The page-cache residency of `path` (None when it does not exist or is empty).
 pub fn residency(path: &Path) -> Option<Residency> {
     let file = std::fs::File::open(path).ok()?;

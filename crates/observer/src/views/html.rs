@@ -379,10 +379,9 @@ fn step_article(out: &mut String, report: &Report, index: usize, s: &StepReport)
     if let Some(c) = &s.cache {
         let _ = writeln!(
             out,
-            "<p class=\"note\">page cache of {}: {} of {} resident (mincore)</p>",
+            "<p class=\"note\">page cache of {}: {} (mincore)</p>",
             esc(&c.path.file_name().unwrap_or_default().to_string_lossy()),
-            size(c.resident_kib),
-            size(c.size_kib)
+            c.summary()
         );
     }
     if !s.checks.is_empty() {

@@ -189,10 +189,7 @@ pub fn step(report: &Report, index: usize, style: Style) -> String {
             out,
             "\n{}",
             wrap_hanging(
-                &format!(
-                    "page cache of {name}: {} of {} KiB resident (mincore)",
-                    c.resident_kib, c.size_kib
-                ),
+                &format!("page cache of {name}: {} (mincore)", c.summary()),
                 "  ",
                 "    ",
                 width
@@ -610,6 +607,8 @@ pub fn annotated(lab: &Lab, report: &Report) -> String {
             processes(&mut out, &view.processes, Some(res), 80);
         }
         if let Some(c) = &s.cache {
+            // Rounded like every size here: a few pages a reclaimer took
+            // must not change the pinned text (the checks count them).
             let (r, t) = (c.resident_kib as i64, c.size_kib as i64);
             let _ = writeln!(
                 out,
