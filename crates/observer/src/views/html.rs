@@ -260,12 +260,14 @@ fn run_section(out: &mut String, report: &Report) {
         out,
         "<section class=\"run\" id=\"{id}\">\n<h2>{lab} · {imp} \
          <span class=\"verdict {verdict}\">{held}</span></h2>\n\
-         <p class=\"meta\">{source}, {how}</p>\n",
+         <p class=\"meta\">{source}, {how}</p>\n\
+         <p class=\"meta\">confined by {confinement}</p>\n",
         id = anchor(&report.lab, report.imp.as_str()),
         lab = esc(&report.lab),
         imp = esc(report.imp.as_str()),
         source = esc(&report.source_file),
         how = esc(&report.how),
+        confinement = esc(&report.confinement),
     );
     if !report.intro.is_empty() {
         paragraphs(out, &report.intro, "intro");
