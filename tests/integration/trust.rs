@@ -38,13 +38,32 @@ struct Run {
     max_rss_kib: i64,
 }
 
+/// Starts its arguments and writes their `ru_maxrss` (KiB) to the file named
+/// first. Measured from a small process: Linux keeps the high-water mark of
+/// the memory a process had before exec(2) (exec_mmap records the old mm's
+/// in signal->maxrss), and a child forked from this test process (hundreds of
+/// MiB by then) would report this process's peak, not lab's.
+const MEASURE: &str = "import os, sys\n\
+pid = os.posix_spawn(sys.argv[2], sys.argv[2:], os.environ)\n\
+_, status, usage = os.wait4(pid, 0)\n\
+open(sys.argv[1], 'w').write(str(usage.ru_maxrss))\n\
+sys.exit(os.waitstatus_to_exitcode(status) % 256)\n";
+
 /// Run `lab ARGS` with `env` (and without PMAP_LAB_LABS, PMAP_LAB_TRUST_LABS
-/// unless given), and measure its peak RSS by wait4(2) on it alone.
+/// unless given), and measure its peak RSS (by wait4(2) in [`MEASURE`]).
 fn run(args: &[&str], env: &[(&str, &str)]) -> Run {
     let out_dir = scratch_dir("trust-out");
-    let (o, e) = (out_dir.join("stdout"), out_dir.join("stderr"));
-    let mut cmd = Command::new(lab_exe());
-    cmd.args(args)
+    let (o, e, m) = (
+        out_dir.join("stdout"),
+        out_dir.join("stderr"),
+        out_dir.join("maxrss"),
+    );
+    let mut cmd = Command::new("python3");
+    cmd.arg("-c")
+        .arg(MEASURE)
+        .arg(&m)
+        .arg(lab_exe())
+        .args(args)
         .env("XDG_DATA_HOME", data_home())
         .env_remove("PMAP_LAB_LABS")
         .env_remove("PMAP_LAB_TRUST_LABS")
@@ -54,20 +73,18 @@ fn run(args: &[&str], env: &[(&str, &str)]) -> Run {
     for (k, v) in env {
         cmd.env(k, v);
     }
-    let child = cmd.spawn().expect("running lab");
-    let mut status = 0;
-    // SAFETY: an all-zero rusage is valid; wait4 fills it in.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: waits for this child only, which std will not wait for (the
-    // Child is forgotten below, never waited).
-    let pid = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
-    assert_eq!(pid, child.id() as i32, "wait4");
-    std::mem::forget(child);
+    let status = cmd.status().expect("running python3 (the tests need it)");
+    let stderr = std::fs::read_to_string(&e).unwrap();
+    let max_rss_kib = std::fs::read_to_string(&m)
+        .unwrap_or_else(|_| panic!("no peak RSS measured: {stderr}"))
+        .trim()
+        .parse()
+        .unwrap();
     Run {
-        code: libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status)),
+        code: status.code(),
         stdout: std::fs::read_to_string(&o).unwrap(),
-        stderr: std::fs::read_to_string(&e).unwrap(),
-        max_rss_kib: usage.ru_maxrss,
+        stderr,
+        max_rss_kib,
     }
 }
 
@@ -463,6 +480,11 @@ fn commands_that_do_not_use_the_labs_never_read_them() {
     let env_labs = format!("{}:{}", labs.display(), open.display());
     let env = [("PMAP_LAB_LABS", env_labs.as_str())];
 
+    // A check document for `lab report`, made without the labs.
+    let check = base.join("check.json");
+    let r = run(&["check", "mmap", "--json"], &[]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    std::fs::write(&check, &r.stdout).unwrap();
     let mut sleeper = Command::new("sleep").arg("60").spawn().unwrap();
     let pid = sleeper.id().to_string();
     let a = base.join("a.json");
@@ -476,6 +498,7 @@ fn commands_that_do_not_use_the_labs_never_read_them() {
         vec!["watch", &pid, "--count", "2", "--interval", "0.1"],
         vec!["explain", &pid],
         vec!["diff", a_path, a_path],
+        vec!["report", check.to_str().unwrap()],
         vec!["completions", "bash"],
         vec!["man"],
         vec!["glossary", "rss"],

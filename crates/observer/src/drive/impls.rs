@@ -433,10 +433,17 @@ fn ensure_private_dir(dir: &Path) -> Result<(), RunError> {
     use crate::spec::trust::{self, Owner};
     let choose = format!("choose another with --cache-dir DIR or {CACHE_DIR_VARIABLE}");
     let checked = trust::dir(dir, Owner::You, true).map_err(|e| {
-        RunError::Usage(format!(
-            "refusing the cache directory {}: {e}, and programs are run from it; {choose}",
-            dir.display()
-        ))
+        RunError::Usage(if e.unusable {
+            format!(
+                "cannot use the cache directory {}: {e}; {choose}",
+                dir.display()
+            )
+        } else {
+            format!(
+                "refusing the cache directory {}: {e}, and programs are run from it; {choose}",
+                dir.display()
+            )
+        })
     })?;
     if nix::unistd::access(
         &checked.real,

@@ -293,7 +293,13 @@ fn check_dir(dir: &Path) -> Result<(), LoadError> {
     }
     trust::dir(dir, Owner::RootOrYou, false)
         .map(drop)
-        .map_err(|e| LoadError::File(untrusted(dir, &e)))
+        .map_err(|e| {
+            LoadError::File(if e.unusable {
+                e.message
+            } else {
+                untrusted(dir, &e)
+            })
+        })
 }
 
 /// The text of the lab.toml at `path`, checked and bounded as [`read_lab_file`] says.

@@ -82,6 +82,9 @@ pub struct Untrusted {
     pub component: PathBuf,
     /// The whole line, starting with the component.
     pub message: String,
+    /// Whether it could not be walked at all (missing, not a directory, an
+    /// error of the system), rather than found untrustworthy.
+    pub unusable: bool,
 }
 
 impl std::fmt::Display for Untrusted {
@@ -93,15 +96,18 @@ impl std::fmt::Display for Untrusted {
 impl std::error::Error for Untrusted {}
 
 fn refuse(component: &Path, reason: impl std::fmt::Display) -> Untrusted {
+    let reason = reason.to_string();
     Untrusted {
         component: component.to_path_buf(),
+        unusable: reason.starts_with(':') || reason == NOT_A_DIRECTORY,
         message: {
-            let reason = reason.to_string();
             let gap = if reason.starts_with(':') { "" } else { " " };
             format!("{}{gap}{reason}", component.display())
         },
     }
 }
+
+const NOT_A_DIRECTORY: &str = "is not a directory";
 
 /// The effective uid, the one whose files `lab` may trust.
 fn me() -> u32 {
@@ -163,7 +169,7 @@ fn check_on_the_way(path: &Path, st: &FileStat) -> Result<(), Untrusted> {
 fn check_final(path: &Path, st: &FileStat, owner: Owner) -> Result<(), Untrusted> {
     let mode = st.st_mode;
     if mode & libc::S_IFMT != libc::S_IFDIR {
-        return Err(refuse(path, "is not a directory"));
+        return Err(refuse(path, NOT_A_DIRECTORY));
     }
     if !owner_ok(st.st_uid, owner) {
         return Err(refuse(path, owner_reason(st.st_uid, owner)));
@@ -317,7 +323,7 @@ pub fn dir(path: &Path, owner: Owner, create: bool) -> Result<Checked, Untrusted
             continue;
         }
         if kind != SFlag::S_IFDIR {
-            return Err(refuse(&here, "is not a directory"));
+            return Err(refuse(&here, NOT_A_DIRECTORY));
         }
         if queue.iter().all(|n| n == ".") {
             check_final(&here, &st, owner)?;
