@@ -1,8 +1,10 @@
 //! Which folders and files `lab` trusts: the cache folder it builds and runs
 //! demos in, and the folders of labs (`--labs`, `PMAP_LAB_LABS`) whose demos
 //! it runs. Checked the way OpenSSH checks a user's key files before it reads
-//! them: `safe_path()` in misc.c of OpenSSH 10.5 (openssh-portable
-//! 0ef0f5a8, `$OpenBSD: misc.c,v 1.215`), used by `StrictModes`. There, the
+//! them: `safe_path()` in misc.c of OpenSSH 10.5p1 (openssh-portable tag
+//! V_10_5_P1, `$OpenBSD: misc.c,v 1.215`; unchanged at 0ef0f5a8), which
+//! sshd calls through `safe_path_fd()` on authorized_keys files when
+//! `StrictModes` is on (auth2-pubkeyfile.c). There, the
 //! file and every directory above it must be owned by root or by the user,
 //! and none may be writable by group or others (`st_mode & 022`).
 //!
@@ -11,9 +13,10 @@
 //! - every folder on the way is owned by root or by the user running `lab`
 //!   (its effective uid), and is not writable by its group or by others,
 //!   unless it is sticky (`/tmp`: mode 1777). In a sticky folder only the
-//!   owner of an entry (or of the folder, or root) may rename or remove it
-//!   (unlink(2), rename(2): EPERM), and the next component is owned by root or
-//!   the user, so others still cannot swap it. OpenSSH allows no sticky
+//!   owner of an entry (or of the folder, or a process with CAP_FOWNER) may
+//!   rename or replace it (rename(2), ERRORS, EPERM or EACCES; man-pages
+//!   6.03), and the next component is owned by root or the user, so others
+//!   still cannot swap it. OpenSSH allows no sticky
 //!   folder; a cache or labs folder under `/tmp` is too common to refuse;
 //! - the folder itself is not writable by group or others at all, sticky or
 //!   not (others could add entries to it), and is owned by the user (the
@@ -41,7 +44,10 @@
 //! interpreter's script argument) therefore reaches the same folder, which
 //! is why the cache is used by path after the check: the atomic folder
 //! swap (renameat2 `RENAME_EXCHANGE`) of issue 19 needs write permission on
-//! a parent, and such a parent is refused.
+//! a parent, and such a parent is refused. (The descriptor itself cannot
+//! reach those programs: they resolve their arguments in their own
+//! processes, and `/proc/PID/fd/N` of lab is not theirs to open once a demo
+//! runs as another user.)
 //!
 //! One line names the component and the reason, for any refusal.
 
