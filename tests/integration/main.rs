@@ -23,6 +23,7 @@ mod snapshots;
 mod suite;
 mod teach;
 mod tools;
+mod trust;
 mod util;
 mod views;
 mod watch;

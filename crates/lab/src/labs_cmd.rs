@@ -38,6 +38,61 @@ pub fn extra_dirs(argv: &[String]) -> Vec<PathBuf> {
     dirs
 }
 
+/// Whether the user trusts the labs' folders: `--trust-labs` on the command
+/// line before a `--`, or `PMAP_LAB_TRUST_LABS` set.
+pub fn trust(argv: &[String]) -> observer::spec::trust::Trust {
+    let given = argv
+        .iter()
+        .skip(1)
+        .take_while(|a| *a != "--")
+        .any(|a| a == "--trust-labs")
+        || catalog::trust_from_env();
+    if given {
+        observer::spec::trust::Trust::Given
+    } else {
+        observer::spec::trust::Trust::Check
+    }
+}
+
+/// The commands that never use the labs (they read processes, captures or
+/// documents, or a folder named on their command line): for them the labs
+/// of `--labs` and `PMAP_LAB_LABS` are not read at all, so a broken, huge
+/// or untrusted folder there cannot stop `lab pmap PID`. Completions and
+/// the manual page list the built-in labs only.
+const WITHOUT_LABS: &[&str] = &[
+    "pmap",
+    "watch",
+    "explain",
+    "diff",
+    "report",
+    "observe",
+    "completions",
+    "man",
+    "glossary",
+    "reset",
+    "workload",
+    "validate",
+    "bless",
+];
+
+/// Whether the command of `argv` needs the labs: its first word past the
+/// global options, unless one of [`WITHOUT_LABS`]. `lab`, `lab --help` and
+/// `lab help` list them, so they do.
+pub fn needs_labs(argv: &[String]) -> bool {
+    let mut args = argv.iter().skip(1);
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--labs" | "--color" => {
+                args.next();
+            }
+            "--" => return true,
+            a if a.starts_with('-') => {}
+            command => return !WITHOUT_LABS.contains(&command),
+        }
+    }
+    true
+}
+
 /// Load the labs of `dirs` beside the built-in ones; a lab named like a
 /// command of `lab` is refused too.
 pub fn init(dirs: &[PathBuf], commands: &[String]) -> Result<(), String> {
@@ -204,20 +259,25 @@ pub fn validate(args: &ValidateArgs) -> ExitCode {
     for dir in dirs {
         let file = dir.join("lab.toml");
         let shown = file.display().to_string();
-        let text = match std::fs::read_to_string(&file) {
+        let text = match catalog::read_lab_toml(&file) {
             Ok(t) => t,
             Err(e) => {
-                out += &format!("{shown}: {e}\n");
+                out += &format!("{e}\n");
                 mistakes += 1;
                 continue;
             }
         };
-        let read = |name: &str| catalog::read_demo(&dir, name).ok();
+        let unreadable = std::cell::RefCell::new(Vec::new());
+        let read = |name: &str| catalog::read_demo_noting(&dir, name, &unreadable);
         let (spec, problems) = observer::spec::validate::lint(&text, Some(&dir), &read);
         for p in &problems {
             out += &format!("{}\n", p.at(&shown));
         }
         mistakes += problems.len();
+        for e in unreadable.take() {
+            out += &format!("{e}\n");
+            mistakes += 1;
+        }
         let Some(spec) = spec else { continue };
         let steps = spec.steps.len();
         let lab = match catalog::with_present_demos(spec, &dir) {
@@ -519,6 +579,26 @@ mod tests {
         .collect();
         let dirs = extra_dirs(&argv);
         assert_eq!(&dirs[..2], &[PathBuf::from("a"), PathBuf::from("b")]);
+    }
+
+    #[test]
+    fn commands_that_do_not_use_the_labs_are_found_past_the_global_options() {
+        let needs = |line: &str| {
+            let argv: Vec<String> = line.split(' ').map(String::from).collect();
+            needs_labs(&argv)
+        };
+        assert!(!needs("lab pmap 1"));
+        assert!(!needs("lab --labs x --color never watch 1"));
+        assert!(!needs(
+            "lab --color=never --labs=x --trust-labs completions bash"
+        ));
+        assert!(needs("lab --labs pmap list"), "pmap is the folder here");
+        assert!(needs("lab"));
+        assert!(needs("lab --help"));
+        assert!(needs("lab help"));
+        assert!(needs("lab heap"));
+        assert!(needs("lab --labs x check"));
+        assert!(needs("lab exercise"));
     }
 
     /// docs/writing-labs.md shows what `lab new mylab` writes, as it writes it.

@@ -59,6 +59,11 @@ struct Cli {
     /// command; also PMAP_LAB_LABS=DIR:DIR. docs/writing-labs.md
     #[arg(long = "labs", global = true, value_name = "DIR")]
     lab_dirs: Vec<std::path::PathBuf>,
+    /// Run the labs of --labs even when a folder or file of theirs belongs
+    /// to another user or others can write to it (refused otherwise, with
+    /// the reason); also PMAP_LAB_TRUST_LABS=1. docs/writing-labs.md
+    #[arg(long, global = true)]
+    trust_labs: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -322,7 +327,15 @@ fn main() -> ExitCode {
         .map(|s| s.get_name().to_string())
         .chain(["help".to_string()])
         .collect();
-    if let Err(e) = labs_cmd::init(&labs_cmd::extra_dirs(&argv), &commands) {
+    // Before any lab folder is read; commands that do not use the labs do
+    // not read them (a huge or untrusted lab.toml cannot stop `lab pmap`).
+    catalog::set_trust(labs_cmd::trust(&argv));
+    let dirs = if labs_cmd::needs_labs(&argv) {
+        labs_cmd::extra_dirs(&argv)
+    } else {
+        Vec::new()
+    };
+    if let Err(e) = labs_cmd::init(&dirs, &commands) {
         say!("lab: {e}");
         return ExitCode::from(2);
     }

@@ -444,8 +444,9 @@ pub const CACHE_DIR_VARIABLE: &str = "PMAP_LAB_CACHE_DIR";
 /// else `$PMAP_LAB_CACHE_DIR`, else `pmap-lab` in `$XDG_CACHE_HOME`, in
 /// `$HOME/.cache`, or in the home directory of the password database; never a
 /// shared place like /tmp. It must be this user's own and writable by nobody
-/// else, because programs are run from it: it is created 0700, and refused
-/// with a message saying why when it is not.
+/// else, because programs are run from it, and so must every folder above it
+/// be root's or the user's: it is created 0700, and refused with a message
+/// naming the folder and saying why when it is not.
 pub fn cache_dir(tools: &Toolchain) -> Result<PathBuf, RunError> {
     let absolute = |p: PathBuf| p.is_absolute().then_some(p);
     let chosen = tools.cache_dir.clone().or_else(|| {
@@ -483,56 +484,33 @@ pub fn cache_dir(tools: &Toolchain) -> Result<PathBuf, RunError> {
     Ok(dir)
 }
 
-/// Create `dir` (0700) if needed and check that it is a real directory of
-/// this user that nobody else can write to.
+/// Create `dir` (0700) if needed and check it and every folder above it,
+/// component by component from `/` ([`crate::spec::trust`], as OpenSSH
+/// checks key files): each is root's or this user's, none writable by
+/// others (but a sticky one like /tmp on the way), `dir` itself this user's
+/// and writable by nobody else. Missing folders are made only inside ones
+/// already checked. Links on the way are followed only from checked folders
+/// and checked where they lead. After this nobody but root and the user can
+/// rename anything on the path, so the path (which the compiler's `-o` and
+/// the interpreter's script argument resolve again) keeps naming this folder.
 fn ensure_private_dir(dir: &Path) -> Result<(), RunError> {
-    use std::os::unix::fs::{DirBuilderExt, MetadataExt};
+    use crate::spec::trust::{self, Owner};
     let choose = format!("choose another with --cache-dir DIR or {CACHE_DIR_VARIABLE}");
-    if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent).map_err(|e| {
-            RunError::Usage(format!(
-                "cannot create the cache directory {}: {e}; {choose}",
+    let checked = trust::dir(dir, Owner::You, true).map_err(|e| {
+        RunError::Usage(if e.unusable {
+            format!(
+                "cannot use the cache directory {}: {e}; {choose}",
                 dir.display()
-            ))
-        })?;
-    }
-    match std::fs::DirBuilder::new().mode(0o700).create(dir) {
-        Ok(()) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-        Err(e) => {
-            return Err(RunError::Usage(format!(
-                "cannot create the cache directory {}: {e}; {choose}",
+            )
+        } else {
+            format!(
+                "refusing the cache directory {}: {e}, and programs are run from it; {choose}",
                 dir.display()
-            )))
-        }
-    }
-    let meta = std::fs::symlink_metadata(dir).map_err(|e| {
-        RunError::Usage(format!("cache directory {}: {e}; {choose}", dir.display()))
+            )
+        })
     })?;
-    let me = nix::unistd::geteuid().as_raw();
-    let refuse = |why: String| {
-        Err(RunError::Usage(format!(
-            "refusing the cache directory {}: {why}, and programs are run from it; {choose}",
-            dir.display()
-        )))
-    };
-    if !meta.file_type().is_dir() {
-        return refuse("it is not a directory (a symbolic link?)".into());
-    }
-    if meta.uid() != me {
-        return refuse(format!(
-            "it belongs to uid {}, not to you (uid {me})",
-            meta.uid()
-        ));
-    }
-    if meta.mode() & 0o022 != 0 {
-        return refuse(format!(
-            "others can write to it (mode {:o})",
-            meta.mode() & 0o7777
-        ));
-    }
     if nix::unistd::access(
-        dir,
+        &checked.real,
         nix::unistd::AccessFlags::W_OK | nix::unistd::AccessFlags::X_OK,
     )
     .is_err()

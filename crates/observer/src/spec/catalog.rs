@@ -3,11 +3,18 @@
 //! folder), and those read at run time from folders of one's own (`lab
 //! --labs DIR`, `PMAP_LAB_LABS`). Both are the same format: a folder with a
 //! `lab.toml` and its demos' sources (docs/writing-labs.md).
+//!
+//! Labs of one's own are programs `lab` runs, so their folders and files
+//! are checked before they are read ([`trust`]: owned by root or the user,
+//! writable by nobody else, every folder above them too) unless the user
+//! says they trust them (`--trust-labs`, [`TRUST_VARIABLE`]), and read with
+//! a size limit ([`LAB_TOML_LIMIT`], [`DEMO_LIMIT`]) checked before reading.
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use crate::spec::lab::{Impl, ImplSource, Lab, LabSpec, BUILT_IN};
+use crate::spec::trust::{self, Owner, Trust};
 
 /// A built-in lab as compiled in: its folder's name, its lab.toml and the
 /// other files of its folder (the annotated outputs left out).
@@ -27,7 +34,36 @@ pub const EMBEDDED_EXERCISES: &[EmbeddedLab] =
 /// The environment variable naming folders of labs to add, `:`-separated.
 pub const LABS_VARIABLE: &str = "PMAP_LAB_LABS";
 
+/// The environment variable that says the labs' folders are trusted
+/// (`PMAP_LAB_TRUST_LABS=1`), like `--trust-labs`.
+pub const TRUST_VARIABLE: &str = "PMAP_LAB_TRUST_LABS";
+
+/// The most bytes a lab.toml may have: the largest of the repository's
+/// (labs/heap, 16 KiB) 64 times over. Checked before it is read.
+pub const LAB_TOML_LIMIT: u64 = 1 << 20;
+
+/// The most bytes a demo's source (or an exercise's starter) may have: the
+/// largest of the repository's (labs/shared/shared.c, 2.4 KiB) 400 times over.
+pub const DEMO_LIMIT: u64 = 1 << 20;
+
 static LABS: OnceLock<Vec<Lab>> = OnceLock::new();
+
+static TRUST: OnceLock<Trust> = OnceLock::new();
+
+/// Whether the labs' folders and files are checked ([`Trust::Check`], the
+/// default) or trusted as the user said; set once, before any is read.
+pub fn set_trust(trust: Trust) {
+    let _ = TRUST.set(trust);
+}
+
+fn trusted() -> Trust {
+    TRUST.get().copied().unwrap_or_default()
+}
+
+/// Whether [`TRUST_VARIABLE`] is set (to anything but empty or `0`).
+pub fn trust_from_env() -> bool {
+    std::env::var_os(TRUST_VARIABLE).is_some_and(|v| !v.is_empty() && v != "0")
+}
 
 /// Every lab: the built-in ones, then those [`init`] added.
 pub fn all() -> &'static [Lab] {
@@ -77,13 +113,65 @@ pub fn read_student_file(path: &Path) -> Result<String, String> {
     if m.len() > 1 << 20 {
         return Err(format!("{shown} is over 1 MiB: not a program to grade"));
     }
-    read_text(path)
+    let bytes = std::fs::read(path).map_err(|e| format!("{shown}: {e}"))?;
+    String::from_utf8(bytes).map_err(|_| format!("{shown} is not UTF-8 text"))
 }
 
-/// A file's text, or why not, naming the file.
-fn read_text(path: &Path) -> Result<String, String> {
-    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    String::from_utf8(bytes).map_err(|_| format!("{} is not UTF-8 text", path.display()))
+/// The text of a lab's file (`what`: "lab.toml", "demo"): a plain file
+/// (never followed through a link), checked as [`trust::file`] says unless
+/// the labs are trusted, at most `limit` bytes. The size is checked on the
+/// opened file before reading, and at most `limit + 1` bytes are read (a
+/// file growing meanwhile is refused too). Errors are one line naming the
+/// file.
+pub fn read_lab_file(path: &Path, limit: u64, what: &str) -> Result<String, String> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let shown = path.display();
+    // O_NONBLOCK: a FIFO in its place does not hang the open.
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)
+        .map_err(|e| match e.raw_os_error() {
+            Some(libc::ELOOP) => {
+                format!("{shown} is a symbolic link: a lab's files are plain files in its folder")
+            }
+            _ => format!("{shown}: {e}"),
+        })?;
+    let meta = file.metadata().map_err(|e| format!("{shown}: {e}"))?;
+    if !meta.is_file() {
+        return Err(format!("{shown} is not a plain file"));
+    }
+    if trusted() == Trust::Check {
+        trust::file(path, &meta).map_err(|e| untrusted(path.parent().unwrap_or(path), &e))?;
+    }
+    let too_big = |size: u64| {
+        format!(
+            "{shown} is {size} bytes, over the limit of {limit} bytes ({} MiB) for a {what} \
+             (docs/writing-labs.md)",
+            limit >> 20
+        )
+    };
+    if meta.len() > limit {
+        return Err(too_big(meta.len()));
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    file.take(limit + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("{shown}: {e}"))?;
+    if bytes.len() as u64 > limit {
+        return Err(too_big(bytes.len() as u64));
+    }
+    String::from_utf8(bytes).map_err(|_| format!("{shown} is not UTF-8 text"))
+}
+
+/// The line for the labs in `dir` when a folder or file of theirs is not trusted.
+fn untrusted(dir: &Path, e: &trust::Untrusted) -> String {
+    format!(
+        "refusing the labs in {}: {e} (whoever can write there chooses the programs lab \
+         runs); if you trust them, add --trust-labs (or set {TRUST_VARIABLE}=1)",
+        dir.display()
+    )
 }
 
 fn parse_embedded(table: &[EmbeddedLab], folder: &str) -> Vec<Lab> {
@@ -109,6 +197,9 @@ fn parse_embedded(table: &[EmbeddedLab], folder: &str) -> Vec<Lab> {
 pub enum LoadError {
     #[error("{0}: {1}")]
     Io(String, #[source] std::io::Error),
+    /// A folder or file that is not trusted, or too big, or not text: the line says.
+    #[error("{0}")]
+    File(String),
     #[error("{0} has no lab.toml, and no folder in it has one")]
     NoLabs(String),
     /// The lab.toml has mistakes: the first, and how many more (`lab
@@ -170,8 +261,11 @@ pub fn init(dirs: &[PathBuf]) -> Result<(), LoadError> {
 }
 
 /// The lab folders `dir` stands for: itself when it has a lab.toml, else its
-/// folders that have one, by name.
+/// folders that have one, by name. Unless the labs are trusted, `dir` and
+/// each lab folder are checked from `/` down ([`trust::dir`]): a folder that
+/// someone else owns or can write is refused, naming it and why.
 pub fn lab_dirs(dir: &Path) -> Result<Vec<PathBuf>, LoadError> {
+    check_dir(dir)?;
     if dir.join("lab.toml").is_file() {
         return Ok(vec![dir.to_path_buf()]);
     }
@@ -186,17 +280,47 @@ pub fn lab_dirs(dir: &Path) -> Result<Vec<PathBuf>, LoadError> {
     if found.is_empty() {
         return Err(LoadError::NoLabs(dir.display().to_string()));
     }
+    for lab in &found {
+        check_dir(lab)?;
+    }
     Ok(found)
+}
+
+/// [`trust::dir`] for a folder of labs, unless they are trusted.
+fn check_dir(dir: &Path) -> Result<(), LoadError> {
+    if trusted() == Trust::Given {
+        return Ok(());
+    }
+    trust::dir(dir, Owner::RootOrYou, false)
+        .map(drop)
+        .map_err(|e| {
+            LoadError::File(if e.unusable {
+                e.message
+            } else {
+                untrusted(dir, &e)
+            })
+        })
+}
+
+/// The text of the lab.toml at `path`, checked and bounded as [`read_lab_file`] says.
+pub fn read_lab_toml(path: &Path) -> Result<String, String> {
+    read_lab_file(path, LAB_TOML_LIMIT, "lab.toml")
 }
 
 /// Read the lab of folder `dir`, refusing it (with its first mistake) when
 /// its lab.toml does not validate.
 pub fn load_dir(dir: &Path) -> Result<Lab, LoadError> {
+    check_dir(dir)?;
     let toml_path = dir.join("lab.toml");
     let shown = toml_path.display().to_string();
-    let text = std::fs::read_to_string(&toml_path).map_err(|e| LoadError::Io(shown.clone(), e))?;
-    let files = |name: &str| read_demo(dir, name).ok();
+    let text = read_lab_toml(&toml_path).map_err(LoadError::File)?;
+    let unreadable = std::cell::RefCell::new(Vec::new());
+    let files = |name: &str| read_demo_noting(dir, name, &unreadable);
     let (spec, problems) = crate::spec::validate::lint(&text, Some(dir), &files);
+    if let Some(e) = unreadable.into_inner().into_iter().next() {
+        return Err(LoadError::File(e));
+    }
+    let files = |name: &str| read_demo(dir, name).ok();
     let invalid = |problems: Vec<String>| LoadError::Invalid {
         dir: dir.display().to_string(),
         problems,
@@ -223,7 +347,8 @@ pub fn with_present_demos(mut spec: LabSpec, dir: &Path) -> Result<Lab, String> 
 }
 
 /// The text of a demo file of a lab folder: a plain file beside the
-/// lab.toml (no path, no link out of the folder), UTF-8.
+/// lab.toml (no path, no link out of the folder), UTF-8, checked and bounded
+/// as [`read_lab_file`] says.
 pub fn read_demo(dir: &Path, name: &str) -> Result<String, String> {
     if name.is_empty() || name.contains('/') || name == "." || name == ".." {
         return Err(format!(
@@ -236,7 +361,28 @@ pub fn read_demo(dir: &Path, name: &str) -> Result<String, String> {
         Ok(_) => return Err(format!("{} is not a plain file", path.display())),
         Err(e) => return Err(format!("{}: {e}", path.display())),
     }
-    read_text(&path)
+    read_lab_file(&path, DEMO_LIMIT, "demo")
+}
+
+/// [`read_demo`], noting in `unreadable` why a file that is there could not
+/// be read (not trusted, too big, not text): a reason more useful than the
+/// "no file" a missing one gets.
+pub fn read_demo_noting(
+    dir: &Path,
+    name: &str,
+    unreadable: &std::cell::RefCell<Vec<String>>,
+) -> Option<String> {
+    match read_demo(dir, name) {
+        Ok(text) => Some(text),
+        Err(e) => {
+            let there = !name.contains('/') && std::fs::symlink_metadata(dir.join(name)).is_ok();
+            let mut noted = unreadable.borrow_mut();
+            if there && !noted.contains(&e) {
+                noted.push(e);
+            }
+            None
+        }
+    }
 }
 
 /// A lab from its parsed data and its demos' files (`file` reads one by
