@@ -314,17 +314,18 @@ fn a_graded_program_is_held_to_the_memory_its_exercise_declares() {
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.contains(said), "{err}");
     // Without a cgroup (a user without privileges): lab's watch of its RSS.
+    // A uid of this test's own: others here run as 65534 under a process limit.
     if !is_root() {
         return skip(
             "a_graded_program_is_held_to_the_memory_its_exercise_declares",
-            "its second half runs lab as `nobody` (setpriv), which takes root",
+            "its second half runs lab as another user (setpriv), which takes root",
         );
     }
     let home = dir.path("nobody");
     std::fs::create_dir(&home).unwrap();
-    std::os::unix::fs::chown(&home, Some(65534), Some(65534)).unwrap();
+    std::os::unix::fs::chown(&home, Some(23456), Some(23456)).unwrap();
     let out = Command::new("setpriv")
-        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .args(["--reuid=23456", "--regid=23456", "--clear-groups"])
         .arg(lab_exe())
         .args(["grade", "resident"])
         .arg(&file)

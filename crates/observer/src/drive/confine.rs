@@ -235,7 +235,17 @@ unsafe fn keep_and_fork(lab: libc::pid_t, report_fd: libc::c_int) -> io::Result<
     // spawn's error pipe included, so that lab hears of the program's exec).
     let bytes = program.to_ne_bytes();
     libc::write(report_fd, bytes.as_ptr().cast(), bytes.len());
-    libc::syscall(libc::SYS_close_range, 0u32, u32::MAX, 0u32);
+    if libc::syscall(libc::SYS_close_range, 0u32, u32::MAX, 0u32) < 0 {
+        // Before Linux 5.9: one by one, as far as the limit of open files.
+        let mut limit = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit);
+        for fd in 0..limit.rlim_cur.min(1 << 20) as libc::c_int {
+            libc::close(fd);
+        }
+    }
     keeper_loop(program, &wait_set)
 }
 
