@@ -471,3 +471,113 @@ fn every_lab_holds_within_the_memory_it_declares() {
     }
     assert!(failed.is_empty(), "{failed:#?}");
 }
+
+/// lab killed outright (SIGKILL: no handler runs) while it pauses: the
+/// keeper, told by its parent-death signal, still ends what the observed
+/// program left running in sessions of their own.
+#[test]
+fn lab_killed_outright_leaves_no_escaped_descendant() {
+    let dir = Scratch::new("sigkill");
+    let pids = dir.path("pids");
+    let source = dir.path("escape.c");
+    std::fs::write(
+        &source,
+        format!(
+            r#"#include <stdio.h>
+#include <unistd.h>
+int main(void)
+{{
+    FILE *out = fopen("{pids}", "w");
+    if (fork() == 0) {{
+        setsid();
+        if (fork() == 0) {{ fprintf(out, "%d\n", getpid()); fclose(out); for (;;) pause(); }}
+        _exit(0);
+    }}
+    usleep(100000);
+    printf("escaped: press Enter\n");
+    getchar();
+    return 0;
+}}
+"#,
+            pids = pids.display()
+        ),
+    )
+    .unwrap();
+    let exe = dir.path("escape");
+    let built = Command::new("cc")
+        .arg("-o")
+        .arg(&exe)
+        .arg(&source)
+        .status()
+        .unwrap();
+    assert!(built.success());
+    // lab on a terminal of its own (so that it pauses), by script(1): not
+    // under the tests' own pty driver, whose keeper would end the escapee.
+    let mut script = Command::new("script")
+        .args(["-q", "-e", "-c"])
+        .arg(format!(
+            "{} observe -- {}",
+            lab_exe().display(),
+            exe.display()
+        ))
+        .arg("/dev/null")
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("script (util-linux)");
+    let start = std::time::Instant::now();
+    let escapee: i32 = loop {
+        if let Some(pid) = std::fs::read_to_string(&pids)
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+        {
+            break pid;
+        }
+        assert!(start.elapsed().as_secs() < 60, "the program never started");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    };
+    assert!(alive(escapee), "the escapee runs while lab pauses");
+    // lab: the process of script's session whose command is lab.
+    let lab = loop {
+        let found = std::fs::read_dir("/proc").unwrap().flatten().find_map(|e| {
+            let pid: i32 = e.file_name().to_str()?.parse().ok()?;
+            let exe_link = std::fs::read_link(format!("/proc/{pid}/exe")).ok()?;
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+            let sid: i32 = stat
+                .rsplit(')')
+                .next()?
+                .split_whitespace()
+                .nth(3)?
+                .parse()
+                .ok()?;
+            (exe_link == lab_exe() && sid != std::process::id() as i32 && {
+                let parent: i32 = stat
+                    .rsplit(')')
+                    .next()?
+                    .split_whitespace()
+                    .nth(1)?
+                    .parse()
+                    .ok()?;
+                parent == script.id() as i32
+            })
+            .then_some(pid)
+        });
+        if let Some(pid) = found {
+            break pid;
+        }
+        assert!(start.elapsed().as_secs() < 60, "no lab under script");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    };
+    // SAFETY: signalling the lab this test started.
+    unsafe { libc::kill(lab, libc::SIGKILL) };
+    let _ = script.kill();
+    let _ = script.wait();
+    let gone = crate::util::gone_within(escapee, std::time::Duration::from_secs(5));
+    if !gone {
+        // SAFETY: ending what the test started.
+        unsafe { libc::kill(escapee, libc::SIGKILL) };
+    }
+    assert!(gone, "escapee {escapee} outlived lab's SIGKILL");
+}

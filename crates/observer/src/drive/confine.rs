@@ -204,7 +204,8 @@ unsafe fn keep_and_fork(lab: libc::pid_t, report_fd: libc::c_int) -> io::Result<
         return fail();
     }
     if libc::getppid() != lab {
-        return Err(io::Error::other("lab exited"));
+        // (No allocation here: an errno, not a message.)
+        return Err(io::Error::from_raw_os_error(libc::ESRCH));
     }
     // Out of lab's process group: a Ctrl-C on lab's terminal is lab's to
     // handle (it tells the keeper), not a signal that kills the keeper.
@@ -227,7 +228,7 @@ unsafe fn keep_and_fork(lab: libc::pid_t, report_fd: libc::c_int) -> io::Result<
             return fail();
         }
         if libc::getppid() != keeper {
-            return Err(io::Error::other("the keeper exited"));
+            return Err(io::Error::from_raw_os_error(libc::ESRCH));
         }
         return Ok(());
     }
