@@ -9,9 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Args;
-use observer::drive::suite::{Outcome, SuiteRun};
 use observer::spec::catalog;
-use observer::spec::lab::Lab;
 use observer::RunError;
 
 use crate::RunArgs;
@@ -290,14 +288,15 @@ pub fn validate(args: &ValidateArgs) -> ExitCode {
     }
 }
 
-/// The compiler's first error and the lines under it (at most 6 lines).
+/// The compiler's first error and the lines under it (at most 6 lines),
+/// escaped: they quote the source file, which may hold any byte.
 pub(crate) fn first_errors(stderr: &str) -> String {
     let lines: Vec<&str> = stderr.lines().collect();
     let start = lines.iter().position(|l| l.contains("error")).unwrap_or(0);
     let mut shown: Vec<String> = lines[start..]
         .iter()
         .take(6)
-        .map(|l| format!("  {l}"))
+        .map(|l| format!("  {}", pmap_view::region::escape_controls(l)))
         .collect();
     if lines.len() > start + 6 {
         shown.push(format!("  ({} more lines)", lines.len() - start - 6));
@@ -305,25 +304,7 @@ pub(crate) fn first_errors(stderr: &str) -> String {
     shown.join("\n")
 }
 
-/// `NAME-IMPL[.FACT-VALUE…].snap`: the file of a lab's annotated output for
-/// the machine facts of `report` (those the lab names in `machine`).
-fn pinned_name(lab: &Lab, report: &observer::Report) -> String {
-    format!("{}.snap", lab.pinned_name(report.imp, &report.facts))
-}
-
-/// The header of a blessed file, before the annotated output.
-const BLESSED: &str = "---\nsource: lab bless (the annotated output of this lab; `lab check --labs DIR` compares it)\n---\n";
-
-/// The annotated output of a run of a lab of one's own, its demo's path
-/// shown relative to the folder of labs (`mylab/mylab.c`), so that it reads
-/// the same wherever the folder is.
-fn annotated(lab: &Lab, report: &observer::Report) -> String {
-    let mut report = report.clone();
-    if let Some(file) = Path::new(&report.source_file).file_name() {
-        report.source_file = format!("{}/{}", lab.name(), file.to_string_lossy());
-    }
-    observer::views::render::annotated(lab, &report)
-}
+use observer::drive::pinned::{annotated, file_name as pinned_name, BLESSED};
 
 /// `lab bless DIR`: run every demo of the labs of DIR and write their
 /// annotated outputs beside their lab.toml; runs whose checks fail are not
@@ -404,110 +385,9 @@ fn write_replacing(path: &Path, text: &str) -> Result<(), String> {
     })
 }
 
-/// After `lab check`: the runs of labs of one's own that have blessed
-/// outputs, compared with them. The text to show (a short diff for each
-/// difference) and whether all that could be compared were the same.
-pub fn compare_blessed(runs: &[SuiteRun]) -> (String, bool) {
-    let mut out = String::new();
-    let mut same = true;
-    for run in runs {
-        let Outcome::Ran(report) = &run.outcome else {
-            continue;
-        };
-        let Some(lab) = catalog::find(&run.lab) else {
-            continue;
-        };
-        let Some(dir) = &lab.dir else { continue };
-        let path = dir.join(pinned_name(lab, report));
-        let Ok(blessed) = std::fs::read_to_string(&path) else {
-            let prefix = format!("{}-{}.", lab.name(), run.imp);
-            let others = std::fs::read_dir(dir)
-                .into_iter()
-                .flatten()
-                .flatten()
-                .any(|e| {
-                    let f = e.file_name().to_string_lossy().into_owned();
-                    f.starts_with(&prefix) && f.ends_with(".snap")
-                });
-            if others {
-                out += &format!(
-                    "{}: not compared: blessed only for other machine facts ({})\n",
-                    path.display(),
-                    report.facts.describe(&lab.spec.machine)
-                );
-            }
-            continue;
-        };
-        let expected = blessed.strip_prefix(BLESSED).unwrap_or(&blessed);
-        let actual = annotated(lab, report);
-        if expected == actual {
-            continue;
-        }
-        same = false;
-        out += &format!(
-            "{} ({}): the annotated output differs from {} (`lab bless` writes it anew):\n{}",
-            lab.name(),
-            run.imp,
-            path.display(),
-            short_diff(expected, &actual, &path.display().to_string())
-        );
-    }
-    (out, same)
-}
-
-/// One hunk of a unified diff around the first differing lines: up to 3
-/// lines of context and up to 8 lines of each side.
-pub fn short_diff(expected: &str, actual: &str, name: &str) -> String {
-    let a: Vec<&str> = expected.lines().collect();
-    let b: Vec<&str> = actual.lines().collect();
-    let first = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
-    let tail = a[first..]
-        .iter()
-        .rev()
-        .zip(b[first..].iter().rev())
-        .take_while(|(x, y)| x == y)
-        .count();
-    let (a_end, b_end) = (a.len() - tail, b.len() - tail);
-    let from = first.saturating_sub(3);
-    let mut out = format!("--- {name}\n+++ this run\n");
-    let shown_a = (a_end - first).min(8);
-    let shown_b = (b_end - first).min(8);
-    out += &format!(
-        "@@ -{},{} +{},{} @@\n",
-        from + 1,
-        first - from + shown_a,
-        from + 1,
-        first - from + shown_b
-    );
-    for l in &a[from..first] {
-        out += &format!(" {l}\n");
-    }
-    for l in &a[first..first + shown_a] {
-        out += &format!("-{l}\n");
-    }
-    for l in &b[first..first + shown_b] {
-        out += &format!("+{l}\n");
-    }
-    if a_end - first > shown_a || b_end - first > shown_b {
-        out += "(more differences follow)\n";
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_short_diff_shows_the_first_differing_lines() {
-        let d = short_diff("a\nb\nc\nd\ne\n", "a\nb\nc\nX\ne\n", "f.snap");
-        assert_eq!(
-            d,
-            "--- f.snap\n+++ this run\n@@ -1,4 +1,4 @@\n a\n b\n c\n-d\n+X\n"
-        );
-        let d = short_diff("a\n", "a\nb\n", "f");
-        assert!(d.ends_with(" a\n+b\n"), "{d}");
-    }
 
     #[test]
     fn labs_are_found_on_the_command_line_before_a_double_dash() {

@@ -509,10 +509,10 @@ fn check(args: &CheckArgs) -> ExitCode {
             return fail(&e);
         }
     }
-    // Labs of one's own are compared with their blessed outputs (lab bless).
-    let (differences, same) = labs_cmd::compare_blessed(&runs);
-    say_inline!("{differences}");
-    if same && !runs.iter().any(suite::SuiteRun::fails_suite) {
+    // Labs of one's own were compared with their pinned outputs (lab
+    // bless): a difference is a run's verdict (DIFFERS), in the table and
+    // the JSON alike.
+    if !runs.iter().any(suite::SuiteRun::fails_suite) {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
@@ -705,6 +705,12 @@ fn run_one(lab: &'static observer::spec::lab::Lab, args: &LabArgs) -> ExitCode {
         // Stopped at a pause (q, Ctrl-C, Ctrl-D; the message is out), or the
         // reader of our output went away: nothing failed.
         Ok(Ended::Stopped(_)) => ExitCode::SUCCESS,
+        // A lab-wide `requires` does not hold: nothing was verified (as a
+        // run whose every check is n/a).
+        Err(RunError::NothingToCheck(n)) => {
+            say!("lab: {n}");
+            verdict_code(observer::drive::report::Verdict::NothingToCheck)
+        }
         Err(e) => fail(&e),
     }
 }

@@ -20,7 +20,7 @@ pub enum RunError {
     },
     #[error("`{tool}` not found (or not working): install {install}")]
     MissingTool { tool: String, install: String },
-    #[error("compiling {file} failed:\n{stderr}")]
+    #[error("compiling {file} failed:\n{}", pmap_view::region::escape_lines(.stderr))]
     Compile { file: String, stderr: String },
     #[error("{0}: {1}")]
     Io(String, #[source] std::io::Error),
@@ -38,14 +38,27 @@ pub enum RunError {
     /// The lab cannot run on this machine (its memory limit is too small).
     #[error("the {lab} lab does not apply here: {why}")]
     NotApplicable { lab: String, why: String },
+    /// A lab-wide `requires` does not hold here: no check applies, and the
+    /// demo was not run (or stopped at its first prompt). Not an error of
+    /// the run: a verdict, n/a (`lab LAB` exits 3).
+    #[error("{0}")]
+    NothingToCheck(Box<crate::drive::report::NotStarted>),
 }
 
+/// The end of a demo's output, escaped ([`pmap_view::region::escape_controls`]):
+/// what a program printed reaches lab's terminal as text, never as commands
+/// (`\e[?1049h`, a bell, a carriage return that hides the line before it).
 fn demo_message(step: &usize, what: &str, output: &str) -> String {
-    let tail: Vec<&str> = output.lines().rev().take(5).collect();
+    let tail: Vec<std::borrow::Cow<str>> = output
+        .lines()
+        .rev()
+        .take(5)
+        .map(pmap_view::region::escape_controls)
+        .collect();
     let seen = if tail.is_empty() {
         "it printed nothing".to_string()
     } else {
-        let lines: Vec<&str> = tail.into_iter().rev().collect();
+        let lines: Vec<_> = tail.into_iter().rev().collect();
         format!("its last output:\n  {}", lines.join("\n  "))
     };
     format!("the demo {what} at step {step}; {seen}")

@@ -75,9 +75,9 @@ fn memory_hint(status: std::process::ExitStatus) -> String {
 }
 
 /// Why `lab` cannot start on a machine with `facts`, or None: its demo holds
-/// more memory than the cgroup allows or the machine has available, or a
-/// lab-wide requirement on a fact known before the demo starts does not hold
-/// (those on the demo's C library are judged on its start-up map).
+/// more memory than the cgroup allows or the machine has available. (A
+/// lab-wide `requires` that does not hold is not this: the run is n/a,
+/// [`lab_requires_unmet`].)
 pub fn before_start(lab: &Lab, facts: &Facts) -> Option<String> {
     // (KiB, as the lab writes it)
     let size = |expr: &Option<String>| {
@@ -117,14 +117,55 @@ pub fn before_start(lab: &Lab, facts: &Facts) -> Option<String> {
             ));
         }
     }
+    None
+}
+
+/// The lab-wide `requires` of `lab` that do not hold under `facts`, in
+/// words; `known_only`: only those on facts `facts` has (before the demo
+/// starts, the facts of its C library and allocator are not known yet).
+pub fn lab_requires_unmet(lab: &Lab, facts: &Facts, known_only: bool) -> Option<String> {
     let known: std::collections::BTreeMap<String, Vec<String>> = lab
         .spec
         .requires
         .iter()
-        .filter(|(fact, _)| facts.get(fact).is_some())
+        .filter(|(fact, _)| !known_only || facts.get(fact).is_some())
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
     facts.unmet(&known)
+}
+
+/// The run of `imp` of `lab` that a lab-wide requirement ends before it
+/// checks anything: every check of the implementation, n/a.
+fn not_started(
+    lab: &Lab,
+    imp: Impl,
+    facts: &Facts,
+    why: String,
+    stopped_at_start: bool,
+    runtime: String,
+    cleared_env: Vec<String>,
+) -> RunError {
+    let checks = lab
+        .spec
+        .steps
+        .iter()
+        .enumerate()
+        .flat_map(|(i, s)| s.checks.iter().map(move |c| (i, c)))
+        .filter_map(|(i, c)| match c.applies(imp, facts, &lab.spec.requires) {
+            Applies::NotHere(why) => Some((i, CheckResult::not_applicable(c, why))),
+            Applies::No | Applies::Yes => None,
+        })
+        .collect();
+    RunError::NothingToCheck(Box::new(crate::drive::report::NotStarted {
+        lab: lab.name().to_string(),
+        imp,
+        why,
+        stopped_at_start,
+        runtime,
+        facts: facts.clone(),
+        cleared_env,
+        checks,
+    }))
 }
 
 /// Why a demo did not start. With `--no-aslr` the child asks the kernel for
@@ -248,6 +289,18 @@ pub fn run_lab(
             why,
         });
     }
+    // A lab-wide requirement on a fact known now: the demo is not run.
+    if let Some(why) = lab_requires_unmet(lab, &facts, true) {
+        return Err(not_started(
+            lab,
+            imp,
+            &facts,
+            why,
+            false,
+            launch.runtime,
+            launch.cleared_env,
+        ));
+    }
     // The checks are compiled once the start-up map says which C library and
     // allocator the demo runs with (step 0).
     let mut checks: Vec<Vec<Result<Check, CheckResult>>> = Vec::new();
@@ -310,6 +363,19 @@ pub fn run_lab(
                 .map(|r| r.name.as_str())
                 .collect();
             facts.add_allocator(&launch.alloc_env, &libraries, Some(demo.pid()));
+            // A lab-wide requirement on its C library or allocator: stopped
+            // here (killed as it is dropped), before it can crash for it.
+            if let Some(why) = lab_requires_unmet(lab, &facts, false) {
+                return Err(not_started(
+                    lab,
+                    imp,
+                    &facts,
+                    why,
+                    true,
+                    report.runtime,
+                    report.cleared_env,
+                ));
+            }
             checks = compile_checks(lab, imp, &facts);
             report.facts = facts.clone();
         }
@@ -423,8 +489,14 @@ pub fn count_prompts(
     let launch = prepare(lab, imp, &opts.tools)?;
     let mut demo = Demo::spawn(launch.command).map_err(|e| spawn_error(e, opts.tools.no_aslr))?;
     let mut count = 0;
+    // Escaped: a demo's output reaches lab's terminal as text.
     let last_words = |output: &str| {
-        let tail: Vec<&str> = output.lines().rev().take(3).collect();
+        let tail: Vec<_> = output
+            .lines()
+            .rev()
+            .take(3)
+            .map(pmap_view::region::escape_controls)
+            .collect();
         match tail.len() {
             0 => "it printed nothing".to_string(),
             _ => format!(

@@ -322,7 +322,8 @@ pub struct SuiteRunJson<'a> {
     pub lab: &'a str,
     #[serde(rename = "impl")]
     pub imp: &'a str,
-    /// `pass`, `fail`, `skip` or `error`.
+    /// `pass`, `fail`, `differs` (every check that applies held, but the
+    /// annotated output is not the pinned one), `n/a`, `skip` or `error`.
     pub result: String,
     pub passed: bool,
     pub seconds: f64,
@@ -344,6 +345,35 @@ pub struct SuiteRunJson<'a> {
     pub failed_checks: Option<Vec<StepCheck<'a>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<&'a str>,
+    /// A lab of one's own with a pinned annotated output (`lab bless`):
+    /// how this run compared with it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pinned: Option<PinnedJson>,
+}
+
+/// A run's comparison with its pinned annotated output.
+#[derive(Serialize)]
+pub struct PinnedJson {
+    /// The pinned file.
+    pub file: String,
+    /// `same`, `differs`, or `not compared` (pinned for other machine facts only).
+    pub status: &'static str,
+    /// With `differs`: the first differing lines, as a unified diff.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub diff: Option<String>,
+}
+
+impl PinnedJson {
+    pub fn of(p: &crate::drive::pinned::Pinned) -> PinnedJson {
+        PinnedJson {
+            file: p.file().display().to_string(),
+            status: p.status(),
+            diff: match p {
+                crate::drive::pinned::Pinned::Differs { diff, .. } => Some(diff.clone()),
+                _ => None,
+            },
+        }
+    }
 }
 
 /// A check and the step it belongs to.
@@ -380,6 +410,7 @@ fn suite_run(r: &SuiteRun) -> SuiteRunJson<'_> {
         not_applicable_checks: None,
         failed_checks: None,
         message: None,
+        pinned: r.pinned.as_ref().map(PinnedJson::of),
     };
     match &r.outcome {
         Outcome::Ran(report) => {
@@ -407,6 +438,21 @@ fn suite_run(r: &SuiteRun) -> SuiteRunJson<'_> {
             v.cleared_env = Some(&report.cleared_env);
             v.not_applicable_checks = Some(with(Status::NotApplicable));
             v.failed_checks = Some(with(Status::Fail));
+        }
+        Outcome::NotStarted(n) => {
+            v.checks_passed = Some(0);
+            v.checks_total = Some(0);
+            v.checks_not_applicable = Some(n.checks.len());
+            v.runtime = Some(&n.runtime);
+            v.facts = Some(&n.facts);
+            v.cleared_env = Some(&n.cleared_env);
+            v.not_applicable_checks = Some(
+                n.checks
+                    .iter()
+                    .map(|(step, check)| StepCheck { step: *step, check })
+                    .collect(),
+            );
+            v.failed_checks = Some(Vec::new());
         }
         Outcome::Skipped(why) | Outcome::Error(why) => v.message = Some(why),
     }
