@@ -120,7 +120,22 @@ pub fn exercise(args: &ExerciseArgs) -> ExitCode {
 pub fn grade(args: &GradeArgs) -> ExitCode {
     let lab = match find(&args.name) {
         Ok(lab) => lab,
-        Err(e) => return fail(&e),
+        Err(e) => {
+            if args.json {
+                let file = args.file.as_deref().unwrap_or(Path::new(""));
+                let machine = observer::measure::machine::Facts::of_machine(None);
+                let _ = crate::print(&pmap_view::json::pretty(
+                    &observer::views::json::UngradedDocument::of(
+                        &args.name,
+                        &file.display().to_string(),
+                        "error",
+                        &e,
+                        &machine,
+                    ),
+                ));
+            }
+            return fail(&e);
+        }
     };
     let ex = lab.spec.exercise.as_ref().expect("an exercise");
     let file = args.file.clone().unwrap_or_else(|| PathBuf::from(&ex.file));
@@ -149,28 +164,53 @@ fn stamp(file: &Path) -> Option<(SystemTime, u64)> {
 }
 
 fn once(lab: &Lab, file: &Path, args: &GradeArgs) -> ExitCode {
+    let shown = file.display().to_string();
+    // Not graded: one message on stderr, and with --json one document too.
+    let ungraded = |cause: &'static str, reason: String, code: ExitCode| {
+        if args.json {
+            let machine = observer::measure::machine::Facts::of_machine(None);
+            let _ = crate::print(&pmap_view::json::pretty(
+                &observer::views::json::UngradedDocument::of(
+                    lab.name(),
+                    &shown,
+                    cause,
+                    &reason,
+                    &machine,
+                ),
+            ));
+        }
+        say!("lab: {reason}");
+        code
+    };
     let source = match observer::spec::catalog::read_student_file(file) {
         Ok(s) => s,
-        Err(e) => return fail(&e),
+        Err(e) => return ungraded("unreadable", e.to_string(), ExitCode::from(2)),
     };
-    let lab = lab.with_c_source(file.display().to_string(), source);
+    let lab = lab.with_c_source(shown.clone(), source);
     match run_through(&lab, Impl::C, &args.run.options()) {
-        Err(RunError::Compile { file: copy, stderr }) => {
-            let shown = file.display().to_string();
-            fail(format!(
+        Err(RunError::Compile { file: copy, stderr }) => ungraded(
+            "compile",
+            format!(
                 "{shown} does not compile:\n{}",
                 crate::labs_cmd::first_errors(&stderr.replace(&copy, &shown))
-            ))
-        }
-        Err(e) => fail(format!("grading {}: {e}", file.display())),
+            ),
+            ExitCode::from(2),
+        ),
+        Err(RunError::NothingToCheck(n)) => ungraded(
+            "n/a",
+            format!("not graded: {n}"),
+            crate::verdict_code(observer::drive::report::Verdict::NothingToCheck),
+        ),
+        Err(e) => ungraded(
+            cause(&e),
+            format!("grading {shown}: {e}"),
+            ExitCode::from(2),
+        ),
         Ok(report) => {
             let results = graded(&lab, &report);
             let text = if args.json {
                 pmap_view::json::pretty(&observer::views::json::GradeDocument::of(
-                    &lab,
-                    &report,
-                    &file.display().to_string(),
-                    &results,
+                    &lab, &report, &shown, &results,
                 ))
             } else {
                 text(&lab, &report, file, &results)
@@ -178,6 +218,32 @@ fn once(lab: &Lab, file: &Path, args: &GradeArgs) -> ExitCode {
             let _ = crate::print(&text);
             crate::verdict_code(report.verdict())
         }
+    }
+}
+
+/// Why a program could not be graded, in a word (`cause` of the JSON): it
+/// hung (did not reach its next prompt in time), ran out of the memory it
+/// may use (killed by the out-of-memory killer or a cgroup limit, refused
+/// by `ulimit -v`), crashed (any other death or failing exit), or lab met
+/// another error.
+fn cause(e: &RunError) -> &'static str {
+    match e {
+        RunError::Demo { what, .. } if what.starts_with("did not reach") => "hang",
+        RunError::Demo { what, .. }
+            if what.contains("out-of-memory")
+                || what.contains("memory limit")
+                || what.contains("memory cgroup")
+                || what.contains("ulimit -v") =>
+        {
+            "memory"
+        }
+        RunError::Demo { .. } => "crash",
+        RunError::Compile { .. } => "compile",
+        // The machine (its cgroup, its free memory) has less than the
+        // exercise needs: it was not started.
+        RunError::NotApplicable { .. } => "memory",
+        RunError::NothingToCheck(_) => "n/a",
+        _ => "error",
     }
 }
 

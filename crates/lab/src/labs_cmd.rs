@@ -10,6 +10,7 @@ use std::process::ExitCode;
 
 use clap::Args;
 use observer::spec::catalog;
+use observer::spec::check::Status;
 use observer::RunError;
 
 use crate::RunArgs;
@@ -224,6 +225,16 @@ pub fn validate(args: &ValidateArgs) -> ExitCode {
             Err(_) => continue,
         };
         let mut fine = Vec::new();
+        // A lab-wide `requires` that does not hold here: its demos are not
+        // run (they may need it to run at all), and that is no mistake.
+        let machine = observer::measure::machine::Facts::of_machine(None);
+        if let Some(why) = observer::drive::run::lab_requires_unmet(&lab, &machine, true) {
+            out += &format!(
+                "{}: not run: nothing to check on this machine: {why}\n",
+                dir.display()
+            );
+            continue;
+        }
         for source in &lab.impls {
             let (line, col) = observer::spec::validate::demo_place(&text, source.imp.as_str());
             let at = format!("{shown}:{line}:{col}: demos.{}", source.imp);
@@ -269,7 +280,41 @@ pub fn validate(args: &ValidateArgs) -> ExitCode {
                     mistakes += 1;
                     out += &format!("{at}: {} {}\n", source.file, p.trouble.unwrap_or_default());
                 }
-                Ok(_) => fine.push(format!("{} prompts {steps} times", source.imp)),
+                // It prompts as it should: its checks, judged on this run.
+                Ok(_) => match observer::run_through(&lab, source.imp, &opts) {
+                    Ok(report) => {
+                        let mut failed = 0;
+                        for s in &report.steps {
+                            for c in s.checks.iter().filter(|c| c.status == Status::Fail) {
+                                failed += 1;
+                                let (line, col) =
+                                    observer::spec::validate::check_place(&text, s.index, &c.id);
+                                out += &format!(
+                                    "{shown}:{line}:{col}: check `{}` fails with {} at step {} \
+                                     ({}): expected {}; observed {}\n",
+                                    c.id, source.imp, s.index, s.title, c.expected, c.observed
+                                );
+                            }
+                        }
+                        mistakes += failed;
+                        if failed == 0 {
+                            let (held, total) = report.checks_passed();
+                            fine.push(format!(
+                                "{} prompts {steps} times, {held} of {total} checks hold",
+                                source.imp
+                            ));
+                        }
+                    }
+                    // A lab-wide `requires` does not hold here: not a mistake.
+                    Err(RunError::NothingToCheck(n)) => fine.push(format!(
+                        "{} prompts {steps} times; its checks: {n}",
+                        source.imp
+                    )),
+                    Err(e) => {
+                        mistakes += 1;
+                        out += &format!("{at}: {} could not run: {e}\n", source.file);
+                    }
+                },
             }
         }
         if problems.is_empty() && fine.len() == lab.impls.len() {

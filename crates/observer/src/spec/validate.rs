@@ -324,6 +324,30 @@ pub fn demo_place(text: &str, imp: &str) -> (usize, usize) {
     (p.line, p.column)
 }
 
+/// Where the check `id` of step `step` is written in the lab.toml `text`
+/// (its `id` value), for messages about that check; 1:1 when it cannot be
+/// found.
+pub fn check_place(text: &str, step: usize, id: &str) -> (usize, usize) {
+    let at = toml_edit::ImDocument::parse(text)
+        .ok()
+        .and_then(|doc| {
+            let checks = doc
+                .get("steps")?
+                .as_array_of_tables()?
+                .get(step)?
+                .get("checks")?
+                .as_array_of_tables()?;
+            checks
+                .iter()
+                .find(|c| c.get("id").and_then(Item::as_str) == Some(id))?
+                .get("id")?
+                .span()
+        })
+        .map_or(0, |s| s.start);
+    let p = locate(text, at, "");
+    (p.line, p.column)
+}
+
 /// A byte offset of `text` as a 1-based line and column (in characters).
 fn locate(text: &str, at: usize, message: &str) -> Problem {
     let at = at.min(text.len());
@@ -557,6 +581,26 @@ fn check(l: &mut Linter, path: &[usize], c: &crate::spec::lab::CheckSpec, facts:
             ),
         ),
     }
+    // A range with nothing in it: the check could never hold (on this
+    // machine, for bounds that depend on its facts).
+    if let (Some(min), Some(max)) = (&c.min, &c.max) {
+        if let (Ok(lo), Ok(hi)) = (size_expr(min, facts), size_expr(max, facts)) {
+            if lo > hi {
+                let sizes = [min, max]
+                    .iter()
+                    .any(|e| e.contains("iB") || e.contains("page") || e.contains("stack"));
+                let unit = if sizes { " KiB" } else { "" };
+                l.report(
+                    l.value_span(path, "max"),
+                    format!(
+                        "check `{}`: the range is empty: min `{min}` ({lo}{unit} here) is above \
+                         max `{max}` ({hi}{unit}), so the check can never hold",
+                        c.id
+                    ),
+                );
+            }
+        }
+    }
     let ranged = match (&c.min, &c.max) {
         (Some(a), Some(b)) => a != b,
         (None, None) => false,
@@ -707,6 +751,22 @@ tolerance = "a page of header"
         );
         assert!(
             got[3].starts_with("lab.toml:20:7: bad size expression `1 MB`"),
+            "{got:#?}"
+        );
+    }
+
+    /// Issue 19: `min = "1 MiB"`, `max = "0 KiB"` was accepted once a
+    /// tolerance was given, and the check then always failed.
+    #[test]
+    fn an_empty_range_is_a_mistake() {
+        let empty = GOOD.replace("max = \"1 MiB + 1 page\"", "max = \"0 KiB\"");
+        let got = problems(&empty);
+        assert_eq!(got.len(), 1, "{got:#?}");
+        assert!(
+            got[0].starts_with(
+                "lab.toml:20:7: check `grow`: the range is empty: min `1 MiB` (1024 KiB here) \
+                 is above max `0 KiB` (0 KiB)"
+            ),
             "{got:#?}"
         );
     }

@@ -238,6 +238,9 @@ pub struct GradeDocument<'a> {
     pub exercise: &'a str,
     /// The student's file, as given.
     pub file: &'a str,
+    /// The program was graded: it compiled and ran to its end (else see
+    /// [`UngradedDocument`]).
+    pub graded: bool,
     /// How it came to run ("compiled by gcc … into PATH").
     pub how: &'a str,
     /// Every check that applies held.
@@ -286,6 +289,7 @@ impl<'a> GradeDocument<'a> {
             schema: 1,
             exercise: lab.name(),
             file,
+            graded: true,
             how: &report.how,
             passed: report.passed(),
             score: Score { held, total },
@@ -299,6 +303,53 @@ impl<'a> GradeDocument<'a> {
                     hint: r.hint.filter(|_| r.check.status == Status::Fail),
                 })
                 .collect(),
+        }
+    }
+}
+
+/// `lab grade NAME --json` when the program could not be graded: it does
+/// not compile, hangs, crashes, exceeds its memory, cannot be read, or no
+/// check applies here. An autograder always gets one document: this one
+/// has `graded: false`, the `cause` and the `reason` in words, no checks
+/// and a score of 0 of 0 (the exit status is as without --json).
+#[derive(Serialize)]
+pub struct UngradedDocument<'a> {
+    pub schema: u64,
+    pub exercise: &'a str,
+    pub file: &'a str,
+    pub graded: bool,
+    pub how: &'a str,
+    pub passed: bool,
+    /// `compile`, `hang`, `crash`, `memory`, `unreadable`, `n/a` or `error`.
+    pub cause: &'static str,
+    /// What happened, in words (the compiler's first errors, the end of the
+    /// program's output).
+    pub reason: &'a str,
+    pub score: Score,
+    pub machine: &'a Facts,
+    pub checks: [(); 0],
+}
+
+impl<'a> UngradedDocument<'a> {
+    pub fn of(
+        exercise: &'a str,
+        file: &'a str,
+        cause: &'static str,
+        reason: &'a str,
+        machine: &'a Facts,
+    ) -> UngradedDocument<'a> {
+        UngradedDocument {
+            schema: 1,
+            exercise,
+            file,
+            graded: false,
+            how: "",
+            passed: false,
+            cause,
+            reason,
+            score: Score { held: 0, total: 0 },
+            machine,
+            checks: [],
         }
     }
 }
