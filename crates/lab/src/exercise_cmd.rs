@@ -55,8 +55,10 @@ fn find(name: &str) -> Result<Lab, String> {
     let names: Vec<String> = all.iter().map(|l| l.name().to_string()).collect();
     all.into_iter().find(|l| l.name() == name).ok_or_else(|| {
         format!(
-            "no exercise named `{name}` (there are: {}; `lab exercise` lists them)",
-            names.join(", ")
+            "no exercise named `{name}` (there are: {}; `{}` lists them; an exercise of a \
+             folder of labs needs it: --labs DIR)",
+            names.join(", "),
+            crate::labs_cmd::command("exercise")
         )
     })
 }
@@ -65,7 +67,10 @@ fn find(name: &str) -> Result<Lab, String> {
 pub fn exercise(args: &ExerciseArgs) -> ExitCode {
     let width = crate::prose_width();
     let Some(name) = &args.name else {
-        let mut text = String::from("Exercises (`lab exercise NAME` starts one):\n");
+        let mut text = format!(
+            "Exercises (`{}` starts one):\n",
+            crate::labs_cmd::command("exercise NAME")
+        );
         for e in catalog::exercises() {
             text += &format!("  {:<10} {}\n", e.name(), e.spec.summary);
         }
@@ -95,17 +100,19 @@ pub fn exercise(args: &ExerciseArgs) -> ExitCode {
         Ok(()) => {}
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
             return fail(format!(
-            "{} is already there: grade it with `lab grade {name}` (or remove it to start over)",
-            path.display()
-        ))
+                "{} is already there: grade it with `{}` (or remove it to start over)",
+                path.display(),
+                crate::labs_cmd::command(&format!("grade {name}"))
+            ))
         }
         Err(e) => return fail(format!("writing {}: {e}", path.display())),
     }
     let text = format!(
-        "{}\n\n{}\n\nWrote {}. Edit it, then: lab grade {name}{}   (--watch: again on every save)\n",
+        "{}\n\n{}\n\nWrote {}. Edit it, then: {}{}   (--watch: again on every save)\n",
         crate::render::wrap_to(&format!("Exercise {name}: {}", lab.spec.summary), "", width),
         crate::render::wrap_to(ex.task.trim(), "", width),
         path.display(),
+        crate::labs_cmd::command(&format!("grade {name}")),
         if args.dir == Path::new(".") {
             String::new()
         } else {
@@ -139,6 +146,13 @@ pub fn grade(args: &GradeArgs) -> ExitCode {
     };
     let ex = lab.spec.exercise.as_ref().expect("an exercise");
     let file = args.file.clone().unwrap_or_else(|| PathBuf::from(&ex.file));
+    if let Some(python) = &args.run.python {
+        // lab grade compiles and runs a C program: no Python in it.
+        return fail(format!(
+            "--python {}: lab grade runs your C program, with no Python (leave --python out)",
+            python.display()
+        ));
+    }
     if !args.watch {
         return once(&lab, &file, args);
     }

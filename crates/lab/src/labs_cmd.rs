@@ -37,6 +37,47 @@ pub fn extra_dirs(argv: &[String]) -> Vec<PathBuf> {
     dirs
 }
 
+/// The `--labs DIR` options of this command line, as hints repeat them.
+static GIVEN: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// Keep the `--labs DIR` of the command line (not those of `PMAP_LAB_LABS`,
+/// which the next command has too) for [`command`].
+pub fn remember_given(argv: &[String]) {
+    let mut given = String::new();
+    let mut args = argv.iter().skip(1).take_while(|a| *a != "--");
+    while let Some(a) = args.next() {
+        let dir = if a == "--labs" {
+            args.next().map(String::as_str)
+        } else {
+            a.strip_prefix("--labs=")
+        };
+        if let Some(dir) = dir {
+            given += &format!(" --labs {}", shell_word(dir));
+        }
+    }
+    let _ = GIVEN.set(given);
+}
+
+/// `lab [--labs DIR…] REST`: a command to suggest, with the folders of labs
+/// this one was given, so that it works as shown.
+pub fn command(rest: &str) -> String {
+    format!("lab{} {rest}", GIVEN.get().map_or("", String::as_str))
+}
+
+/// A word as a POSIX shell reads it back: as it is when it is plain, else
+/// in single quotes.
+fn shell_word(word: &str) -> String {
+    let plain = !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_./-+,:@=%~".contains(c));
+    if plain {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
+    }
+}
+
 /// Load the labs of `dirs` beside the built-in ones; a lab named like a
 /// command of `lab` is refused too.
 pub fn init(dirs: &[PathBuf], commands: &[String]) -> Result<(), String> {
@@ -110,6 +151,127 @@ fn create_new(path: &Path, text: &str) -> Result<(), String> {
         })
 }
 
+/// A folder opened by its descriptor, to make what goes in it relative to
+/// it (never re-resolved by path).
+struct Folder {
+    fd: std::os::fd::OwnedFd,
+    path: PathBuf,
+}
+
+fn c_name(name: &std::ffi::OsStr) -> std::io::Result<std::ffi::CString> {
+    use std::os::unix::ffi::OsStrExt;
+    std::ffi::CString::new(name.as_bytes()).map_err(std::io::Error::other)
+}
+
+impl Folder {
+    /// Open the folder `path` as the user wrote it (links in it are theirs).
+    fn open(path: &Path) -> std::io::Result<Folder> {
+        use std::os::unix::fs::OpenOptionsExt;
+        let f = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_DIRECTORY)
+            .open(path)?;
+        Ok(Folder {
+            fd: f.into(),
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// Make the folder `name` in this one (it must not exist) and open it,
+    /// refusing a link put in its place meanwhile.
+    fn make(&self, name: &std::ffi::OsStr) -> std::io::Result<Folder> {
+        use std::os::fd::{AsRawFd, FromRawFd};
+        let c = c_name(name)?;
+        // SAFETY: a valid descriptor and a NUL-terminated name.
+        if unsafe { libc::mkdirat(self.fd.as_raw_fd(), c.as_ptr(), 0o755) } != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        // SAFETY: as above; the descriptor returned is ours to own.
+        let fd = unsafe {
+            libc::openat(
+                self.fd.as_raw_fd(),
+                c.as_ptr(),
+                libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_CLOEXEC,
+            )
+        };
+        if fd < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        Ok(Folder {
+            // SAFETY: fd was just opened and is owned by nothing else.
+            fd: unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) },
+            path: self.path.join(name),
+        })
+    }
+
+    /// Write the new file `name` in this folder (O_EXCL, never through a link).
+    fn write_new(&self, name: &str, text: &str) -> Result<(), String> {
+        use std::os::fd::{AsRawFd, FromRawFd};
+        let path = self.path.join(name);
+        let c =
+            c_name(name.as_ref()).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        // SAFETY: a valid descriptor and a NUL-terminated name.
+        let fd = unsafe {
+            libc::openat(
+                self.fd.as_raw_fd(),
+                c.as_ptr(),
+                libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW | libc::O_CLOEXEC,
+                0o644 as libc::c_uint,
+            )
+        };
+        if fd < 0 {
+            let e = std::io::Error::last_os_error();
+            return Err(match e.kind() {
+                std::io::ErrorKind::AlreadyExists => {
+                    format!("refusing to overwrite {}: it exists", path.display())
+                }
+                _ => format!("cannot write {}: {e}", path.display()),
+            });
+        }
+        // SAFETY: fd was just opened and is owned by nothing else.
+        let mut file = unsafe { std::fs::File::from_raw_fd(fd) };
+        file.write_all(text.as_bytes())
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))
+    }
+}
+
+/// Open `dir`, making the folders of it that do not exist, one by one,
+/// each opened by its descriptor as it is made (a link put in the place of
+/// one is refused, not followed). The folders made, for the message.
+fn open_making(dir: &Path) -> Result<(Folder, Vec<PathBuf>), String> {
+    // The longest part of `dir` that exists is the user's, links and all.
+    let mut base = dir;
+    let mut missing = Vec::new();
+    while std::fs::symlink_metadata(base).is_err() {
+        match (base.parent(), base.file_name()) {
+            (Some(parent), Some(name)) => {
+                missing.push(name);
+                base = parent;
+            }
+            // `..` or `.` at the end of a path that does not exist.
+            _ => return Err(format!("cannot make {}: no such folder", dir.display())),
+        }
+        if base.as_os_str().is_empty() {
+            base = Path::new(".");
+            break;
+        }
+    }
+    let mut folder =
+        Folder::open(base).map_err(|e| format!("cannot open {}: {e}", base.display()))?;
+    if base == Path::new(".") && !dir.starts_with(".") {
+        // Relative to here: named as the user wrote it (`a/b`, not `./a/b`).
+        folder.path = PathBuf::new();
+    }
+    let mut made = Vec::new();
+    for name in missing.into_iter().rev() {
+        folder = folder
+            .make(name)
+            .map_err(|e| format!("cannot make {}: {e}", folder.path.join(name).display()))?;
+        made.push(folder.path.clone());
+    }
+    Ok((folder, made))
+}
+
 /// `lab new NAME [--impl c|python] [--dir DIR]`.
 pub fn new(args: &NewArgs, commands: &[String]) -> ExitCode {
     let name = &args.name;
@@ -138,16 +300,23 @@ pub fn new(args: &NewArgs, commands: &[String]) -> ExitCode {
             "`{name}` is a command of lab (`lab {name}`): choose another name"
         ));
     }
+    let (parent_folder, made) = match open_making(&args.dir) {
+        Ok(f) => f,
+        Err(e) => return refuse(e),
+    };
     let folder = args.dir.join(name);
-    // create_dir refuses an existing folder and a link in its place.
-    if let Err(e) = std::fs::create_dir(&folder) {
-        return refuse(match e.kind() {
-            std::io::ErrorKind::AlreadyExists => {
-                format!("refusing to overwrite {}: it exists", folder.display())
-            }
-            _ => format!("cannot make {}: {e}", folder.display()),
-        });
-    }
+    // mkdirat refuses an existing folder and a link in its place.
+    let lab_folder = match parent_folder.make(name.as_ref()) {
+        Ok(f) => f,
+        Err(e) => {
+            return refuse(match e.kind() {
+                std::io::ErrorKind::AlreadyExists => {
+                    format!("refusing to overwrite {}: it exists", folder.display())
+                }
+                _ => format!("cannot make {}: {e}", folder.display()),
+            })
+        }
+    };
     let (demo, source) = match args.imp.as_str() {
         "python" => (format!("{name}.py"), template(PYTHON_DEMO, name)),
         _ => (format!("{name}.c"), template(C_DEMO, name)),
@@ -159,13 +328,24 @@ pub fn new(args: &NewArgs, commands: &[String]) -> ExitCode {
         (demo.as_str(), source.as_str()),
         ("lab.toml", toml.as_str()),
     ] {
-        if let Err(e) = create_new(&folder.join(file), text) {
+        if let Err(e) = lab_folder.write_new(file, text) {
             return refuse(e);
         }
     }
+    let made = match made.len() {
+        0 => String::new(),
+        1 => format!("made the folder {} (it did not exist)\n", made[0].display()),
+        _ => format!(
+            "made the folders {} (they did not exist)\n",
+            made.iter()
+                .map(|m| m.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    };
     let parent = args.dir.display();
     crate::print_or_quit(&format!(
-        "made {0}/lab.toml and {0}/{demo}\n\
+        "{made}made {0}/lab.toml and {0}/{demo}\n\
          run it:       lab --labs {parent} {name} --impl {imp}\n\
          check it:     lab validate {0}; lab check --labs {parent} {name}\n\
          pin it:       lab bless {0}\n\
@@ -433,6 +613,13 @@ fn write_replacing(path: &Path, text: &str) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_folder_is_one_shell_word() {
+        assert_eq!(shell_word("ex/labs-1"), "ex/labs-1");
+        assert_eq!(shell_word("my labs"), "'my labs'");
+        assert_eq!(shell_word("it's"), "'it'\\''s'");
+    }
 
     #[test]
     fn labs_are_found_on_the_command_line_before_a_double_dash() {

@@ -197,7 +197,7 @@ pub(crate) struct RunArgs {
     step_timeout: f64,
     /// The Python interpreter for the Python demos (default: python3).
     #[arg(long, value_name = "PATH")]
-    python: Option<std::path::PathBuf>,
+    pub(crate) python: Option<std::path::PathBuf>,
     /// Run the demo without address-space randomisation: addresses (and sizes
     /// that depend on alignment) repeat exactly from run to run.
     #[arg(long)]
@@ -322,11 +322,25 @@ fn main() -> ExitCode {
         .map(|s| s.get_name().to_string())
         .chain(["help".to_string()])
         .collect();
+    labs_cmd::remember_given(&argv);
     if let Err(e) = labs_cmd::init(&labs_cmd::extra_dirs(&argv), &commands) {
         say!("lab: {e}");
         return ExitCode::from(2);
     }
-    let matches = full_command().get_matches();
+    let matches = match full_command().try_get_matches_from(std::env::args_os()) {
+        Ok(m) => m,
+        Err(e) if e.kind() == clap::error::ErrorKind::InvalidSubcommand => {
+            // `lab mylab` of a folder of labs, without `--labs`.
+            let _ = e.print();
+            say!(
+                "(a lab of your own needs its folder: `lab --labs DIR NAME`, or PMAP_LAB_LABS=DIR; \
+                 `{}` lists the labs)",
+                labs_cmd::command("list")
+            );
+            return ExitCode::from(2);
+        }
+        Err(e) => e.exit(),
+    };
     let _ = COLOR.set(
         matches
             .get_one::<ColorWhen>("color")
@@ -470,7 +484,13 @@ fn check(args: &CheckArgs) -> ExitCode {
     for name in &args.labs {
         match catalog::find(name) {
             Some(lab) => labs.push(lab),
-            None => return fail(RunError::NoSuchLab(name.clone())),
+            None => {
+                return fail(format!(
+                    "no lab named `{name}` (`{}` lists them; a lab of your own needs its \
+                     folder: --labs DIR)",
+                    labs_cmd::command("list")
+                ))
+            }
         }
     }
     if labs.is_empty() {
@@ -665,6 +685,34 @@ fn run_one(lab: &'static observer::spec::lab::Lab, args: &LabArgs) -> ExitCode {
         .imp
         .or_else(|| lab.impls.first().map(|s| s.imp))
         .unwrap_or(Impl::Rust);
+    // `--python` with a run that uses no Python would be ignored: say which
+    // implementation uses it instead.
+    if let (Some(python), true) = (&args.run.python, imp != Impl::Python) {
+        let available: Vec<&str> = lab.impls.iter().map(|s| s.imp.as_str()).collect();
+        let pick = if lab.impls.iter().any(|s| s.imp == Impl::Python) {
+            format!(
+                "add --impl python to run its Python demo with {}",
+                python.display()
+            )
+        } else {
+            format!(
+                "the {} lab has no Python demo (it has: {})",
+                lab.name(),
+                available.join(", ")
+            )
+        };
+        say!(
+            "lab: --python {} is for a Python demo, and this run is the {} one{}: {pick}",
+            python.display(),
+            imp,
+            if args.imp.is_none() {
+                " (the lab's first implementation)"
+            } else {
+                ""
+            }
+        );
+        return ExitCode::from(2);
+    }
     let result = run_lab(lab, imp, &opts, |report| match show(report) {
         Ok(()) => Ok(Next::Continue),
         Err(Halt::Quit) => Ok(Next::Stop),
