@@ -23,5 +23,6 @@ mod suite;
 mod teach;
 mod tools;
 mod util;
+mod verdict;
 mod views;
 mod watch;

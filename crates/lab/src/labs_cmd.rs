@@ -460,6 +460,10 @@ pub fn validate(args: &ValidateArgs) -> ExitCode {
                     mistakes += 1;
                     out += &format!("{at}: {} {}\n", source.file, p.trouble.unwrap_or_default());
                 }
+                // A lab with mistakes above: its checks are not judged.
+                Ok(_) if !problems.is_empty() => {
+                    fine.push(format!("{} prompts {steps} times", source.imp))
+                }
                 // It prompts as it should: its checks, judged on this run.
                 Ok(_) => match observer::run_through(&lab, source.imp, &opts) {
                     Ok(report) => {
@@ -529,7 +533,8 @@ pub(crate) fn first_errors(stderr: &str) -> String {
     shown.join("\n")
 }
 
-use observer::drive::pinned::{annotated, file_name as pinned_name, BLESSED};
+use observer::drive::pinned::{file_name as pinned_name, BLESSED};
+use observer::views::pinned::annotated;
 
 /// `lab bless DIR`: run every demo of the labs of DIR and write their
 /// annotated outputs beside their lab.toml; runs whose checks fail are not

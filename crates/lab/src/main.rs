@@ -500,6 +500,7 @@ fn check(args: &CheckArgs) -> ExitCode {
         &labs,
         &args.run.options(),
         args.skip_missing,
+        observer::views::pinned::compare,
         |i, n, lab, imp, done| {
             // Progress goes to stderr, so that stdout holds only the table or JSON.
             match done {

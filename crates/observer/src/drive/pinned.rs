@@ -1,8 +1,9 @@
 //! The pinned annotated outputs of labs of one's own (`lab bless` writes
-//! them beside the lab.toml, `lab check` compares): their file names, their
-//! text, and the comparison of a run with its pinned output. A difference
-//! is a verdict of its own (`differs`), which the table, the JSON, the HTML
-//! and the exit code of `lab check` all show (docs/json.md).
+//! them beside the lab.toml, `lab check` compares): their file names, and
+//! what a run's comparison with its pinned output found (the comparison
+//! itself renders the run: `crate::views::pinned`). A difference is a
+//! verdict of its own (`differs`), which the table, the JSON, the HTML and
+//! the exit code of `lab check` all show (docs/json.md).
 
 use std::path::{Path, PathBuf};
 
@@ -63,47 +64,6 @@ impl Pinned {
 /// the machine facts of `report` (those the lab names in `machine`).
 pub fn file_name(lab: &Lab, report: &Report) -> String {
     format!("{}.snap", lab.pinned_name(report.imp, &report.facts))
-}
-
-/// The annotated output of a run of a lab of one's own, its demo's path
-/// shown relative to the folder of labs (`mylab/mylab.c`), so that it reads
-/// the same wherever the folder is.
-pub fn annotated(lab: &Lab, report: &Report) -> String {
-    let mut report = report.clone();
-    if let Some(file) = Path::new(&report.source_file).file_name() {
-        report.source_file = format!("{}/{}", lab.name(), file.to_string_lossy());
-    }
-    crate::views::render::annotated(lab, &report)
-}
-
-/// Compare a completed run of `lab` (a lab of one's own, with a folder)
-/// with its pinned output; None when the lab has no folder or nothing is
-/// pinned for its implementation.
-pub fn compare(lab: &Lab, report: &Report) -> Option<Pinned> {
-    let dir = lab.dir.as_ref()?;
-    let file = dir.join(file_name(lab, report));
-    let Ok(blessed) = std::fs::read_to_string(&file) else {
-        let prefix = format!("{}-{}.", lab.name(), report.imp);
-        let others = std::fs::read_dir(dir)
-            .into_iter()
-            .flatten()
-            .flatten()
-            .any(|e| {
-                let f = e.file_name().to_string_lossy().into_owned();
-                f.starts_with(&prefix) && f.ends_with(".snap")
-            });
-        return others.then(|| Pinned::OtherFacts {
-            file,
-            facts: report.facts.describe(&lab.spec.machine),
-        });
-    };
-    let expected = blessed.strip_prefix(BLESSED).unwrap_or(&blessed);
-    let actual = annotated(lab, report);
-    if expected == actual {
-        return Some(Pinned::Same { file });
-    }
-    let diff = short_diff(expected, &actual, &file.display().to_string());
-    Some(Pinned::Differs { file, diff })
 }
 
 /// One hunk of a unified diff around the first differing lines: up to 3

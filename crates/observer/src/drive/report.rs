@@ -57,46 +57,6 @@ pub struct StepReport {
     pub checks: Vec<CheckResult>,
 }
 
-/// A run that a lab-wide `requires` ended before there was anything to
-/// check: the demo was not started (the facts were known before), or was
-/// stopped at its first prompt (facts of its C library and allocator are
-/// known from its start-up map). Every check is n/a, for the facts in
-/// `why`: nothing was verified, which is not a pass (`lab LAB` exits 3,
-/// `lab check` shows `n/a`; docs/machine-facts.md).
-#[derive(Clone, Debug)]
-pub struct NotStarted {
-    pub lab: String,
-    pub imp: Impl,
-    /// The unmet requirements, in words.
-    pub why: String,
-    /// The demo was stopped at its first prompt (false: never started).
-    pub stopped_at_start: bool,
-    /// As in [`Report`]: what would have run the demo, the facts judged by,
-    /// the allocator variables removed.
-    pub runtime: String,
-    pub facts: crate::measure::machine::Facts,
-    pub cleared_env: Vec<String>,
-    /// Every check of the lab for this implementation, with its step: all
-    /// n/a.
-    pub checks: Vec<(usize, CheckResult)>,
-}
-
-impl std::fmt::Display for NotStarted {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "nothing to check on this machine: {} (the {} lab requires it; its demo was {})",
-            self.why,
-            self.lab,
-            if self.stopped_at_start {
-                "stopped at its first prompt"
-            } else {
-                "not run"
-            }
-        )
-    }
-}
-
 /// What a run's checks came to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Verdict {

@@ -122,7 +122,8 @@ pub fn before_start(lab: &Lab, facts: &Facts) -> Option<String> {
 
 /// The lab-wide `requires` of `lab` that do not hold under `facts`, in
 /// words; `known_only`: only those on facts `facts` has (before the demo
-/// starts, the facts of its C library and allocator are not known yet).
+/// starts, the facts of its C library and allocator are not known yet:
+/// those are judged with every check, which all say n/a then).
 pub fn lab_requires_unmet(lab: &Lab, facts: &Facts, known_only: bool) -> Option<String> {
     let known: std::collections::BTreeMap<String, Vec<String>> = lab
         .spec
@@ -141,7 +142,6 @@ fn not_started(
     imp: Impl,
     facts: &Facts,
     why: String,
-    stopped_at_start: bool,
     runtime: String,
     cleared_env: Vec<String>,
 ) -> RunError {
@@ -156,11 +156,10 @@ fn not_started(
             Applies::No | Applies::Yes => None,
         })
         .collect();
-    RunError::NothingToCheck(Box::new(crate::drive::report::NotStarted {
+    RunError::NothingToCheck(Box::new(crate::drive::error::NotStarted {
         lab: lab.name().to_string(),
         imp,
         why,
-        stopped_at_start,
         runtime,
         facts: facts.clone(),
         cleared_env,
@@ -296,7 +295,6 @@ pub fn run_lab(
             imp,
             &facts,
             why,
-            false,
             launch.runtime,
             launch.cleared_env,
         ));
@@ -363,19 +361,6 @@ pub fn run_lab(
                 .map(|r| r.name.as_str())
                 .collect();
             facts.add_allocator(&launch.alloc_env, &libraries, Some(demo.pid()));
-            // A lab-wide requirement on its C library or allocator: stopped
-            // here (killed as it is dropped), before it can crash for it.
-            if let Some(why) = lab_requires_unmet(lab, &facts, false) {
-                return Err(not_started(
-                    lab,
-                    imp,
-                    &facts,
-                    why,
-                    true,
-                    report.runtime,
-                    report.cleared_env,
-                ));
-            }
             checks = compile_checks(lab, imp, &facts);
             report.facts = facts.clone();
         }

@@ -4,9 +4,10 @@
 use crate::drive::report::Verdict;
 use std::time::{Duration, Instant};
 
+use crate::drive::error::NotStarted;
 use crate::drive::impls::Impl;
 use crate::drive::pinned::Pinned;
-use crate::drive::report::{NotStarted, Report};
+use crate::drive::report::Report;
 use crate::drive::run::{run_through, RunError, RunOptions};
 use crate::measure::machine::Facts;
 use crate::spec::lab::Lab;
@@ -113,11 +114,14 @@ impl SuiteRun {
 }
 
 /// Run `impl` of every lab in `labs`, in order; `progress` sees each run as it
-/// starts (None) and ends (Some).
+/// starts (None) and ends (Some); `pinned` compares a completed run with its
+/// pinned annotated output, if it has one (`crate::views::pinned::compare`),
+/// before its verdict is told.
 pub fn run_suite(
     labs: &[&Lab],
     opts: &RunOptions,
     skip_missing: bool,
+    pinned: impl Fn(&Lab, &Report) -> Option<Pinned>,
     mut progress: impl FnMut(usize, usize, &str, Impl, Option<&SuiteRun>),
 ) -> Vec<SuiteRun> {
     let pairs: Vec<(&Lab, Impl)> = labs
@@ -138,7 +142,7 @@ pub fn run_suite(
             Err(e) => Outcome::Error(e.to_string()),
         };
         let pinned = match &outcome {
-            Outcome::Ran(report) => crate::drive::pinned::compare(lab, report),
+            Outcome::Ran(report) => pinned(lab, report),
             _ => None,
         };
         let run = SuiteRun {
