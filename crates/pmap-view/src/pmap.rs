@@ -718,9 +718,15 @@ pub fn read_maps(pid: i32) -> Result<Vec<Mapping>, CaptureError> {
     Ok(mappings)
 }
 
-/// The first line of every format: `PID:   COMMAND`.
-pub fn write_process(out: &mut impl Write, process: &Process) -> io::Result<()> {
-    writeln!(out, "{}:   {}", process.pid, process.command)
+/// The first line of every format: `PID:   COMMAND`. procps's escaping
+/// keeps bidi overrides, separators and zero-width characters; lab's own
+/// view shows them as `?` too ([`printable`]), its exact copy does not.
+pub fn write_process(out: &mut impl Write, process: &Process, opts: &Options) -> io::Result<()> {
+    if opts.exact {
+        writeln!(out, "{}:   {}", process.pid, process.command)
+    } else {
+        writeln!(out, "{}:   {}", process.pid, printable(&process.command))
+    }
 }
 
 /// Whether a mapping is a System V shared memory segment (named
@@ -944,7 +950,7 @@ pub fn write_default(
     mappings: &[Mapping],
     opts: &Options,
 ) -> io::Result<()> {
-    write_process(out, process)?;
+    write_process(out, process, opts)?;
     let mut b = Buf::new(out);
     let mut total = 0;
     for r in shown(mappings, opts) {
@@ -975,7 +981,7 @@ pub fn write_extended(
     mappings: &[Mapping],
     opts: &Options,
 ) -> io::Result<()> {
-    write_process(out, process)?;
+    write_process(out, process, opts)?;
     let mut b = Buf::new(out);
     if !opts.quiet {
         b.push(b"Address           Kbytes     RSS   Dirty Mode  Mapping");
@@ -1033,7 +1039,7 @@ pub fn write_device(
     mappings: &[Mapping],
     opts: &Options,
 ) -> io::Result<()> {
-    write_process(out, process)?;
+    write_process(out, process, opts)?;
     let mut b = Buf::new(out);
     if !opts.quiet {
         b.push(b"Address           Kbytes Mode  Offset           Device    Mapping");
@@ -1301,7 +1307,7 @@ pub fn write_smaps_after(
     opts: &Options,
     carried: &mut Carried,
 ) -> io::Result<()> {
-    write_process(out, process)?;
+    write_process(out, process, opts)?;
     let keys = &table.keys;
     // procps 4.0.7 honours -A, but measures its columns over every mapping.
     let whole = opts.exact && opts.release.has_ranged_smaps();
