@@ -269,6 +269,19 @@ pub fn lint(
             }
         }
     }
+    // Text the lab shows on a terminal must not command it.
+    let mut hidden = Vec::new();
+    unsafe_strings_in(l.doc.as_table(), &mut hidden);
+    for (span, c) in hidden {
+        l.report(
+            span,
+            format!(
+                "a string holds U+{:04X}, a control or invisible character (lab shows the \
+                 lab's text on a terminal: write it as it should read)",
+                c as u32
+            ),
+        );
+    }
     let mut copy: toml_edit::DocumentMut = l.doc.clone().into_mut();
     for (path, key) in &leave_out {
         let table: Option<&mut dyn TableLike> = match path.as_slice() {
@@ -305,6 +318,36 @@ pub fn lint(
         .map(|(at, m)| locate(text, at, &m))
         .collect();
     (spec, problems)
+}
+
+/// Every string value of `table` (nested ones included) that holds a
+/// character of [`pmap_view::region::is_unsafe_char`] other than a line
+/// break or a tab, with the first such character.
+fn unsafe_strings_in(table: &dyn TableLike, out: &mut Vec<(Option<Range<usize>>, char)>) {
+    fn value(v: &Value, out: &mut Vec<(Option<Range<usize>>, char)>) {
+        match v {
+            Value::String(text) => {
+                if let Some(c) = text
+                    .value()
+                    .chars()
+                    .find(|&c| c != '\n' && c != '\t' && pmap_view::region::is_unsafe_char(c))
+                {
+                    out.push((v.span(), c));
+                }
+            }
+            Value::Array(a) => a.iter().for_each(|v| value(v, out)),
+            Value::InlineTable(t) => unsafe_strings_in(t, out),
+            _ => {}
+        }
+    }
+    for (_, item) in table.iter() {
+        match item {
+            Item::Value(v) => value(v, out),
+            Item::Table(t) => unsafe_strings_in(t, out),
+            Item::ArrayOfTables(a) => a.iter().for_each(|t| unsafe_strings_in(t, out)),
+            Item::None => {}
+        }
+    }
 }
 
 /// Where `demos.IMP` is written in the lab.toml `text` (its value), for
@@ -769,6 +812,16 @@ tolerance = "a page of header"
             ),
             "{got:#?}"
         );
+    }
+
+    /// Issue 19: text of a lab reaches the terminal; a control or bidi
+    /// character in it is a mistake.
+    #[test]
+    fn a_control_or_bidi_character_in_a_string_is_a_mistake() {
+        let bad = GOOD.replace("intro = \"i\"", "intro = \"i\\u001b[2J\\u202e\"");
+        let got = problems(&bad);
+        assert_eq!(got.len(), 1, "{got:#?}");
+        assert!(got[0].contains("a string holds U+001B"), "{got:#?}");
     }
 
     #[test]
