@@ -577,7 +577,11 @@ fn a_failed_demos_last_output_is_escaped() {
 
 /// A Python process mapping a file whose name holds a bidi override and
 /// isolate, a line separator and a zero-width space; killed when dropped.
-struct Mapper(std::process::Child, Scratch);
+struct Mapper {
+    child: std::process::Child,
+    /// Where its file is: removed with it.
+    _dir: Scratch,
+}
 
 const TRICKY: &str = "evil\u{202e}txt.exe\u{2066}\u{2028}\u{200b}";
 
@@ -603,14 +607,14 @@ impl Mapper {
             .read_line(&mut line)
             .unwrap();
         assert_eq!(line, "ready\n");
-        Mapper(child, dir)
+        Mapper { child, _dir: dir }
     }
 }
 
 impl Drop for Mapper {
     fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
@@ -619,7 +623,7 @@ impl Drop for Mapper {
 #[test]
 fn bidi_and_zero_width_characters_in_mapping_names_are_escaped() {
     let m = Mapper::start();
-    let pid = m.0.id().to_string();
+    let pid = m.child.id().to_string();
     let escaped = "evil\\u{202e}txt.exe\\u{2066}\\u{2028}\\u{200b}";
     let cases: Vec<(Vec<&str>, &str)> = vec![
         (vec!["pmap", &pid], "evil???txt.exe?????????"),
