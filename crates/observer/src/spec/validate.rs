@@ -807,7 +807,7 @@ tolerance = "a page of header"
         assert_eq!(got.len(), 1, "{got:#?}");
         assert!(
             got[0].starts_with(
-                "lab.toml:20:7: check `grow`: the range is empty: min `1 MiB` (1024 KiB here) \
+                "lab.toml:19:7: check `grow`: the range is empty: min `1 MiB` (1024 KiB here) \
                  is above max `0 KiB` (0 KiB)"
             ),
             "{got:#?}"
