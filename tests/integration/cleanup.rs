@@ -204,6 +204,9 @@ fn sigterm_while_compiling_leaves_no_compiler_running() {
     );
     std::fs::write(&cc, script).unwrap();
     std::fs::set_permissions(&cc, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    // Run as root, lab runs the compiler as `nobody`: it must be able to
+    // leave its marker.
+    std::fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(0o1777)).unwrap();
     let mut lab = std::process::Command::new(lab_exe())
         .args(["heap", "--impl", "c", "--no-pause"])
         .env("CC", &cc)

@@ -4,7 +4,9 @@
 //! it makes, any program driven by its output ([`observe`]), every lab at once
 //! ([`suite`]), and the errors of all of these ([`error`]).
 
+pub mod cgroup;
 pub mod cleanup;
+pub mod confine;
 pub mod demo;
 pub mod error;
 pub mod impls;

@@ -15,7 +15,10 @@ use std::path::Path;
 use std::process::{Child, Command};
 use std::sync::atomic::{AtomicI32, AtomicPtr, Ordering};
 
-/// Slots for live demo pids (0 = free). Atomics, because a signal handler reads them.
+/// Slots for live pids (0 = free): a positive one is a helper program's
+/// process group (the compiler), killed with SIGKILL; a negative one is a
+/// demo's keeper, asked with SIGTERM to end the demo and its descendants.
+/// Atomics, because a signal handler reads them.
 static LIVE: [AtomicI32; 8] = [const { AtomicI32::new(0) }; 8];
 
 fn register(pid: i32) {
@@ -49,6 +52,15 @@ fn caught_set() -> libc::sigset_t {
 /// Ctrl-C that arrives while the child starts is handled once it is
 /// registered, so the handler kills it too. The child starts with them unblocked.
 pub(crate) fn spawn_registered(command: &mut Command) -> io::Result<Child> {
+    spawn_and_register(command, false)
+}
+
+/// [`spawn_registered`] for a demo's keeper ([`crate::drive::confine`]).
+pub(crate) fn spawn_kept(command: &mut Command) -> io::Result<Child> {
+    spawn_and_register(command, true)
+}
+
+fn spawn_and_register(command: &mut Command, keeper: bool) -> io::Result<Child> {
     let set = caught_set();
     // SAFETY: pthread_sigmask on our own thread; the pre_exec closure only
     // calls it too, which is async-signal-safe.
@@ -64,7 +76,8 @@ pub(crate) fn spawn_registered(command: &mut Command) -> io::Result<Child> {
         libc::pthread_sigmask(libc::SIG_BLOCK, &set, &mut old);
         let child = command.spawn();
         if let Ok(c) = &child {
-            register(c.id() as i32);
+            let pid = c.id() as i32;
+            register(if keeper { -pid } else { pid });
         }
         libc::pthread_sigmask(libc::SIG_SETMASK, &old, std::ptr::null_mut());
         child
@@ -74,16 +87,23 @@ pub(crate) fn spawn_registered(command: &mut Command) -> io::Result<Child> {
 pub(crate) fn unregister(pid: i32) {
     for slot in &LIVE {
         let _ = slot.compare_exchange(pid, 0, Ordering::SeqCst, Ordering::SeqCst);
+        let _ = slot.compare_exchange(-pid, 0, Ordering::SeqCst, Ordering::SeqCst);
     }
 }
 
-/// Kill the process group of every live demo. Async-signal-safe.
+/// End every live demo (its keeper ends its descendants) and helper.
+/// Async-signal-safe.
 pub fn kill_all() {
     for slot in &LIVE {
         let pid = slot.load(Ordering::SeqCst);
-        if pid > 0 {
-            // SAFETY: kill(2) is async-signal-safe; the group id is the demo's pid.
-            unsafe { libc::kill(-pid, libc::SIGKILL) };
+        // SAFETY: kill(2) is async-signal-safe.
+        unsafe {
+            if pid > 0 {
+                // A helper's group id is its pid.
+                libc::kill(-pid, libc::SIGKILL);
+            } else if pid < 0 {
+                libc::kill(-pid, libc::SIGTERM);
+            }
         }
     }
 }

@@ -11,9 +11,10 @@
 //! counter `syscr` in /proc/PID/io moved past its value when we answered). Then
 //! the process is blocked and its memory map is a consistent state.
 //!
-//! No demo outlives us: it runs in its own session and process group, gets
-//! SIGKILL if our thread dies (`PR_SET_PDEATHSIG`), is killed on drop, and is
-//! registered with [`crate::drive::cleanup`] for the signal handlers.
+//! No demo outlives us, nor anything it starts: it runs confined
+//! ([`crate::drive::confine`]) under a keeper process that ends every
+//! descendant when the demo exits, when we end the run (on drop, or from the
+//! signal handlers of [`crate::drive::cleanup`]) or when our thread dies.
 
 use nix::fcntl::{fcntl, FcntlArg, FdFlag, OFlag};
 use nix::poll::{ppoll, PollFd, PollFlags};
@@ -31,6 +32,7 @@ use nix::pty::openpty;
 use nix::sys::termios::{self, LocalFlags, OutputFlags, SetArg};
 
 use crate::drive::cleanup;
+use crate::drive::confine::Confinement;
 
 /// The output kept between two prompts: its end (a prompt, the last words
 /// before a crash) is what anyone reads.
@@ -40,7 +42,13 @@ const DRAIN_LIMIT: usize = 1024 * 1024;
 
 /// A demo running on a pty.
 pub struct Demo {
+    /// The keeper: the demo's parent, which exits as the demo did once every
+    /// descendant is gone.
     child: Child,
+    /// The demo itself.
+    pid: i32,
+    /// What confines it (its memory cgroup lives as long as the demo).
+    confinement: Confinement,
     master: std::fs::File,
     /// Output not yet handed out by [`Demo::wait_for_prompt`].
     pending: Vec<u8>,
@@ -75,8 +83,14 @@ impl From<io::Error> for WaitError {
 
 impl Demo {
     /// Start `command` with stdin, stdout and stderr on a new pty (no echo, no
-    /// `\n`→`\r\n` translation), in a new session whose controlling terminal it is.
-    pub fn spawn(mut command: Command) -> io::Result<Demo> {
+    /// `\n`→`\r\n` translation), in a new session whose controlling terminal
+    /// it is, kept, with lab's minimal confinement (tests of the driver).
+    pub fn spawn(command: Command) -> io::Result<Demo> {
+        Demo::spawn_confined(command, Confinement::minimal())
+    }
+
+    /// [`Demo::spawn`], confined as `confinement` says.
+    pub fn spawn_confined(mut command: Command, confinement: Confinement) -> io::Result<Demo> {
         let pty = openpty(None, None).map_err(|e| {
             let e = io::Error::from(e);
             // A minimal chroot or container without devpts has no
@@ -100,35 +114,46 @@ impl Demo {
         set_cloexec(&pty.master)?;
         set_cloexec(&pty.slave)?;
 
-        let parent = std::process::id() as libc::pid_t;
         command
             .stdin(Stdio::from(pty.slave.try_clone()?))
             .stdout(Stdio::from(pty.slave.try_clone()?))
             .stderr(Stdio::from(pty.slave));
+        // The keeper forks here; what follows runs in the demo.
+        let report = confinement.apply(&mut command)?;
         // SAFETY: only async-signal-safe calls between fork and exec.
         unsafe {
             command.pre_exec(move || {
                 if libc::setsid() < 0 || libc::ioctl(0, libc::TIOCSCTTY, 0) < 0 {
                     return Err(io::Error::last_os_error());
                 }
-                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) < 0 {
-                    return Err(io::Error::last_os_error());
-                }
-                // The parent may have died before the prctl took effect.
-                if libc::getppid() != parent {
-                    return Err(io::Error::other("parent exited"));
-                }
                 Ok(())
             });
         }
-        let child = cleanup::spawn_registered(&mut command).map_err(spawn_error)?;
-        // `command` still holds the slave copies; drop them so that the master
-        // reads EOF (EIO) once the demo and its children are gone.
+        let child = cleanup::spawn_kept(&mut command).map_err(spawn_error)?;
+        // `command` still holds the slave copies and the report pipe's write
+        // end; drop them so that the master reads EOF (EIO) once the demo and
+        // its children are gone, and the pipe once the keeper has written.
         drop(command);
+        let mut pid_bytes = [0u8; 4];
+        let mut report = std::fs::File::from(report);
+        let pid = match report.read_exact(&mut pid_bytes) {
+            Ok(()) => i32::from_ne_bytes(pid_bytes),
+            Err(e) => {
+                let mut keeper = child;
+                let _ = keeper.kill();
+                let _ = keeper.wait();
+                return Err(io::Error::new(
+                    e.kind(),
+                    format!("the demo's keeper did not report the demo: {e}"),
+                ));
+            }
+        };
         let master = std::fs::File::from(pty.master);
         set_nonblocking(&master)?;
         Ok(Demo {
             child,
+            pid,
+            confinement,
             master,
             pending: Vec::new(),
             dropped: 0,
@@ -138,7 +163,12 @@ impl Demo {
     }
 
     pub fn pid(&self) -> i32 {
-        self.child.id() as i32
+        self.pid
+    }
+
+    /// What confines the demo.
+    pub fn confinement(&self) -> &Confinement {
+        &self.confinement
     }
 
     /// Wait until the demo blocks reading stdin after its next prompt; return the
@@ -236,26 +266,36 @@ impl Demo {
         self.try_wait()
     }
 
-    /// Kill the demo's whole process group and reap it.
+    /// End the demo and everything it started, and reap its keeper.
     pub fn kill(&mut self) {
+        let keeper = self.child.id() as i32;
         if self.exited.is_none() {
-            // The group id is the demo's pid (setsid).
-            let _ = killpg(Pid::from_raw(self.pid()), Signal::SIGKILL);
-            let _ = self.child.kill();
-            self.exited = self.child.wait().ok();
+            // The keeper kills the demo, then every descendant, then exits.
+            let _ = kill(Pid::from_raw(keeper), Signal::SIGTERM);
+            let start = Instant::now();
+            while self.exited.is_none() && start.elapsed() < Duration::from_secs(5) {
+                self.exited = self.child.try_wait().ok().flatten();
+                if self.exited.is_none() {
+                    std::thread::sleep(Duration::from_micros(200));
+                }
+            }
+            if self.exited.is_none() {
+                // Never seen; but a run must end: the demo's group at least.
+                let _ = killpg(Pid::from_raw(self.pid), Signal::SIGKILL);
+                let _ = self.child.kill();
+                self.exited = self.child.wait().ok();
+            }
         }
-        cleanup::unregister(self.pid());
+        cleanup::unregister(keeper);
     }
 
     fn try_wait(&mut self) -> io::Result<Option<ExitStatus>> {
         if self.exited.is_none() {
+            // The keeper exits once the demo has and every descendant is
+            // gone, with the demo's status.
             self.exited = self.child.try_wait()?;
             if self.exited.is_some() {
-                // Whatever it started goes with it, also a child that ignores
-                // the hangup of the pty (its group is the demo's pid while a
-                // member lives, so the number cannot have been reused).
-                let _ = killpg(Pid::from_raw(self.pid()), Signal::SIGKILL);
-                cleanup::unregister(self.pid());
+                cleanup::unregister(self.child.id() as i32);
             }
         }
         Ok(self.exited)

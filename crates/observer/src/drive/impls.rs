@@ -5,6 +5,7 @@
 //! the interpreter the user names. Demos run without the allocator variables
 //! of this environment unless asked to keep them.
 
+use std::os::fd::AsRawFd;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -43,9 +44,12 @@ pub struct Toolchain {
 /// A demo ready to start.
 pub struct Launch {
     pub command: Command,
-    /// The demo's working directory (the cache directory: files a demo makes,
-    /// like the filemap lab's, land on a real disk rather than a tmpfs /tmp).
+    /// The demo's working directory: a folder of this run's own in the cache
+    /// directory (files a demo makes, like the filemap lab's, land on a real
+    /// disk rather than a tmpfs /tmp), the only folder of lab's where a
+    /// confined demo may write; removed when the run ends.
     pub workdir: PathBuf,
+    pub run_dir: RunDir,
     /// The program that runs it, in words ("gcc 12.2.0", "Python 3.11.7").
     pub runtime: String,
     /// How the demo comes to run, for the header of a run: "compiled by gcc
@@ -57,6 +61,59 @@ pub struct Launch {
     pub cleared_env: Vec<String>,
     /// Facts about the demo known before it starts (its Python).
     pub facts: Vec<(&'static str, String)>,
+}
+
+/// A run's own folder in the cache directory, `run-PID-N`, made 0700 and
+/// removed with all it holds when dropped; one left by a `lab` that was
+/// killed is removed by the next run.
+pub struct RunDir(PathBuf);
+
+impl RunDir {
+    fn create(cache: &Path) -> Result<RunDir, RunError> {
+        use std::os::unix::fs::DirBuilderExt;
+        use std::sync::atomic::{AtomicU32, Ordering};
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        remove_stale_run_dirs(cache);
+        let dir = cache.join(format!(
+            "run-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        ));
+        std::fs::DirBuilder::new()
+            .mode(0o700)
+            .create(&dir)
+            .map_err(|e| RunError::Io(format!("creating {}", dir.display()), e))?;
+        Ok(RunDir(dir))
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for RunDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Remove `run-PID-N` folders of processes that no longer exist.
+fn remove_stale_run_dirs(cache: &Path) {
+    for entry in std::fs::read_dir(cache).into_iter().flatten().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(pid) = name
+            .strip_prefix("run-")
+            .and_then(|r| r.split('-').next())
+            .and_then(|p| p.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        if !Path::new(&format!("/proc/{pid}")).exists()
+            && entry.file_type().is_ok_and(|t| t.is_dir())
+        {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
 }
 
 /// Build (if needed) and describe how to start `imp` of `lab`.
@@ -112,11 +169,14 @@ fn prepare_command(lab: &Lab, imp: Impl, tools: &Toolchain) -> Result<Launch, Ru
             .collect::<Vec<_>>()
             .join(", "),
     })?;
-    let launch = |command: Command, runtime: String, workdir: PathBuf| Launch {
+    let cache = cache_dir(tools)?;
+    let run_dir = RunDir::create(&cache)?;
+    let launch = |command: Command, runtime: String, run_dir: RunDir| Launch {
         command,
         how: format!("run by {runtime}"),
         runtime,
-        workdir,
+        workdir: run_dir.path().to_path_buf(),
+        run_dir,
         alloc_env: Vec::new(),
         cleared_env: Vec::new(),
         facts: Vec::new(),
@@ -133,7 +193,7 @@ fn prepare_command(lab: &Lab, imp: Impl, tools: &Toolchain) -> Result<Launch, Ru
             Ok(launch(
                 command,
                 "the Rust port in this lab binary".into(),
-                cache_dir(tools)?,
+                run_dir,
             ))
         }
         Impl::C => {
@@ -145,9 +205,8 @@ fn prepare_command(lab: &Lab, imp: Impl, tools: &Toolchain) -> Result<Launch, Ru
                     .as_deref()
                     .unwrap_or("cc"),
             )?;
-            let cache = cache_dir(tools)?;
-            let exe = compile_c(&cc, lab.name(), &source.source, &cache)?;
-            let mut l = launch(Command::new(&exe), cc.describe(), cache);
+            let exe = compile_c(&cc, lab.name(), &source.source, &cache, run_dir.path())?;
+            let mut l = launch(Command::new(&exe), cc.describe(), run_dir);
             l.how = format!("compiled by {} into {}", l.runtime, exe.display());
             Ok(l)
         }
@@ -195,12 +254,16 @@ fn prepare_command(lab: &Lab, imp: Impl, tools: &Toolchain) -> Result<Launch, Ru
                     "{shown} is {implementation} {version}, not Python 3: name a Python 3 with --python PATH"
                 )));
             }
-            let cache = cache_dir(tools)?;
-            let script = cache.join(Path::new(&source.file).file_name().unwrap_or_default());
+            // The script in the run's own folder, run in isolated mode (-I):
+            // that folder is not on sys.path, nor are PYTHONPATH or the user's
+            // site-packages, so no file of another lab can be imported.
+            let script = run_dir
+                .path()
+                .join(Path::new(&source.file).file_name().unwrap_or_default());
             write_if_changed(&script, &source.source)?;
             let mut command = Command::new(&python);
-            command.arg(script);
-            let mut l = launch(command, format!("{implementation} {version}"), cache);
+            command.arg("-I").arg(script);
+            let mut l = launch(command, format!("{implementation} {version}"), run_dir);
             let minor: String = version.split('.').take(2).collect::<Vec<_>>().join(".");
             // pymalloc's pools: 16 KiB since CPython 3.10, 4 KiB before; other
             // implementations have no pymalloc.
@@ -247,12 +310,13 @@ fn prepare_command(lab: &Lab, imp: Impl, tools: &Toolchain) -> Result<Launch, Ru
                     source.file
                 )));
             }
-            let cache = cache_dir(tools)?;
-            let script = cache.join(Path::new(&source.file).file_name().unwrap_or_default());
+            let script = run_dir
+                .path()
+                .join(Path::new(&source.file).file_name().unwrap_or_default());
             write_if_changed(&script, &source.source)?;
             let mut command = Command::new(interpreter);
             command.args(arg).arg(script);
-            Ok(launch(command, interpreter.to_string(), cache))
+            Ok(launch(command, interpreter.to_string(), run_dir))
         }
     }
 }
@@ -484,8 +548,21 @@ fn ensure_private_dir(dir: &Path) -> Result<(), RunError> {
 /// Compile `source` once per (compiler identity, flags, source) into
 /// `CACHE/c-HASH/demo-NAME` (so pmap shows the demo under a name of its own
 /// that cannot be taken for the kernel's `[heap]` or `[stack]`); later runs
-/// reuse the binary.
-fn compile_c(cc: &Compiler, name: &str, source: &str, cache: &Path) -> Result<PathBuf, RunError> {
+/// reuse the binary, but only where no program lab runs can have written it:
+/// where the kernel has Landlock, every demo runs unable to write outside
+/// its run folder ([`crate::drive::confine`]). Elsewhere the binary is built
+/// afresh in `run_dir` for each run.
+///
+/// The compiler works in `run_dir`; run as root, it runs as `nobody`, so
+/// that a source can read no file (`#include "/etc/shadow"`, an assembler's
+/// `.incbin`) that a user without privileges could not.
+fn compile_c(
+    cc: &Compiler,
+    name: &str,
+    source: &str,
+    cache: &Path,
+    run_dir: &Path,
+) -> Result<PathBuf, RunError> {
     let key = fnv1a(
         cc.identity
             .as_bytes()
@@ -493,44 +570,102 @@ fn compile_c(cc: &Compiler, name: &str, source: &str, cache: &Path) -> Result<Pa
             .chain(b"\0")
             .chain(source.as_bytes()),
     );
+    let reuse = crate::drive::confine::landlock_abi() >= 1;
     let dir = cache.join(format!("c-{key:016x}"));
     let exe = dir.join(format!("demo-{name}"));
-    if std::fs::symlink_metadata(&exe).is_ok_and(|m| m.file_type().is_file()) {
+    if reuse && std::fs::symlink_metadata(&exe).is_ok_and(|m| m.file_type().is_file()) {
         return Ok(exe);
     }
-    ensure_private_dir(&dir)?;
-    remove_stale_temporaries(&dir);
-    let src = dir.join(format!("{name}.c"));
-    write_if_changed(&src, source)?;
-    // Build under a private name, then rename: two labs running at once never
-    // see a half-written binary.
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let build = run_dir.join("build");
+    let io = |what: String| move |e| RunError::Io(what, e);
+    std::fs::create_dir(&build).map_err(io(format!("creating {}", build.display())))?;
+    let file = format!("{name}.c");
+    let built_name = format!("demo-{name}");
+    write_if_changed(&build.join(&file), source)?;
+    let unprivileged = Unprivileged::when_root();
+    if let Some(who) = &unprivileged {
+        who.give(&build)?;
+        who.give(&build.join(&file))?;
+    }
+    let build_fd =
+        std::fs::File::open(&build).map_err(io(format!("opening {}", build.display())))?;
+    let mut command = Command::new(&cc.program);
     // -O0 is what `cc heap.c` means: the demo is compiled as a student would;
     // flags in CC come after it and win. -pthread as every threaded program's
     // build says: glibc before 2.34 keeps pthread_create in libpthread (since
     // 2.34 it is in libc and the flag changes nothing).
-    let out = run_tool(
-        Command::new(&cc.program)
-            .arg("-O0")
-            .args(&cc.flags)
-            .arg("-o")
-            .arg(&tmp)
-            .arg(&src)
-            .arg("-pthread"),
-    )
-    .map_err(|e| RunError::Io(format!("running {}", cc.program), e))?;
+    command
+        .arg("-O0")
+        .args(&cc.flags)
+        .arg("-o")
+        .arg(&built_name)
+        .arg(&file)
+        .arg("-pthread");
+    if let Some(who) = &unprivileged {
+        // std empties the supplementary groups when it sets the uid.
+        command.uid(who.uid).gid(who.gid);
+    }
+    let fd = build_fd.as_raw_fd();
+    // SAFETY: fchdir is async-signal-safe; the folder stays open until the
+    // compiler has run. (By descriptor: as `nobody` the compiler could not
+    // walk the path to it, through the cache's private folders.)
+    unsafe {
+        command.pre_exec(move || {
+            if libc::fchdir(fd) < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let out =
+        run_tool(&mut command).map_err(|e| RunError::Io(format!("running {}", cc.program), e))?;
+    drop(build_fd);
     if !out.status.success() {
-        let _ = std::fs::remove_file(&tmp);
         return Err(RunError::Compile {
-            file: src.display().to_string(),
+            file,
             stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
         });
     }
-    std::fs::rename(&tmp, &exe).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        RunError::Io(format!("writing {}", exe.display()), e)
-    })?;
+    let built = build.join(&built_name);
+    if unprivileged.is_some() {
+        // Root's again: `nobody` must not be able to change it.
+        std::os::unix::fs::lchown(&built, Some(0), Some(0))
+            .map_err(io(format!("taking back {}", built.display())))?;
+    }
+    if !reuse {
+        return Ok(built);
+    }
+    ensure_private_dir(&dir)?;
+    remove_stale_temporaries(&dir);
+    // Renamed into place (the run folder is in the cache, on its
+    // filesystem): two labs running at once never see a half-written binary.
+    std::fs::rename(&built, &exe).map_err(io(format!("writing {}", exe.display())))?;
     Ok(exe)
+}
+
+/// The user a compiler runs as when lab runs as root: `nobody`.
+struct Unprivileged {
+    uid: u32,
+    gid: u32,
+}
+
+impl Unprivileged {
+    fn when_root() -> Option<Unprivileged> {
+        if !nix::unistd::geteuid().is_root() {
+            return None;
+        }
+        let nobody = nix::unistd::User::from_name("nobody").ok().flatten();
+        Some(Unprivileged {
+            uid: nobody.as_ref().map_or(65534, |u| u.uid.as_raw()),
+            gid: nobody.as_ref().map_or(65534, |u| u.gid.as_raw()),
+        })
+    }
+
+    /// Hand `path` to this user, to work in or read.
+    fn give(&self, path: &Path) -> Result<(), RunError> {
+        std::os::unix::fs::lchown(path, Some(self.uid), Some(self.gid))
+            .map_err(|e| RunError::Io(format!("handing {} to uid {}", path.display(), self.uid), e))
+    }
 }
 
 /// Remove `.NAME.PID.tmp` files of processes that no longer exist (a `lab`

@@ -40,8 +40,11 @@ pub fn observe(
     })?;
     let mut command = Command::new(program);
     command.args(args);
-    let mut demo =
-        Demo::spawn(command).map_err(|e| RunError::Io(format!("starting {program}"), e))?;
+    // It may write only to /tmp and the like, not to the user's files (nor
+    // lab's cache); it runs in the folder lab was started in.
+    let confinement = crate::drive::confine::Confinement::for_run(None, None);
+    let mut demo = Demo::spawn_confined(command, confinement)
+        .map_err(|e| RunError::Io(format!("starting {program}"), e))?;
     let mut report = Report {
         lab: "observe".into(),
         imp: Impl::C,

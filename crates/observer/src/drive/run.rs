@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use pmap_view::Snapshot;
 
+use crate::drive::confine::Confinement;
 use crate::drive::demo::{describe_status, Demo, WaitError};
 use crate::drive::impls::{prepare, Toolchain};
 use crate::drive::report::{Report, StepReport};
@@ -72,6 +73,20 @@ fn memory_hint(status: std::process::ExitStatus) -> String {
         );
     }
     String::new()
+}
+
+/// The memory `lab` declares its demo holds (its `memory`), in KiB: the
+/// limit of a demo that is others' code (a lab folder's, a student's) where
+/// a memory cgroup can be made. lab's own demos are not limited: a student
+/// may build one differently (`CC` with flags) and see a check fail.
+pub fn memory_kib(lab: &Lab, facts: &Facts) -> Option<u64> {
+    if !lab.runs_others_code() {
+        return None;
+    }
+    let e = lab.spec.memory.as_deref()?;
+    crate::spec::check::size_expr(e, facts)
+        .ok()
+        .and_then(|k| u64::try_from(k).ok())
 }
 
 /// Why `lab` cannot start on a machine with `facts`, or None: its demo holds
@@ -302,7 +317,9 @@ pub fn run_lab(
     // The checks are compiled once the start-up map says which C library and
     // allocator the demo runs with (step 0).
     let mut checks: Vec<Vec<Result<Check, CheckResult>>> = Vec::new();
-    let mut demo = Demo::spawn(launch.command).map_err(|e| spawn_error(e, opts.tools.no_aslr))?;
+    let confinement = Confinement::for_run(Some(&launch.workdir), memory_kib(lab, &facts));
+    let mut demo = Demo::spawn_confined(launch.command, confinement)
+        .map_err(|e| spawn_error(e, opts.tools.no_aslr))?;
     // The lab's file, removed when the run ends however it ends.
     let cache_guard = lab.spec.cache_file.as_ref().map(|f| {
         RemoveOnDrop::new(
@@ -325,10 +342,18 @@ pub fn run_lab(
         last_step: Some(lab.spec.steps.len().saturating_sub(1)),
         steps: Vec::with_capacity(lab.spec.steps.len()),
     };
-    let demo_error = |step: usize, e: WaitError| match e {
+    let demo_error = |step: usize, e: WaitError, demo: &Demo| match e {
         WaitError::Exited { status, output } => RunError::Demo {
             step,
-            what: format!("{}{}", describe_status(status), memory_hint(status)),
+            what: match demo.confinement().cgroup().filter(|c| c.oom_killed()) {
+                Some(c) => format!(
+                    "{} for exceeding the memory its lab declares ({}, the limit of the \
+                     memory cgroup lab ran it in)",
+                    describe_status(status),
+                    pmap_view::render::size(c.limit_kib())
+                ),
+                None => format!("{}{}", describe_status(status), memory_hint(status)),
+            },
             output,
         },
         WaitError::Timeout { waited, output } => RunError::Demo {
@@ -348,7 +373,7 @@ pub fn run_lab(
         }
         let output = demo
             .wait_for_prompt(opts.step_timeout)
-            .map_err(|e| demo_error(index, e))?;
+            .map_err(|e| demo_error(index, e, &demo))?;
         let snapshot = Snapshot::capture(demo.pid()).map_err(|source| RunError::Capture {
             step: index,
             source,
@@ -444,9 +469,13 @@ pub fn run_lab(
         .map_err(|e| RunError::Io("answering the demo's last prompt".into(), e))?;
     let (status, output) = demo
         .wait_for_exit(opts.step_timeout)
-        .map_err(|e| demo_error(last, e))?;
+        .map_err(|e| demo_error(last, e, &demo))?;
     if !status.success() {
-        return Err(demo_error(last, WaitError::Exited { status, output }));
+        return Err(demo_error(
+            last,
+            WaitError::Exited { status, output },
+            &demo,
+        ));
     }
     Ok(Ended::Completed(report))
 }
@@ -472,7 +501,10 @@ pub fn count_prompts(
     limit: usize,
 ) -> Result<Prompts, RunError> {
     let launch = prepare(lab, imp, &opts.tools)?;
-    let mut demo = Demo::spawn(launch.command).map_err(|e| spawn_error(e, opts.tools.no_aslr))?;
+    let facts = Facts::of_machine(Some(&launch.workdir));
+    let confinement = Confinement::for_run(Some(&launch.workdir), memory_kib(lab, &facts));
+    let mut demo = Demo::spawn_confined(launch.command, confinement)
+        .map_err(|e| spawn_error(e, opts.tools.no_aslr))?;
     let mut count = 0;
     // Escaped: a demo's output reaches lab's terminal as text.
     let last_words = |output: &str| {

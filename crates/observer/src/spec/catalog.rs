@@ -277,6 +277,7 @@ fn assemble(
         spec,
         impls,
         dir: dir.map(Path::to_path_buf),
+        graded: false,
     })
 }
 

@@ -252,6 +252,8 @@ pub struct Lab {
     /// The folder it was read from; None for a built-in lab (`labs/NAME`
     /// of the repository, compiled in).
     pub dir: Option<std::path::PathBuf>,
+    /// Its C demo is a student's program, put in by [`Lab::with_c_source`].
+    pub graded: bool,
 }
 
 /// One implementation of a lab: which language, its file and its source text.
@@ -269,6 +271,7 @@ impl Lab {
     /// graded with the student's program in place of the starter.
     pub fn with_c_source(&self, file: String, source: String) -> Lab {
         let mut lab = self.clone();
+        lab.graded = true;
         lab.impls.retain(|i| i.imp != Impl::C);
         lab.impls.push(ImplSource {
             imp: Impl::C,
@@ -280,6 +283,13 @@ impl Lab {
 
     pub fn name(&self) -> &str {
         &self.spec.name
+    }
+
+    /// Does it run code lab's authors did not write (a lab folder's demos,
+    /// a student's program)? Such a program is held to the memory its lab
+    /// declares ([`crate::drive::confine`]).
+    pub fn runs_others_code(&self) -> bool {
+        self.dir.is_some() || self.graded
     }
 
     /// `NAME-IMPL[.FACT-VALUE…]`: the name of this lab's annotated output of
