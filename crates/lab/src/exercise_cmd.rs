@@ -237,14 +237,16 @@ fn once(lab: &Lab, file: &Path, args: &GradeArgs) -> ExitCode {
 
 /// Why a program could not be graded, in a word (`cause` of the JSON): it
 /// hung (did not reach its next prompt in time), ran out of the memory it
-/// may use (killed by the out-of-memory killer or a cgroup limit, refused
-/// by `ulimit -v`), crashed (any other death or failing exit), or lab met
-/// another error.
+/// may use (killed for exceeding the exercise's `memory` in lab's cgroup,
+/// by the out-of-memory killer or another cgroup limit, refused by `ulimit
+/// -v`), crashed (any other death or failing exit), or lab met another
+/// error. Read from the words of `RunError::Demo` (drive::run says them).
 fn cause(e: &RunError) -> &'static str {
     match e {
         RunError::Demo { what, .. } if what.starts_with("did not reach") => "hang",
         RunError::Demo { what, .. }
             if what.contains("out-of-memory")
+                || what.contains("exceeding the memory")
                 || what.contains("memory limit")
                 || what.contains("memory cgroup")
                 || what.contains("ulimit -v") =>
