@@ -262,6 +262,19 @@ fn grade_json_prints_one_document_when_it_cannot_grade() {
     let doc = json_doc(Doc::Grade, stdout.as_bytes());
     assert_eq!(doc["graded"], false, "{doc:#}");
     assert_eq!(doc["cause"], "memory", "{doc:#}");
+    // The exercise's own memory (leakfix declares 32 MiB), which lab
+    // enforces on the graded program.
+    let file = graded(
+        &dir,
+        "hog.c",
+        "#include <stdlib.h>\n#include <string.h>\nint main(void) {\n\
+         char *p = malloc(200 << 20); if (!p) return 3; memset(p, 1, 200 << 20); return 0; }\n",
+    );
+    let out = lab(&["grade", "leakfix", s(&file), "--json"]);
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{stdout}{stderr}");
+    let doc = json_doc(Doc::Grade, stdout.as_bytes());
+    assert_eq!(doc["cause"], "memory", "{doc:#}");
     // A file that cannot be read, and an unknown exercise: a document too.
     let out = lab(&["grade", "leakfix", s(&dir.join("missing.c")), "--json"]);
     assert_eq!(out.status.code(), Some(2));
