@@ -661,7 +661,9 @@ fn bidi_and_zero_width_characters_in_mapping_names_are_escaped() {
     let out = lab(&["pmap", "--json", &pid]);
     assert_eq!(out.status.code(), Some(0));
     let after: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    // The JSON keeps the true name.
+    // The JSON text is safe on a terminal (`\u202e`) and keeps the true name.
+    let (json_text, _) = text(&out);
+    assert_eq!(unsafe_chars(&json_text), Vec::<char>::new(), "{json_text}");
     let regions = after["regions"].as_array().unwrap();
     assert!(regions
         .iter()
