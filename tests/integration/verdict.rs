@@ -685,3 +685,28 @@ fn bidi_and_zero_width_characters_in_mapping_names_are_escaped() {
     assert_eq!(unsafe_chars(&stdout), Vec::<char>::new(), "{stdout}");
     assert!(stdout.contains(escaped), "{stdout}");
 }
+
+/// Messages quote paths and names as they are on disk: what would command
+/// the terminal in them is escaped (every message goes through one macro).
+#[test]
+fn messages_quote_paths_escaped() {
+    let hostile = "/nonexistent/\u{1b}]0;title\u{7}\u{202e}x";
+    for args in [
+        &["validate", hostile][..],
+        &["check", "heap", "--html", &format!("{hostile}/page.html")],
+        &["grade", "leakfix", hostile],
+    ] {
+        let out = lab(args);
+        let (stdout, stderr) = text(&out);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stdout}{stderr}");
+        assert_eq!(
+            unsafe_chars(&stderr),
+            Vec::<char>::new(),
+            "{args:?}: {stderr:?}"
+        );
+        assert!(
+            stderr.contains("/nonexistent/\\x1b]0;title\\x07\\u{202e}x"),
+            "{args:?}: {stderr}"
+        );
+    }
+}

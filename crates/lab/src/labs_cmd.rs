@@ -511,7 +511,8 @@ pub fn validate(args: &ValidateArgs) -> ExitCode {
             if mistakes == 1 { "" } else { "s" }
         );
     }
-    match crate::print_or_quit(&out) {
+    // Plain text quoting folder names and demos' words: escaped.
+    match crate::print_or_quit(&pmap_view::region::escape_lines(&out)) {
         code if mistakes == 0 => code,
         _ => ExitCode::FAILURE,
     }
@@ -579,7 +580,12 @@ pub fn bless(args: &BlessArgs) -> ExitCode {
             }
             let path = dir.join(pinned_name(&lab, &report));
             match write_replacing(&path, &format!("{BLESSED}{}", annotated(&lab, &report))) {
-                Ok(()) => println!("wrote {}", path.display()),
+                Ok(()) => {
+                    let _ = crate::print(&format!(
+                        "wrote {}\n",
+                        pmap_view::region::escape_controls(&path.display().to_string())
+                    ));
+                }
                 Err(e) => {
                     say!("lab bless: {e}");
                     return ExitCode::from(2);

@@ -14,11 +14,14 @@ use observer::{run_lab, Ended, Impl, Next, RunError, RunOptions, Toolchain};
 
 /// `eprintln!` for messages: a closed stderr (`lab check 2>&1 | head -1`)
 /// makes the message go nowhere, never a panic. Every message of the CLI
-/// goes through it or [`say_inline!`].
+/// goes through it or [`say_inline!`]. Messages quote paths, names and
+/// programs' words: what would command the terminal in them is escaped
+/// (`pmap_view::region::escape_lines`), line breaks kept.
 macro_rules! say {
     ($($arg:tt)*) => {{
         use std::io::Write as _;
-        let _ = writeln!(std::io::stderr(), $($arg)*);
+        let text = format!($($arg)*);
+        let _ = writeln!(std::io::stderr(), "{}", pmap_view::region::escape_lines(&text));
     }};
 }
 
@@ -27,7 +30,8 @@ macro_rules! say_inline {
     ($($arg:tt)*) => {{
         use std::io::Write as _;
         let mut err = std::io::stderr();
-        let _ = write!(err, $($arg)*);
+        let text = format!($($arg)*);
+        let _ = write!(err, "{}", pmap_view::region::escape_lines(&text));
         let _ = err.flush();
     }};
 }
@@ -517,7 +521,9 @@ fn check(args: &CheckArgs) -> ExitCode {
     let text = if args.json {
         pmap_view::json::pretty(&observer::views::json::SuiteDocument::of(&runs))
     } else {
-        format!("\n{}", observer::views::render::suite_table(&runs))
+        // Plain text (no colour) quoting demos' words and files' names.
+        let table = observer::views::render::suite_table(&runs);
+        format!("\n{}", pmap_view::region::escape_lines(&table))
     };
     match print(&text) {
         Ok(()) | Err(Halt::Quit) => {}
