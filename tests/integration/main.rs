@@ -4,6 +4,7 @@
 mod cache;
 mod cleanup;
 mod cli;
+mod confine;
 mod consistency;
 mod exercises;
 mod faults;

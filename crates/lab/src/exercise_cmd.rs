@@ -304,6 +304,8 @@ fn text(
         width,
     );
     out.push('\n');
+    out += &crate::render::wrap_to(&format!("confined by {}", report.confinement), "  ", width);
+    out.push('\n');
     let mut step = None;
     for r in results {
         if step != Some(r.step) {

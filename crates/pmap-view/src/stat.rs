@@ -24,8 +24,17 @@ pub struct ProcStat {
 
 /// The kernel's flag of a kernel thread (`PF_KTHREAD`).
 const PF_KTHREAD: u64 = 0x0020_0000;
+/// The kernel's flag of a process on its way out (`PF_EXITING`).
+const PF_EXITING: u64 = 0x0000_0004;
 
 impl ProcStat {
+    /// Is the process exiting or dead? Its memory may be gone already, and
+    /// with it the ownership of its /proc files by its user (they turn
+    /// root's: `task_dump_owner` in the kernel's fs/proc/base.c).
+    pub fn exiting(&self) -> bool {
+        matches!(self.state, 'Z' | 'X') || self.flags & PF_EXITING != 0
+    }
+
     /// Parse the text of /proc/PID/stat; None when it is not in that format.
     pub fn parse(stat: &[u8]) -> Option<ProcStat> {
         let open = stat.iter().position(|&b| b == b'(')?;

@@ -98,7 +98,7 @@ impl MemoryCgroup {
             Version::V1 => "v1",
         };
         format!(
-            "memory limited to {} by a cgroup ({v})",
+            "memory at most {} (a cgroup {v})",
             pmap_view::render::size(self.limit_kib)
         )
     }

@@ -23,8 +23,13 @@
 //! - **No capabilities**: run as root, the program's bounding and ambient
 //!   sets are emptied before its exec, so it runs as uid 0 without
 //!   `CAP_SYS_PTRACE`, `CAP_KILL` or `CAP_DAC_OVERRIDE`.
-//! - **A memory cgroup** (root, cgroup v2 or v1): a lab's declared `memory`
-//!   is the program's limit; the kernel's OOM killer ends it there.
+//! - **A memory limit** for others' code (a lab folder's demo, a student's
+//!   program): the memory its lab declares. A memory cgroup (root, cgroup v2
+//!   or v1) where one can be made: the kernel's OOM killer ends the program
+//!   there. Elsewhere a watchdog thread of lab reads the program's RSS every
+//!   10 ms and ends it above the limit: a program faulting memory in faster
+//!   than that overshoots by what it touches in 10 ms, and its children are
+//!   not counted.
 //!
 //! Everything done in the child between fork and exec is a raw system call
 //! on memory prepared beforehand: lab has threads, and only async-signal-safe
@@ -45,8 +50,10 @@ pub struct Confinement {
     landlock_abi: i32,
     /// Running as root: empty the program's capability sets.
     drop_capabilities: bool,
-    /// `cgroup.procs` (or `tasks`) of a memory cgroup the program joins.
+    /// A memory cgroup the program joins.
     cgroup: Option<crate::drive::cgroup::MemoryCgroup>,
+    /// The memory limit, in KiB: the cgroup's, or the watchdog's without one.
+    memory_kib: Option<u64>,
 }
 
 /// Signals the keeper waits for: the end of a child, and lab's (or a
@@ -74,6 +81,7 @@ impl Confinement {
             landlock_abi,
             drop_capabilities: nix::unistd::geteuid().is_root(),
             cgroup: memory_kib.and_then(crate::drive::cgroup::MemoryCgroup::create),
+            memory_kib,
         }
     }
 
@@ -85,32 +93,38 @@ impl Confinement {
             landlock_abi: 0,
             drop_capabilities: nix::unistd::geteuid().is_root(),
             cgroup: None,
+            memory_kib: None,
         }
     }
 
     /// What confines the program, in words for the header of a run and its
-    /// JSON ("keeper (child subreaper), Landlock ABI 7: writes only in its
-    /// run folder, no ptrace or signals out, no capabilities").
+    /// JSON ("a keeper that ends all it starts; Landlock 7 (writes only in
+    /// its folder and /tmp; no ptrace or signal out); no capabilities").
     pub fn describe(&self) -> String {
-        let mut parts = vec!["a keeper (child subreaper) that ends every descendant".to_string()];
+        let mut parts = vec!["a keeper that ends all it starts".to_string()];
         if self.landlock.is_some() {
             let signals = if self.landlock_abi >= 6 {
-                ", no ptrace or signal out"
+                "no ptrace or signal out"
             } else {
-                ", no ptrace out (signals need Landlock ABI 6, Linux 6.12)"
+                "no ptrace out; signals need ABI 6, Linux 6.12"
             };
             parts.push(format!(
-                "Landlock ABI {}: writes only in its run folder and /tmp{signals}",
+                "Landlock {} (writes only in its folder and /tmp; {signals})",
                 self.landlock_abi
             ));
         } else {
-            parts.push("no Landlock on this kernel: it may write wherever you can".into());
+            parts.push("no Landlock in this kernel (it may write where you can)".into());
         }
         if self.drop_capabilities {
             parts.push("no capabilities".into());
         }
-        if let Some(c) = &self.cgroup {
-            parts.push(c.describe());
+        match (&self.cgroup, self.memory_kib) {
+            (Some(c), _) => parts.push(c.describe()),
+            (None, Some(kib)) => parts.push(format!(
+                "ended above {} of RSS (read every 10 ms; no memory cgroup here)",
+                pmap_view::render::size(kib)
+            )),
+            (None, None) => {}
         }
         parts.join("; ")
     }
@@ -118,6 +132,11 @@ impl Confinement {
     /// The memory cgroup the program runs in, if any.
     pub fn cgroup(&self) -> Option<&crate::drive::cgroup::MemoryCgroup> {
         self.cgroup.as_ref()
+    }
+
+    /// The limit a watchdog must hold the program to (no cgroup does), KiB.
+    pub(crate) fn watched_limit(&self) -> Option<u64> {
+        self.memory_kib.filter(|_| self.cgroup.is_none())
     }
 
     /// Arrange for `command` to run kept and confined: call before any
@@ -371,6 +390,18 @@ pub fn landlock_abi() -> i32 {
     }
 }
 
+/// Can no confined program write beneath `dir`? True where the kernel has
+/// Landlock and `dir` is outside every place they may write (a cache folder
+/// under /tmp is not).
+pub fn protects(dir: &Path) -> bool {
+    let dir = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
+    landlock_abi() >= 1
+        && !writable_places(None).iter().any(|p| {
+            let p = std::fs::canonicalize(p).unwrap_or_else(|_| p.clone());
+            dir.starts_with(p)
+        })
+}
+
 /// The folders a confined program may write beneath: its run folder and the
 /// places every program expects to write (temporary files, shared memory,
 /// its terminal, the null device).
@@ -426,4 +457,90 @@ fn landlock_ruleset(run_dir: Option<&Path>) -> Option<(OwnedFd, i32)> {
     }
     let fd: Option<OwnedFd> = created.into();
     Some((fd?, version))
+}
+
+/// lab's watch over a program's memory where no cgroup limits it: a thread
+/// that reads its RSS every 10 ms and ends it (through its keeper) above the
+/// limit. Stopped when dropped.
+pub(crate) struct Watchdog {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    exceeded: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+    limit_kib: u64,
+}
+
+impl Watchdog {
+    pub(crate) fn start(program: i32, keeper: i32, limit_kib: u64) -> Watchdog {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        use std::sync::Arc;
+        let stop = Arc::new(AtomicBool::new(false));
+        let exceeded = Arc::new(AtomicBool::new(false));
+        let (s, e) = (stop.clone(), exceeded.clone());
+        let page_kib = (pmap_view::page_bytes() / 1024) as u64;
+        // A pidfd: a signal through it never reaches another process that
+        // got the keeper's number after it was reaped.
+        // SAFETY: pidfd_open(2) of our own child; the result is checked.
+        let pidfd = unsafe { libc::syscall(libc::SYS_pidfd_open, keeper, 0) };
+        let pidfd = (pidfd >= 0).then(|| {
+            // SAFETY: a new descriptor that nothing else owns.
+            unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(pidfd as i32) }
+        });
+        let thread = std::thread::spawn(move || {
+            let statm = format!("/proc/{program}/statm");
+            while !s.load(Ordering::Relaxed) {
+                let Ok(text) = std::fs::read_to_string(&statm) else {
+                    return;
+                };
+                let rss_kib = text
+                    .split_whitespace()
+                    .nth(1)
+                    .and_then(|p| p.parse::<u64>().ok())
+                    .map_or(0, |pages| pages * page_kib);
+                if rss_kib > limit_kib {
+                    e.store(true, Ordering::SeqCst);
+                    if let Some(fd) = &pidfd {
+                        // SAFETY: pidfd_send_signal(2) on our own descriptor.
+                        unsafe {
+                            libc::syscall(
+                                libc::SYS_pidfd_send_signal,
+                                fd.as_raw_fd(),
+                                libc::SIGTERM,
+                                std::ptr::null::<libc::siginfo_t>(),
+                                0,
+                            )
+                        };
+                    }
+                    return;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+        });
+        Watchdog {
+            stop,
+            exceeded,
+            thread: Some(thread),
+            limit_kib,
+        }
+    }
+
+    /// The limit, if the program went over it.
+    pub(crate) fn exceeded(&self) -> Option<u64> {
+        self.exceeded
+            .load(std::sync::atomic::Ordering::SeqCst)
+            .then_some(self.limit_kib)
+    }
+
+    /// Stop watching.
+    pub(crate) fn halt(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for Watchdog {
+    fn drop(&mut self) {
+        self.halt();
+    }
 }

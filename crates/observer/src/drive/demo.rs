@@ -49,6 +49,8 @@ pub struct Demo {
     pid: i32,
     /// What confines it (its memory cgroup lives as long as the demo).
     confinement: Confinement,
+    /// Where no cgroup limits its memory but its lab does.
+    watchdog: Option<crate::drive::confine::Watchdog>,
     master: std::fs::File,
     /// Output not yet handed out by [`Demo::wait_for_prompt`].
     pending: Vec<u8>,
@@ -150,10 +152,14 @@ impl Demo {
         };
         let master = std::fs::File::from(pty.master);
         set_nonblocking(&master)?;
+        let watchdog = confinement
+            .watched_limit()
+            .map(|kib| crate::drive::confine::Watchdog::start(pid, child.id() as i32, kib));
         Ok(Demo {
             child,
             pid,
             confinement,
+            watchdog,
             master,
             pending: Vec::new(),
             dropped: 0,
@@ -169,6 +175,21 @@ impl Demo {
     /// What confines the demo.
     pub fn confinement(&self) -> &Confinement {
         &self.confinement
+    }
+
+    /// The memory limit the demo went over and what enforced it, if it did
+    /// (a cgroup's OOM killer, or lab's watch of its RSS).
+    pub fn memory_exceeded(&self) -> Option<(u64, &'static str)> {
+        if let Some(c) = self.confinement.cgroup().filter(|c| c.oom_killed()) {
+            return Some((
+                c.limit_kib(),
+                "the limit of the memory cgroup lab ran it in",
+            ));
+        }
+        self.watchdog
+            .as_ref()
+            .and_then(|w| w.exceeded())
+            .map(|kib| (kib, "lab ended it when its RSS went over"))
     }
 
     /// Wait until the demo blocks reading stdin after its next prompt; return the
@@ -269,6 +290,10 @@ impl Demo {
     /// End the demo and everything it started, and reap its keeper.
     pub fn kill(&mut self) {
         let keeper = self.child.id() as i32;
+        // The watch ends first: it must not signal a keeper reaped below.
+        if let Some(w) = &mut self.watchdog {
+            w.halt();
+        }
         if self.exited.is_none() {
             // The keeper kills the demo, then every descendant, then exits.
             let _ = kill(Pid::from_raw(keeper), Signal::SIGTERM);
@@ -463,6 +488,14 @@ fn proc_file(pid: i32, file: &str, tells: &str) -> io::Result<Option<String>> {
     match std::fs::read_to_string(&path) {
         Ok(text) => Ok(Some(text)),
         Err(e) if e.kind() == io::ErrorKind::NotFound || e.raw_os_error() == Some(libc::ESRCH) => {
+            Ok(None)
+        }
+        // A process on its way out (its memory gone) has its /proc files
+        // owned by root: to a user without privileges it has gone, too.
+        Err(e)
+            if e.kind() == io::ErrorKind::PermissionDenied
+                && ProcStat::read(pid).is_none_or(|s| s.exiting()) =>
+        {
             Ok(None)
         }
         Err(e) => Err(io::Error::new(

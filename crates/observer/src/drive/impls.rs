@@ -550,8 +550,9 @@ fn ensure_private_dir(dir: &Path) -> Result<(), RunError> {
 /// that cannot be taken for the kernel's `[heap]` or `[stack]`); later runs
 /// reuse the binary, but only where no program lab runs can have written it:
 /// where the kernel has Landlock, every demo runs unable to write outside
-/// its run folder ([`crate::drive::confine`]). Elsewhere the binary is built
-/// afresh in `run_dir` for each run.
+/// its run folder and /tmp ([`crate::drive::confine::protects`]). Elsewhere
+/// (no Landlock, or a cache under /tmp) the binary is built afresh in
+/// `run_dir` for each run.
 ///
 /// The compiler works in `run_dir`; run as root, it runs as `nobody`, so
 /// that a source can read no file (`#include "/etc/shadow"`, an assembler's
@@ -570,7 +571,7 @@ fn compile_c(
             .chain(b"\0")
             .chain(source.as_bytes()),
     );
-    let reuse = crate::drive::confine::landlock_abi() >= 1;
+    let reuse = crate::drive::confine::protects(cache);
     let dir = cache.join(format!("c-{key:016x}"));
     let exe = dir.join(format!("demo-{name}"));
     if reuse && std::fs::symlink_metadata(&exe).is_ok_and(|m| m.file_type().is_file()) {

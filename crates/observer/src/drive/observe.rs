@@ -50,6 +50,7 @@ pub fn observe(
         imp: Impl::C,
         runtime: argv.join(" "),
         how: format!("run as `{}`", argv.join(" ")),
+        confinement: demo.confinement().describe(),
         source_file: program.clone(),
         pid: demo.pid(),
         facts: crate::measure::machine::Facts::of_machine(None),

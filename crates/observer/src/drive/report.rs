@@ -16,6 +16,8 @@ pub struct Report {
     pub runtime: String,
     /// How it came to run, in words ("compiled by gcc … into PATH").
     pub how: String,
+    /// What confined it, in words (`drive::confine`).
+    pub confinement: String,
     /// The demo's source file, relative to the repository.
     pub source_file: String,
     pub pid: i32,

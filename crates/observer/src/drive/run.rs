@@ -334,6 +334,7 @@ pub fn run_lab(
         imp,
         runtime: launch.runtime,
         how: launch.how,
+        confinement: demo.confinement().describe(),
         source_file: source.file.clone(),
         pid: demo.pid(),
         facts: Facts::default(),
@@ -345,12 +346,11 @@ pub fn run_lab(
     let demo_error = |step: usize, e: WaitError, demo: &Demo| match e {
         WaitError::Exited { status, output } => RunError::Demo {
             step,
-            what: match demo.confinement().cgroup().filter(|c| c.oom_killed()) {
-                Some(c) => format!(
-                    "{} for exceeding the memory its lab declares ({}, the limit of the \
-                     memory cgroup lab ran it in)",
+            what: match demo.memory_exceeded() {
+                Some((kib, how)) => format!(
+                    "{} for exceeding the memory its lab declares ({}; {how})",
                     describe_status(status),
-                    pmap_view::render::size(c.limit_kib())
+                    pmap_view::render::size(kib)
                 ),
                 None => format!("{}{}", describe_status(status), memory_hint(status)),
             },

@@ -328,12 +328,14 @@ fn run_section(out: &mut String, report: &Report, pinned: Option<(bool, String)>
         out,
         "<section class=\"run\" id=\"{id}\">\n<h2>{lab} · {imp} \
          <span class=\"verdict {verdict}\">{held}</span></h2>\n\
-         <p class=\"meta\">{source}, {how}</p>\n",
+         <p class=\"meta\">{source}, {how}</p>\n\
+         <p class=\"meta\">confined by {confinement}</p>\n",
         id = anchor(&report.lab, report.imp.as_str()),
         lab = esc(&report.lab),
         imp = esc(report.imp.as_str()),
         source = esc(&report.source_file),
         how = esc(&report.how),
+        confinement = esc(&report.confinement),
     );
     if let Some((_, said)) = &pinned {
         let _ = writeln!(out, "<pre class=\"message\">{}</pre>", esc(said));

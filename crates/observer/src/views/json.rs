@@ -38,6 +38,8 @@ pub struct RunDocument<'a> {
     /// What ran the demo (`gcc 12.2.0`, `Python 3.11.7`; the command line
     /// for `lab observe`).
     pub runtime: &'a str,
+    /// What confined the program (a keeper, Landlock, capabilities, memory).
+    pub confinement: &'a str,
     pub source_file: &'a str,
     pub pid: i32,
     /// Every check that applies held, and one did (`lab observe`: no
@@ -167,6 +169,7 @@ impl<'a> RunDocument<'a> {
             imp: report.imp.as_str(),
             command: None,
             runtime: &report.runtime,
+            confinement: &report.confinement,
             source_file: &report.source_file,
             pid: report.pid,
             passed: report.passed(),

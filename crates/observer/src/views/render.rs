@@ -126,6 +126,11 @@ pub fn intro(lab: &Lab, report: &Report, style: Style) -> String {
             w
         )
     );
+    let _ = writeln!(
+        out,
+        "{}",
+        wrap_hanging(&format!("confined by {}", report.confinement), "", "  ", w)
+    );
     let facts = report.facts.describe(&lab.spec.machine);
     if !facts.is_empty() {
         let _ = writeln!(
