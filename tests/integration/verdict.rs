@@ -323,10 +323,15 @@ fn a_lab_wide_requires_makes_the_run_na_before_it_starts() {
             .contains("stack limit (ulimit -s): 4096 KiB"),
         "{run:#}"
     );
+    let page = dir.join("page.html");
     let out = lab_in_shell(&format!(
-        "ulimit -s 4096; exec \"$LAB\" check --labs {d} needstack"
+        "ulimit -s 4096; exec \"$LAB\" check --labs {d} needstack --html {}",
+        s(&page)
     ));
     let (table, stderr) = text(&out);
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(html.contains("<td class=\"skip\">n/a</td>"), "{html}");
+    assert!(html.contains("its demo was not run"), "{html}");
     assert_eq!(out.status.code(), Some(0), "{table}{stderr}");
     assert!(
         table
