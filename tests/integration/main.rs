@@ -25,5 +25,6 @@ mod teach;
 mod tools;
 mod trust;
 mod util;
+mod verdict;
 mod views;
 mod watch;

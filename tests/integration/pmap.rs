@@ -1257,23 +1257,25 @@ fn escapes_as(procps: &Procps) {
         // procps prints -X mapping names raw, controls included (and from
         // 4.0.5 the names of every format); lab's own view shows each control
         // as `?` (a name must not drive the terminal). The first line, the
-        // command line, is escaped alike.
+        // command line, is procps's text with what its escaping keeps of
+        // those (a C1 control, before 4.0.4) as `?` too (issue 19).
         let raw_names = format == ["-X"] || procps.release >= Release::V4_0_5;
-        let theirs = if raw_names {
-            let all = text(&theirs);
-            let (first, rest) = all.split_at(all.find('\n').map_or(all.len(), |i| i + 1));
-            let rest: String = rest
-                .chars()
+        let lab_view = |text: &str| -> String {
+            text.chars()
                 .map(|c| match c as u32 {
                     0x0a => c.to_string(),
                     0..=0x1f | 0x7f => "?".to_string(),
-                    0x80..=0x9f => "??".to_string(),
+                    _ if pmap_view::region::is_unsafe_char(c) => "?".repeat(c.len_utf8()),
                     _ => c.to_string(),
                 })
-                .collect();
-            format!("{first}{rest}")
+                .collect()
+        };
+        let all = text(&theirs);
+        let (first, rest) = all.split_at(all.find('\n').map_or(all.len(), |i| i + 1));
+        let theirs = if raw_names {
+            format!("{}{}", lab_view(first), lab_view(rest))
         } else {
-            text(&theirs)
+            format!("{}{rest}", lab_view(first))
         };
         assert_same(
             &format!("lab pmap --procps {args:?}"),

@@ -121,6 +121,7 @@ fn check_of_an_unknown_lab_is_a_usage_error() {
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(
         text(&out.stderr).trim(),
-        "lab: no lab named `nosuch` (see `lab list`)"
+        "lab: no lab named `nosuch` (`lab list` lists them; a lab of your own needs its \
+         folder: --labs DIR)"
     );
 }

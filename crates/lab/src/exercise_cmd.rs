@@ -55,8 +55,10 @@ fn find(name: &str) -> Result<Lab, String> {
     let names: Vec<String> = all.iter().map(|l| l.name().to_string()).collect();
     all.into_iter().find(|l| l.name() == name).ok_or_else(|| {
         format!(
-            "no exercise named `{name}` (there are: {}; `lab exercise` lists them)",
-            names.join(", ")
+            "no exercise named `{name}` (there are: {}; `{}` lists them; an exercise of a \
+             folder of labs needs it: --labs DIR)",
+            names.join(", "),
+            crate::labs_cmd::command("exercise")
         )
     })
 }
@@ -65,7 +67,10 @@ fn find(name: &str) -> Result<Lab, String> {
 pub fn exercise(args: &ExerciseArgs) -> ExitCode {
     let width = crate::prose_width();
     let Some(name) = &args.name else {
-        let mut text = String::from("Exercises (`lab exercise NAME` starts one):\n");
+        let mut text = format!(
+            "Exercises (`{}` starts one):\n",
+            crate::labs_cmd::command("exercise NAME")
+        );
         for e in catalog::exercises() {
             text += &format!("  {:<10} {}\n", e.name(), e.spec.summary);
         }
@@ -95,17 +100,19 @@ pub fn exercise(args: &ExerciseArgs) -> ExitCode {
         Ok(()) => {}
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
             return fail(format!(
-            "{} is already there: grade it with `lab grade {name}` (or remove it to start over)",
-            path.display()
-        ))
+                "{} is already there: grade it with `{}` (or remove it to start over)",
+                path.display(),
+                crate::labs_cmd::command(&format!("grade {name}"))
+            ))
         }
         Err(e) => return fail(format!("writing {}: {e}", path.display())),
     }
     let text = format!(
-        "{}\n\n{}\n\nWrote {}. Edit it, then: lab grade {name}{}   (--watch: again on every save)\n",
+        "{}\n\n{}\n\nWrote {}. Edit it, then: {}{}   (--watch: again on every save)\n",
         crate::render::wrap_to(&format!("Exercise {name}: {}", lab.spec.summary), "", width),
         crate::render::wrap_to(ex.task.trim(), "", width),
         path.display(),
+        crate::labs_cmd::command(&format!("grade {name}")),
         if args.dir == Path::new(".") {
             String::new()
         } else {
@@ -120,10 +127,32 @@ pub fn exercise(args: &ExerciseArgs) -> ExitCode {
 pub fn grade(args: &GradeArgs) -> ExitCode {
     let lab = match find(&args.name) {
         Ok(lab) => lab,
-        Err(e) => return fail(&e),
+        Err(e) => {
+            if args.json {
+                let file = args.file.as_deref().unwrap_or(Path::new(""));
+                let machine = observer::measure::machine::Facts::of_machine(None);
+                let _ = crate::print(&pmap_view::json::pretty(
+                    &observer::views::json::UngradedDocument::of(
+                        &args.name,
+                        &file.display().to_string(),
+                        "error",
+                        &e,
+                        &machine,
+                    ),
+                ));
+            }
+            return fail(&e);
+        }
     };
     let ex = lab.spec.exercise.as_ref().expect("an exercise");
     let file = args.file.clone().unwrap_or_else(|| PathBuf::from(&ex.file));
+    if let Some(python) = &args.run.python {
+        // lab grade compiles and runs a C program: no Python in it.
+        return fail(format!(
+            "--python {}: lab grade runs your C program, with no Python (leave --python out)",
+            python.display()
+        ));
+    }
     if !args.watch {
         return once(&lab, &file, args);
     }
@@ -149,28 +178,53 @@ fn stamp(file: &Path) -> Option<(SystemTime, u64)> {
 }
 
 fn once(lab: &Lab, file: &Path, args: &GradeArgs) -> ExitCode {
+    let shown = file.display().to_string();
+    // Not graded: one message on stderr, and with --json one document too.
+    let ungraded = |cause: &'static str, reason: String, code: ExitCode| {
+        if args.json {
+            let machine = observer::measure::machine::Facts::of_machine(None);
+            let _ = crate::print(&pmap_view::json::pretty(
+                &observer::views::json::UngradedDocument::of(
+                    lab.name(),
+                    &shown,
+                    cause,
+                    &reason,
+                    &machine,
+                ),
+            ));
+        }
+        say!("lab: {reason}");
+        code
+    };
     let source = match observer::spec::catalog::read_student_file(file) {
         Ok(s) => s,
-        Err(e) => return fail(&e),
+        Err(e) => return ungraded("unreadable", e.to_string(), ExitCode::from(2)),
     };
-    let lab = lab.with_c_source(file.display().to_string(), source);
+    let lab = lab.with_c_source(shown.clone(), source);
     match run_through(&lab, Impl::C, &args.run.options()) {
-        Err(RunError::Compile { file: copy, stderr }) => {
-            let shown = file.display().to_string();
-            fail(format!(
+        Err(RunError::Compile { file: copy, stderr }) => ungraded(
+            "compile",
+            format!(
                 "{shown} does not compile:\n{}",
                 crate::labs_cmd::first_errors(&stderr.replace(&copy, &shown))
-            ))
-        }
-        Err(e) => fail(format!("grading {}: {e}", file.display())),
+            ),
+            ExitCode::from(2),
+        ),
+        Err(RunError::NothingToCheck(n)) => ungraded(
+            "n/a",
+            format!("not graded: {n}"),
+            crate::verdict_code(observer::drive::report::Verdict::NothingToCheck),
+        ),
+        Err(e) => ungraded(
+            cause(&e),
+            format!("grading {shown}: {e}"),
+            ExitCode::from(2),
+        ),
         Ok(report) => {
             let results = graded(&lab, &report);
             let text = if args.json {
                 pmap_view::json::pretty(&observer::views::json::GradeDocument::of(
-                    &lab,
-                    &report,
-                    &file.display().to_string(),
-                    &results,
+                    &lab, &report, &shown, &results,
                 ))
             } else {
                 text(&lab, &report, file, &results)
@@ -178,6 +232,34 @@ fn once(lab: &Lab, file: &Path, args: &GradeArgs) -> ExitCode {
             let _ = crate::print(&text);
             crate::verdict_code(report.verdict())
         }
+    }
+}
+
+/// Why a program could not be graded, in a word (`cause` of the JSON): it
+/// hung (did not reach its next prompt in time), ran out of the memory it
+/// may use (killed for exceeding the exercise's `memory` in lab's cgroup,
+/// by the out-of-memory killer or another cgroup limit, refused by `ulimit
+/// -v`), crashed (any other death or failing exit), or lab met another
+/// error. Read from the words of `RunError::Demo` (drive::run says them).
+fn cause(e: &RunError) -> &'static str {
+    match e {
+        RunError::Demo { what, .. } if what.starts_with("did not reach") => "hang",
+        RunError::Demo { what, .. }
+            if what.contains("out-of-memory")
+                || what.contains("exceeding the memory")
+                || what.contains("memory limit")
+                || what.contains("memory cgroup")
+                || what.contains("ulimit -v") =>
+        {
+            "memory"
+        }
+        RunError::Demo { .. } => "crash",
+        RunError::Compile { .. } => "compile",
+        // The machine (its cgroup, its free memory) has less than the
+        // exercise needs: it was not started.
+        RunError::NotApplicable { .. } => "memory",
+        RunError::NothingToCheck(_) => "n/a",
+        _ => "error",
     }
 }
 

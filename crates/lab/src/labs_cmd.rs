@@ -9,9 +9,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Args;
-use observer::drive::suite::{Outcome, SuiteRun};
 use observer::spec::catalog;
-use observer::spec::lab::Lab;
+use observer::spec::check::Status;
 use observer::RunError;
 
 use crate::RunArgs;
@@ -93,6 +92,47 @@ pub fn needs_labs(argv: &[String]) -> bool {
     true
 }
 
+/// The `--labs DIR` options of this command line, as hints repeat them.
+static GIVEN: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// Keep the `--labs DIR` of the command line (not those of `PMAP_LAB_LABS`,
+/// which the next command has too) for [`command`].
+pub fn remember_given(argv: &[String]) {
+    let mut given = String::new();
+    let mut args = argv.iter().skip(1).take_while(|a| *a != "--");
+    while let Some(a) = args.next() {
+        let dir = if a == "--labs" {
+            args.next().map(String::as_str)
+        } else {
+            a.strip_prefix("--labs=")
+        };
+        if let Some(dir) = dir {
+            given += &format!(" --labs {}", shell_word(dir));
+        }
+    }
+    let _ = GIVEN.set(given);
+}
+
+/// `lab [--labs DIR…] REST`: a command to suggest, with the folders of labs
+/// this one was given, so that it works as shown.
+pub fn command(rest: &str) -> String {
+    format!("lab{} {rest}", GIVEN.get().map_or("", String::as_str))
+}
+
+/// A word as a POSIX shell reads it back: as it is when it is plain, else
+/// in single quotes.
+fn shell_word(word: &str) -> String {
+    let plain = !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_./-+,:@=%~".contains(c));
+    if plain {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
+    }
+}
+
 /// Load the labs of `dirs` beside the built-in ones; a lab named like a
 /// command of `lab` is refused too.
 pub fn init(dirs: &[PathBuf], commands: &[String]) -> Result<(), String> {
@@ -166,6 +206,127 @@ fn create_new(path: &Path, text: &str) -> Result<(), String> {
         })
 }
 
+/// A folder opened by its descriptor, to make what goes in it relative to
+/// it (never re-resolved by path).
+struct Folder {
+    fd: std::os::fd::OwnedFd,
+    path: PathBuf,
+}
+
+fn c_name(name: &std::ffi::OsStr) -> std::io::Result<std::ffi::CString> {
+    use std::os::unix::ffi::OsStrExt;
+    std::ffi::CString::new(name.as_bytes()).map_err(std::io::Error::other)
+}
+
+impl Folder {
+    /// Open the folder `path` as the user wrote it (links in it are theirs).
+    fn open(path: &Path) -> std::io::Result<Folder> {
+        use std::os::unix::fs::OpenOptionsExt;
+        let f = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_DIRECTORY)
+            .open(path)?;
+        Ok(Folder {
+            fd: f.into(),
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// Make the folder `name` in this one (it must not exist) and open it,
+    /// refusing a link put in its place meanwhile.
+    fn make(&self, name: &std::ffi::OsStr) -> std::io::Result<Folder> {
+        use std::os::fd::{AsRawFd, FromRawFd};
+        let c = c_name(name)?;
+        // SAFETY: a valid descriptor and a NUL-terminated name.
+        if unsafe { libc::mkdirat(self.fd.as_raw_fd(), c.as_ptr(), 0o755) } != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        // SAFETY: as above; the descriptor returned is ours to own.
+        let fd = unsafe {
+            libc::openat(
+                self.fd.as_raw_fd(),
+                c.as_ptr(),
+                libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_CLOEXEC,
+            )
+        };
+        if fd < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        Ok(Folder {
+            // SAFETY: fd was just opened and is owned by nothing else.
+            fd: unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) },
+            path: self.path.join(name),
+        })
+    }
+
+    /// Write the new file `name` in this folder (O_EXCL, never through a link).
+    fn write_new(&self, name: &str, text: &str) -> Result<(), String> {
+        use std::os::fd::{AsRawFd, FromRawFd};
+        let path = self.path.join(name);
+        let c =
+            c_name(name.as_ref()).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        // SAFETY: a valid descriptor and a NUL-terminated name.
+        let fd = unsafe {
+            libc::openat(
+                self.fd.as_raw_fd(),
+                c.as_ptr(),
+                libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW | libc::O_CLOEXEC,
+                0o644 as libc::c_uint,
+            )
+        };
+        if fd < 0 {
+            let e = std::io::Error::last_os_error();
+            return Err(match e.kind() {
+                std::io::ErrorKind::AlreadyExists => {
+                    format!("refusing to overwrite {}: it exists", path.display())
+                }
+                _ => format!("cannot write {}: {e}", path.display()),
+            });
+        }
+        // SAFETY: fd was just opened and is owned by nothing else.
+        let mut file = unsafe { std::fs::File::from_raw_fd(fd) };
+        file.write_all(text.as_bytes())
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))
+    }
+}
+
+/// Open `dir`, making the folders of it that do not exist, one by one,
+/// each opened by its descriptor as it is made (a link put in the place of
+/// one is refused, not followed). The folders made, for the message.
+fn open_making(dir: &Path) -> Result<(Folder, Vec<PathBuf>), String> {
+    // The longest part of `dir` that exists is the user's, links and all.
+    let mut base = dir;
+    let mut missing = Vec::new();
+    while std::fs::symlink_metadata(base).is_err() {
+        match (base.parent(), base.file_name()) {
+            (Some(parent), Some(name)) => {
+                missing.push(name);
+                base = parent;
+            }
+            // `..` or `.` at the end of a path that does not exist.
+            _ => return Err(format!("cannot make {}: no such folder", dir.display())),
+        }
+        if base.as_os_str().is_empty() {
+            base = Path::new(".");
+            break;
+        }
+    }
+    let mut folder =
+        Folder::open(base).map_err(|e| format!("cannot open {}: {e}", base.display()))?;
+    if base == Path::new(".") && !dir.starts_with(".") {
+        // Relative to here: named as the user wrote it (`a/b`, not `./a/b`).
+        folder.path = PathBuf::new();
+    }
+    let mut made = Vec::new();
+    for name in missing.into_iter().rev() {
+        folder = folder
+            .make(name)
+            .map_err(|e| format!("cannot make {}: {e}", folder.path.join(name).display()))?;
+        made.push(folder.path.clone());
+    }
+    Ok((folder, made))
+}
+
 /// `lab new NAME [--impl c|python] [--dir DIR]`.
 pub fn new(args: &NewArgs, commands: &[String]) -> ExitCode {
     let name = &args.name;
@@ -194,16 +355,23 @@ pub fn new(args: &NewArgs, commands: &[String]) -> ExitCode {
             "`{name}` is a command of lab (`lab {name}`): choose another name"
         ));
     }
+    let (parent_folder, made) = match open_making(&args.dir) {
+        Ok(f) => f,
+        Err(e) => return refuse(e),
+    };
     let folder = args.dir.join(name);
-    // create_dir refuses an existing folder and a link in its place.
-    if let Err(e) = std::fs::create_dir(&folder) {
-        return refuse(match e.kind() {
-            std::io::ErrorKind::AlreadyExists => {
-                format!("refusing to overwrite {}: it exists", folder.display())
-            }
-            _ => format!("cannot make {}: {e}", folder.display()),
-        });
-    }
+    // mkdirat refuses an existing folder and a link in its place.
+    let lab_folder = match parent_folder.make(name.as_ref()) {
+        Ok(f) => f,
+        Err(e) => {
+            return refuse(match e.kind() {
+                std::io::ErrorKind::AlreadyExists => {
+                    format!("refusing to overwrite {}: it exists", folder.display())
+                }
+                _ => format!("cannot make {}: {e}", folder.display()),
+            })
+        }
+    };
     let (demo, source) = match args.imp.as_str() {
         "python" => (format!("{name}.py"), template(PYTHON_DEMO, name)),
         _ => (format!("{name}.c"), template(C_DEMO, name)),
@@ -215,13 +383,24 @@ pub fn new(args: &NewArgs, commands: &[String]) -> ExitCode {
         (demo.as_str(), source.as_str()),
         ("lab.toml", toml.as_str()),
     ] {
-        if let Err(e) = create_new(&folder.join(file), text) {
+        if let Err(e) = lab_folder.write_new(file, text) {
             return refuse(e);
         }
     }
+    let made = match made.len() {
+        0 => String::new(),
+        1 => format!("made the folder {} (it did not exist)\n", made[0].display()),
+        _ => format!(
+            "made the folders {} (they did not exist)\n",
+            made.iter()
+                .map(|m| m.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    };
     let parent = args.dir.display();
     crate::print_or_quit(&format!(
-        "made {0}/lab.toml and {0}/{demo}\n\
+        "{made}made {0}/lab.toml and {0}/{demo}\n\
          run it:       lab --labs {parent} {name} --impl {imp}\n\
          check it:     lab validate {0}; lab check --labs {parent} {name}\n\
          pin it:       lab bless {0}\n\
@@ -286,6 +465,16 @@ pub fn validate(args: &ValidateArgs) -> ExitCode {
             Err(_) => continue,
         };
         let mut fine = Vec::new();
+        // A lab-wide `requires` that does not hold here: its demos are not
+        // run (they may need it to run at all), and that is no mistake.
+        let machine = observer::measure::machine::Facts::of_machine(None);
+        if let Some(why) = observer::drive::run::lab_requires_unmet(&lab, &machine, true) {
+            out += &format!(
+                "{}: not run: nothing to check on this machine: {why}\n",
+                dir.display()
+            );
+            continue;
+        }
         for source in &lab.impls {
             let (line, col) = observer::spec::validate::demo_place(&text, source.imp.as_str());
             let at = format!("{shown}:{line}:{col}: demos.{}", source.imp);
@@ -331,7 +520,45 @@ pub fn validate(args: &ValidateArgs) -> ExitCode {
                     mistakes += 1;
                     out += &format!("{at}: {} {}\n", source.file, p.trouble.unwrap_or_default());
                 }
-                Ok(_) => fine.push(format!("{} prompts {steps} times", source.imp)),
+                // A lab with mistakes above: its checks are not judged.
+                Ok(_) if !problems.is_empty() => {
+                    fine.push(format!("{} prompts {steps} times", source.imp))
+                }
+                // It prompts as it should: its checks, judged on this run.
+                Ok(_) => match observer::run_through(&lab, source.imp, &opts) {
+                    Ok(report) => {
+                        let mut failed = 0;
+                        for s in &report.steps {
+                            for c in s.checks.iter().filter(|c| c.status == Status::Fail) {
+                                failed += 1;
+                                let (line, col) =
+                                    observer::spec::validate::check_place(&text, s.index, &c.id);
+                                out += &format!(
+                                    "{shown}:{line}:{col}: check `{}` fails with {} at step {} \
+                                     ({}): expected {}; observed {}\n",
+                                    c.id, source.imp, s.index, s.title, c.expected, c.observed
+                                );
+                            }
+                        }
+                        mistakes += failed;
+                        if failed == 0 {
+                            let (held, total) = report.checks_passed();
+                            fine.push(format!(
+                                "{} prompts {steps} times, {held} of {total} checks hold",
+                                source.imp
+                            ));
+                        }
+                    }
+                    // A lab-wide `requires` does not hold here: not a mistake.
+                    Err(RunError::NothingToCheck(n)) => fine.push(format!(
+                        "{} prompts {steps} times; its checks: {n}",
+                        source.imp
+                    )),
+                    Err(e) => {
+                        mistakes += 1;
+                        out += &format!("{at}: {} could not run: {e}\n", source.file);
+                    }
+                },
             }
         }
         if problems.is_empty() && fine.len() == lab.impls.len() {
@@ -344,20 +571,22 @@ pub fn validate(args: &ValidateArgs) -> ExitCode {
             if mistakes == 1 { "" } else { "s" }
         );
     }
-    match crate::print_or_quit(&out) {
+    // Plain text quoting folder names and demos' words: escaped.
+    match crate::print_or_quit(&pmap_view::region::escape_lines(&out)) {
         code if mistakes == 0 => code,
         _ => ExitCode::FAILURE,
     }
 }
 
-/// The compiler's first error and the lines under it (at most 6 lines).
+/// The compiler's first error and the lines under it (at most 6 lines),
+/// escaped: they quote the source file, which may hold any byte.
 pub(crate) fn first_errors(stderr: &str) -> String {
     let lines: Vec<&str> = stderr.lines().collect();
     let start = lines.iter().position(|l| l.contains("error")).unwrap_or(0);
     let mut shown: Vec<String> = lines[start..]
         .iter()
         .take(6)
-        .map(|l| format!("  {l}"))
+        .map(|l| format!("  {}", pmap_view::region::escape_controls(l)))
         .collect();
     if lines.len() > start + 6 {
         shown.push(format!("  ({} more lines)", lines.len() - start - 6));
@@ -365,25 +594,8 @@ pub(crate) fn first_errors(stderr: &str) -> String {
     shown.join("\n")
 }
 
-/// `NAME-IMPL[.FACT-VALUE…].snap`: the file of a lab's annotated output for
-/// the machine facts of `report` (those the lab names in `machine`).
-fn pinned_name(lab: &Lab, report: &observer::Report) -> String {
-    format!("{}.snap", lab.pinned_name(report.imp, &report.facts))
-}
-
-/// The header of a blessed file, before the annotated output.
-const BLESSED: &str = "---\nsource: lab bless (the annotated output of this lab; `lab check --labs DIR` compares it)\n---\n";
-
-/// The annotated output of a run of a lab of one's own, its demo's path
-/// shown relative to the folder of labs (`mylab/mylab.c`), so that it reads
-/// the same wherever the folder is.
-fn annotated(lab: &Lab, report: &observer::Report) -> String {
-    let mut report = report.clone();
-    if let Some(file) = Path::new(&report.source_file).file_name() {
-        report.source_file = format!("{}/{}", lab.name(), file.to_string_lossy());
-    }
-    observer::views::render::annotated(lab, &report)
-}
+use observer::drive::pinned::{file_name as pinned_name, BLESSED};
+use observer::views::pinned::annotated;
 
 /// `lab bless DIR`: run every demo of the labs of DIR and write their
 /// annotated outputs beside their lab.toml; runs whose checks fail are not
@@ -428,7 +640,12 @@ pub fn bless(args: &BlessArgs) -> ExitCode {
             }
             let path = dir.join(pinned_name(&lab, &report));
             match write_replacing(&path, &format!("{BLESSED}{}", annotated(&lab, &report))) {
-                Ok(()) => println!("wrote {}", path.display()),
+                Ok(()) => {
+                    let _ = crate::print(&format!(
+                        "wrote {}\n",
+                        pmap_view::region::escape_controls(&path.display().to_string())
+                    ));
+                }
                 Err(e) => {
                     say!("lab bless: {e}");
                     return ExitCode::from(2);
@@ -464,109 +681,15 @@ fn write_replacing(path: &Path, text: &str) -> Result<(), String> {
     })
 }
 
-/// After `lab check`: the runs of labs of one's own that have blessed
-/// outputs, compared with them. The text to show (a short diff for each
-/// difference) and whether all that could be compared were the same.
-pub fn compare_blessed(runs: &[SuiteRun]) -> (String, bool) {
-    let mut out = String::new();
-    let mut same = true;
-    for run in runs {
-        let Outcome::Ran(report) = &run.outcome else {
-            continue;
-        };
-        let Some(lab) = catalog::find(&run.lab) else {
-            continue;
-        };
-        let Some(dir) = &lab.dir else { continue };
-        let path = dir.join(pinned_name(lab, report));
-        let Ok(blessed) = std::fs::read_to_string(&path) else {
-            let prefix = format!("{}-{}.", lab.name(), run.imp);
-            let others = std::fs::read_dir(dir)
-                .into_iter()
-                .flatten()
-                .flatten()
-                .any(|e| {
-                    let f = e.file_name().to_string_lossy().into_owned();
-                    f.starts_with(&prefix) && f.ends_with(".snap")
-                });
-            if others {
-                out += &format!(
-                    "{}: not compared: blessed only for other machine facts ({})\n",
-                    path.display(),
-                    report.facts.describe(&lab.spec.machine)
-                );
-            }
-            continue;
-        };
-        let expected = blessed.strip_prefix(BLESSED).unwrap_or(&blessed);
-        let actual = annotated(lab, report);
-        if expected == actual {
-            continue;
-        }
-        same = false;
-        out += &format!(
-            "{} ({}): the annotated output differs from {} (`lab bless` writes it anew):\n{}",
-            lab.name(),
-            run.imp,
-            path.display(),
-            short_diff(expected, &actual, &path.display().to_string())
-        );
-    }
-    (out, same)
-}
-
-/// One hunk of a unified diff around the first differing lines: up to 3
-/// lines of context and up to 8 lines of each side.
-pub fn short_diff(expected: &str, actual: &str, name: &str) -> String {
-    let a: Vec<&str> = expected.lines().collect();
-    let b: Vec<&str> = actual.lines().collect();
-    let first = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
-    let tail = a[first..]
-        .iter()
-        .rev()
-        .zip(b[first..].iter().rev())
-        .take_while(|(x, y)| x == y)
-        .count();
-    let (a_end, b_end) = (a.len() - tail, b.len() - tail);
-    let from = first.saturating_sub(3);
-    let mut out = format!("--- {name}\n+++ this run\n");
-    let shown_a = (a_end - first).min(8);
-    let shown_b = (b_end - first).min(8);
-    out += &format!(
-        "@@ -{},{} +{},{} @@\n",
-        from + 1,
-        first - from + shown_a,
-        from + 1,
-        first - from + shown_b
-    );
-    for l in &a[from..first] {
-        out += &format!(" {l}\n");
-    }
-    for l in &a[first..first + shown_a] {
-        out += &format!("-{l}\n");
-    }
-    for l in &b[first..first + shown_b] {
-        out += &format!("+{l}\n");
-    }
-    if a_end - first > shown_a || b_end - first > shown_b {
-        out += "(more differences follow)\n";
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn the_short_diff_shows_the_first_differing_lines() {
-        let d = short_diff("a\nb\nc\nd\ne\n", "a\nb\nc\nX\ne\n", "f.snap");
-        assert_eq!(
-            d,
-            "--- f.snap\n+++ this run\n@@ -1,4 +1,4 @@\n a\n b\n c\n-d\n+X\n"
-        );
-        let d = short_diff("a\n", "a\nb\n", "f");
-        assert!(d.ends_with(" a\n+b\n"), "{d}");
+    fn a_folder_is_one_shell_word() {
+        assert_eq!(shell_word("ex/labs-1"), "ex/labs-1");
+        assert_eq!(shell_word("my labs"), "'my labs'");
+        assert_eq!(shell_word("it's"), "'it'\\''s'");
     }
 
     #[test]

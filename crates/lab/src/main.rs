@@ -14,11 +14,14 @@ use observer::{run_lab, Ended, Impl, Next, RunError, RunOptions, Toolchain};
 
 /// `eprintln!` for messages: a closed stderr (`lab check 2>&1 | head -1`)
 /// makes the message go nowhere, never a panic. Every message of the CLI
-/// goes through it or [`say_inline!`].
+/// goes through it or [`say_inline!`]. Messages quote paths, names and
+/// programs' words: what would command the terminal in them is escaped
+/// (`pmap_view::region::escape_lines`), line breaks kept.
 macro_rules! say {
     ($($arg:tt)*) => {{
         use std::io::Write as _;
-        let _ = writeln!(std::io::stderr(), $($arg)*);
+        let text = format!($($arg)*);
+        let _ = writeln!(std::io::stderr(), "{}", pmap_view::region::escape_lines(&text));
     }};
 }
 
@@ -27,7 +30,8 @@ macro_rules! say_inline {
     ($($arg:tt)*) => {{
         use std::io::Write as _;
         let mut err = std::io::stderr();
-        let _ = write!(err, $($arg)*);
+        let text = format!($($arg)*);
+        let _ = write!(err, "{}", pmap_view::region::escape_lines(&text));
         let _ = err.flush();
     }};
 }
@@ -202,7 +206,7 @@ pub(crate) struct RunArgs {
     step_timeout: f64,
     /// The Python interpreter for the Python demos (default: python3).
     #[arg(long, value_name = "PATH")]
-    python: Option<std::path::PathBuf>,
+    pub(crate) python: Option<std::path::PathBuf>,
     /// Run the demo without address-space randomisation: addresses (and sizes
     /// that depend on alignment) repeat exactly from run to run.
     #[arg(long)]
@@ -327,6 +331,7 @@ fn main() -> ExitCode {
         .map(|s| s.get_name().to_string())
         .chain(["help".to_string()])
         .collect();
+    labs_cmd::remember_given(&argv);
     // Before any lab folder is read; commands that do not use the labs do
     // not read them (a huge or untrusted lab.toml cannot stop `lab pmap`).
     catalog::set_trust(labs_cmd::trust(&argv));
@@ -339,7 +344,20 @@ fn main() -> ExitCode {
         say!("lab: {e}");
         return ExitCode::from(2);
     }
-    let matches = full_command().get_matches();
+    let matches = match full_command().try_get_matches_from(std::env::args_os()) {
+        Ok(m) => m,
+        Err(e) if e.kind() == clap::error::ErrorKind::InvalidSubcommand => {
+            // `lab mylab` of a folder of labs, without `--labs`.
+            let _ = e.print();
+            say!(
+                "(a lab of your own needs its folder: `lab --labs DIR NAME`, or PMAP_LAB_LABS=DIR; \
+                 `{}` lists the labs)",
+                labs_cmd::command("list")
+            );
+            return ExitCode::from(2);
+        }
+        Err(e) => e.exit(),
+    };
     let _ = COLOR.set(
         matches
             .get_one::<ColorWhen>("color")
@@ -483,7 +501,13 @@ fn check(args: &CheckArgs) -> ExitCode {
     for name in &args.labs {
         match catalog::find(name) {
             Some(lab) => labs.push(lab),
-            None => return fail(RunError::NoSuchLab(name.clone())),
+            None => {
+                return fail(format!(
+                    "no lab named `{name}` (`{}` lists them; a lab of your own needs its \
+                     folder: --labs DIR)",
+                    labs_cmd::command("list")
+                ))
+            }
         }
     }
     if labs.is_empty() {
@@ -493,6 +517,7 @@ fn check(args: &CheckArgs) -> ExitCode {
         &labs,
         &args.run.options(),
         args.skip_missing,
+        observer::views::pinned::compare,
         |i, n, lab, imp, done| {
             // Progress goes to stderr, so that stdout holds only the table or JSON.
             match done {
@@ -509,7 +534,9 @@ fn check(args: &CheckArgs) -> ExitCode {
     let text = if args.json {
         pmap_view::json::pretty(&observer::views::json::SuiteDocument::of(&runs))
     } else {
-        format!("\n{}", observer::views::render::suite_table(&runs))
+        // Plain text (no colour) quoting demos' words and files' names.
+        let table = observer::views::render::suite_table(&runs);
+        format!("\n{}", pmap_view::region::escape_lines(&table))
     };
     match print(&text) {
         Ok(()) | Err(Halt::Quit) => {}
@@ -522,10 +549,10 @@ fn check(args: &CheckArgs) -> ExitCode {
             return fail(&e);
         }
     }
-    // Labs of one's own are compared with their blessed outputs (lab bless).
-    let (differences, same) = labs_cmd::compare_blessed(&runs);
-    say_inline!("{differences}");
-    if same && !runs.iter().any(suite::SuiteRun::fails_suite) {
+    // Labs of one's own were compared with their pinned outputs (lab
+    // bless): a difference is a run's verdict (DIFFERS), in the table and
+    // the JSON alike.
+    if !runs.iter().any(suite::SuiteRun::fails_suite) {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
@@ -678,6 +705,34 @@ fn run_one(lab: &'static observer::spec::lab::Lab, args: &LabArgs) -> ExitCode {
         .imp
         .or_else(|| lab.impls.first().map(|s| s.imp))
         .unwrap_or(Impl::Rust);
+    // `--python` with a run that uses no Python would be ignored: say which
+    // implementation uses it instead.
+    if let (Some(python), true) = (&args.run.python, imp != Impl::Python) {
+        let available: Vec<&str> = lab.impls.iter().map(|s| s.imp.as_str()).collect();
+        let pick = if lab.impls.iter().any(|s| s.imp == Impl::Python) {
+            format!(
+                "add --impl python to run its Python demo with {}",
+                python.display()
+            )
+        } else {
+            format!(
+                "the {} lab has no Python demo (it has: {})",
+                lab.name(),
+                available.join(", ")
+            )
+        };
+        say!(
+            "lab: --python {} is for a Python demo, and this run is the {} one{}: {pick}",
+            python.display(),
+            imp,
+            if args.imp.is_none() {
+                " (the lab's first implementation)"
+            } else {
+                ""
+            }
+        );
+        return ExitCode::from(2);
+    }
     let result = run_lab(lab, imp, &opts, |report| match show(report) {
         Ok(()) => Ok(Next::Continue),
         Err(Halt::Quit) => Ok(Next::Stop),
@@ -718,6 +773,12 @@ fn run_one(lab: &'static observer::spec::lab::Lab, args: &LabArgs) -> ExitCode {
         // Stopped at a pause (q, Ctrl-C, Ctrl-D; the message is out), or the
         // reader of our output went away: nothing failed.
         Ok(Ended::Stopped(_)) => ExitCode::SUCCESS,
+        // A lab-wide `requires` does not hold: nothing was verified (as a
+        // run whose every check is n/a).
+        Err(RunError::NothingToCheck(n)) => {
+            say!("lab: {n}");
+            verdict_code(observer::drive::report::Verdict::NothingToCheck)
+        }
         Err(e) => fail(&e),
     }
 }

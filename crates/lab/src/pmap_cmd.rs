@@ -300,7 +300,7 @@ fn show(
             // As procps: the process's line, then the failure (exit 1, even
             // if it has just exited: it was found).
             if !as_json {
-                let _ = pmap::write_process(out, &process);
+                let _ = pmap::write_process(out, &process, opts);
             }
             let _ = out.flush();
             if lab {

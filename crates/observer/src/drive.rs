@@ -11,6 +11,7 @@ pub mod demo;
 pub mod error;
 pub mod impls;
 pub mod observe;
+pub mod pinned;
 pub mod report;
 pub mod run;
 pub mod suite;

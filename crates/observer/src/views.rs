@@ -9,5 +9,6 @@ pub mod compare;
 pub mod html;
 pub mod json;
 pub mod picture;
+pub mod pinned;
 pub mod render;
 pub mod step;

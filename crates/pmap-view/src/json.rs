@@ -137,8 +137,10 @@ pub fn write_process_document<'a>(
 
 /// `value` as pretty JSON and a newline, written as it is serialised. serde
 /// escapes the C0 controls in strings but leaves DEL and the C1 controls
-/// (U+0080..U+009F) raw, which some terminals obey: they are written
-/// `\u007f`, `\u0085`… (the same JSON). Outside strings JSON text is ASCII.
+/// (U+0080..U+009F) raw, which some terminals obey, and the bidi overrides,
+/// separators and zero-width characters, which hide or reorder text: they
+/// are written `\u007f`, `\u0085`, `\u202e`… (the same JSON). Outside
+/// strings JSON text is ASCII.
 pub fn write_pretty(out: &mut (impl Write + ?Sized), value: &impl Serialize) -> io::Result<()> {
     let mut ser =
         serde_json::Serializer::with_formatter(&mut *out, EscapeControls(PrettyFormatter::new()));
@@ -158,8 +160,11 @@ pub fn pretty(value: &impl Serialize) -> String {
 /// serde_json's pretty format, with DEL and the C1 controls escaped in strings.
 struct EscapeControls<'a>(PrettyFormatter<'a>);
 
+/// What serde leaves raw and a terminal must not get raw: DEL, the C1
+/// controls, and the bidi, separator and zero-width characters of
+/// [`crate::region::is_unsafe_char`] (all in the BMP: `\uXXXX`).
 fn is_control(c: char) -> bool {
-    c == '\u{7f}' || ('\u{80}'..='\u{9f}').contains(&c)
+    crate::region::is_unsafe_char(c)
 }
 
 impl Formatter for EscapeControls<'_> {
@@ -460,13 +465,13 @@ mod tests {
 
     #[test]
     fn json_text_escapes_del_and_c1_controls() {
-        let text = pretty(&json!({ "name": "a\u{7f}b\u{85}c\u{9f}\x1bé" }));
+        let text = pretty(&json!({ "name": "a\u{7f}b\u{85}c\u{9f}\x1bé\u{202e}\u{200b}" }));
         assert_eq!(
             text,
-            "{\n  \"name\": \"a\\u007fb\\u0085c\\u009f\\u001bé\"\n}\n"
+            "{\n  \"name\": \"a\\u007fb\\u0085c\\u009f\\u001bé\\u202e\\u200b\"\n}\n"
         );
         let back: Value = serde_json::from_str(&text).unwrap();
-        assert_eq!(back["name"], "a\u{7f}b\u{85}c\u{9f}\x1bé");
+        assert_eq!(back["name"], "a\u{7f}b\u{85}c\u{9f}\x1bé\u{202e}\u{200b}");
     }
 
     /// The streamed document is the text of the whole one, and its totals

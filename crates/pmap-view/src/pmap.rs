@@ -634,21 +634,26 @@ pub fn name_as<'a>(name: Cow<'a, str>, release: Release) -> Cow<'a, str> {
 }
 
 /// A mapping's name as the pmap formats print it: procps's `?` for each byte
-/// of a control character (C0, DEL, C1), so that a mapping named
-/// `\e]0;title\a` cannot drive the terminal. Borrowed when there is none
-/// (every name but a hostile one: the hot path stays a scan).
+/// of a character that must not reach a terminal as it is (a control
+/// character, C0, DEL, C1, or a bidi override, separator or zero-width
+/// character: [`crate::region::is_unsafe_char`]), so that a mapping named
+/// `\e]0;title\a` cannot drive the terminal nor one with U+202E reverse
+/// what follows it. Borrowed when there is none (every name but a hostile
+/// one: the hot path stays a scan).
 pub fn printable(name: &str) -> Cow<'_, str> {
-    // C1 controls are U+0080..U+009F: 0xC2 then 0x80..0x9F in UTF-8.
-    let is_control = |b: u8| b < 0x20 || b == 0x7f || b == 0xc2;
-    if !name.bytes().any(is_control) {
+    // C1 controls are U+0080..U+009F: 0xC2 then 0x80..0x9F in UTF-8; the
+    // others of is_unsafe_char start with 0xD8 (U+061C), 0xE2 (U+2xxx) or
+    // 0xEF (U+FEFF): those names take the slow path.
+    let suspect = |b: u8| b < 0x20 || b == 0x7f || matches!(b, 0xc2 | 0xd8 | 0xe2 | 0xef);
+    if !name.bytes().any(suspect) || !name.chars().any(crate::region::is_unsafe_char) {
         return Cow::Borrowed(name);
     }
     let mut out = String::with_capacity(name.len());
     for c in name.chars() {
-        match c as u32 {
-            0..=0x1f | 0x7f => out.push('?'),
-            0x80..=0x9f => out.push_str("??"),
-            _ => out.push(c),
+        if crate::region::is_unsafe_char(c) {
+            out.extend(std::iter::repeat_n('?', c.len_utf8()));
+        } else {
+            out.push(c);
         }
     }
     Cow::Owned(out)
@@ -713,9 +718,15 @@ pub fn read_maps(pid: i32) -> Result<Vec<Mapping>, CaptureError> {
     Ok(mappings)
 }
 
-/// The first line of every format: `PID:   COMMAND`.
-pub fn write_process(out: &mut impl Write, process: &Process) -> io::Result<()> {
-    writeln!(out, "{}:   {}", process.pid, process.command)
+/// The first line of every format: `PID:   COMMAND`. procps's escaping
+/// keeps bidi overrides, separators and zero-width characters; lab's own
+/// view shows them as `?` too ([`printable`]), its exact copy does not.
+pub fn write_process(out: &mut impl Write, process: &Process, opts: &Options) -> io::Result<()> {
+    if opts.exact {
+        writeln!(out, "{}:   {}", process.pid, process.command)
+    } else {
+        writeln!(out, "{}:   {}", process.pid, printable(&process.command))
+    }
 }
 
 /// Whether a mapping is a System V shared memory segment (named
@@ -939,7 +950,7 @@ pub fn write_default(
     mappings: &[Mapping],
     opts: &Options,
 ) -> io::Result<()> {
-    write_process(out, process)?;
+    write_process(out, process, opts)?;
     let mut b = Buf::new(out);
     let mut total = 0;
     for r in shown(mappings, opts) {
@@ -970,7 +981,7 @@ pub fn write_extended(
     mappings: &[Mapping],
     opts: &Options,
 ) -> io::Result<()> {
-    write_process(out, process)?;
+    write_process(out, process, opts)?;
     let mut b = Buf::new(out);
     if !opts.quiet {
         b.push(b"Address           Kbytes     RSS   Dirty Mode  Mapping");
@@ -1028,7 +1039,7 @@ pub fn write_device(
     mappings: &[Mapping],
     opts: &Options,
 ) -> io::Result<()> {
-    write_process(out, process)?;
+    write_process(out, process, opts)?;
     let mut b = Buf::new(out);
     if !opts.quiet {
         b.push(b"Address           Kbytes Mode  Offset           Device    Mapping");
@@ -1296,7 +1307,7 @@ pub fn write_smaps_after(
     opts: &Options,
     carried: &mut Carried,
 ) -> io::Result<()> {
-    write_process(out, process)?;
+    write_process(out, process, opts)?;
     let keys = &table.keys;
     // procps 4.0.7 honours -A, but measures its columns over every mapping.
     let whole = opts.exact && opts.release.has_ranged_smaps();

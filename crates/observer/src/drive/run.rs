@@ -90,9 +90,9 @@ pub fn memory_kib(lab: &Lab, facts: &Facts) -> Option<u64> {
 }
 
 /// Why `lab` cannot start on a machine with `facts`, or None: its demo holds
-/// more memory than the cgroup allows or the machine has available, or a
-/// lab-wide requirement on a fact known before the demo starts does not hold
-/// (those on the demo's C library are judged on its start-up map).
+/// more memory than the cgroup allows or the machine has available. (A
+/// lab-wide `requires` that does not hold is not this: the run is n/a,
+/// [`lab_requires_unmet`].)
 pub fn before_start(lab: &Lab, facts: &Facts) -> Option<String> {
     // (KiB, as the lab writes it)
     let size = |expr: &Option<String>| {
@@ -132,14 +132,54 @@ pub fn before_start(lab: &Lab, facts: &Facts) -> Option<String> {
             ));
         }
     }
+    None
+}
+
+/// The lab-wide `requires` of `lab` that do not hold under `facts`, in
+/// words; `known_only`: only those on facts `facts` has (before the demo
+/// starts, the facts of its C library and allocator are not known yet:
+/// those are judged with every check, which all say n/a then).
+pub fn lab_requires_unmet(lab: &Lab, facts: &Facts, known_only: bool) -> Option<String> {
     let known: std::collections::BTreeMap<String, Vec<String>> = lab
         .spec
         .requires
         .iter()
-        .filter(|(fact, _)| facts.get(fact).is_some())
+        .filter(|(fact, _)| !known_only || facts.get(fact).is_some())
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
     facts.unmet(&known)
+}
+
+/// The run of `imp` of `lab` that a lab-wide requirement ends before it
+/// checks anything: every check of the implementation, n/a.
+fn not_started(
+    lab: &Lab,
+    imp: Impl,
+    facts: &Facts,
+    why: String,
+    runtime: String,
+    cleared_env: Vec<String>,
+) -> RunError {
+    let checks = lab
+        .spec
+        .steps
+        .iter()
+        .enumerate()
+        .flat_map(|(i, s)| s.checks.iter().map(move |c| (i, c)))
+        .filter_map(|(i, c)| match c.applies(imp, facts, &lab.spec.requires) {
+            Applies::NotHere(why) => Some((i, CheckResult::not_applicable(c, why))),
+            Applies::No | Applies::Yes => None,
+        })
+        .collect();
+    RunError::NothingToCheck(Box::new(crate::drive::error::NotStarted {
+        lab: lab.name().to_string(),
+        imp,
+        why,
+        runtime,
+        facts: facts.clone(),
+        cleared_env,
+        checks,
+    }))
 }
 
 /// Why a demo did not start. With `--no-aslr` the child asks the kernel for
@@ -262,6 +302,17 @@ pub fn run_lab(
             lab: lab.name().to_string(),
             why,
         });
+    }
+    // A lab-wide requirement on a fact known now: the demo is not run.
+    if let Some(why) = lab_requires_unmet(lab, &facts, true) {
+        return Err(not_started(
+            lab,
+            imp,
+            &facts,
+            why,
+            launch.runtime,
+            launch.cleared_env,
+        ));
     }
     // The checks are compiled once the start-up map says which C library and
     // allocator the demo runs with (step 0).
@@ -455,8 +506,14 @@ pub fn count_prompts(
     let mut demo = Demo::spawn_confined(launch.command, confinement)
         .map_err(|e| spawn_error(e, opts.tools.no_aslr))?;
     let mut count = 0;
+    // Escaped: a demo's output reaches lab's terminal as text.
     let last_words = |output: &str| {
-        let tail: Vec<&str> = output.lines().rev().take(3).collect();
+        let tail: Vec<_> = output
+            .lines()
+            .rev()
+            .take(3)
+            .map(pmap_view::region::escape_controls)
+            .collect();
         match tail.len() {
             0 => "it printed nothing".to_string(),
             _ => format!(

@@ -269,6 +269,19 @@ pub fn lint(
             }
         }
     }
+    // Text the lab shows on a terminal must not command it.
+    let mut hidden = Vec::new();
+    unsafe_strings_in(l.doc.as_table(), &mut hidden);
+    for (span, c) in hidden {
+        l.report(
+            span,
+            format!(
+                "a string holds U+{:04X}, a control or invisible character (lab shows the \
+                 lab's text on a terminal: write it as it should read)",
+                c as u32
+            ),
+        );
+    }
     let mut copy: toml_edit::DocumentMut = l.doc.clone().into_mut();
     for (path, key) in &leave_out {
         let table: Option<&mut dyn TableLike> = match path.as_slice() {
@@ -307,6 +320,36 @@ pub fn lint(
     (spec, problems)
 }
 
+/// Every string value of `table` (nested ones included) that holds a
+/// character of [`pmap_view::region::is_unsafe_char`] other than a line
+/// break or a tab, with the first such character.
+fn unsafe_strings_in(table: &dyn TableLike, out: &mut Vec<(Option<Range<usize>>, char)>) {
+    fn value(v: &Value, out: &mut Vec<(Option<Range<usize>>, char)>) {
+        match v {
+            Value::String(text) => {
+                if let Some(c) = text
+                    .value()
+                    .chars()
+                    .find(|&c| c != '\n' && c != '\t' && pmap_view::region::is_unsafe_char(c))
+                {
+                    out.push((v.span(), c));
+                }
+            }
+            Value::Array(a) => a.iter().for_each(|v| value(v, out)),
+            Value::InlineTable(t) => unsafe_strings_in(t, out),
+            _ => {}
+        }
+    }
+    for (_, item) in table.iter() {
+        match item {
+            Item::Value(v) => value(v, out),
+            Item::Table(t) => unsafe_strings_in(t, out),
+            Item::ArrayOfTables(a) => a.iter().for_each(|t| unsafe_strings_in(t, out)),
+            Item::None => {}
+        }
+    }
+}
+
 /// Where `demos.IMP` is written in the lab.toml `text` (its value), for
 /// messages about that demo; 1:1 when it cannot be found.
 pub fn demo_place(text: &str, imp: &str) -> (usize, usize) {
@@ -318,6 +361,30 @@ pub fn demo_place(text: &str, imp: &str) -> (usize, usize) {
                 .get(imp)
                 .and_then(Item::span)
                 .or_else(|| doc.get("demos")?.span())
+        })
+        .map_or(0, |s| s.start);
+    let p = locate(text, at, "");
+    (p.line, p.column)
+}
+
+/// Where the check `id` of step `step` is written in the lab.toml `text`
+/// (its `id` value), for messages about that check; 1:1 when it cannot be
+/// found.
+pub fn check_place(text: &str, step: usize, id: &str) -> (usize, usize) {
+    let at = toml_edit::ImDocument::parse(text)
+        .ok()
+        .and_then(|doc| {
+            let checks = doc
+                .get("steps")?
+                .as_array_of_tables()?
+                .get(step)?
+                .get("checks")?
+                .as_array_of_tables()?;
+            checks
+                .iter()
+                .find(|c| c.get("id").and_then(Item::as_str) == Some(id))?
+                .get("id")?
+                .span()
         })
         .map_or(0, |s| s.start);
     let p = locate(text, at, "");
@@ -557,6 +624,26 @@ fn check(l: &mut Linter, path: &[usize], c: &crate::spec::lab::CheckSpec, facts:
             ),
         ),
     }
+    // A range with nothing in it: the check could never hold (on this
+    // machine, for bounds that depend on its facts).
+    if let (Some(min), Some(max)) = (&c.min, &c.max) {
+        if let (Ok(lo), Ok(hi)) = (size_expr(min, facts), size_expr(max, facts)) {
+            if lo > hi {
+                let sizes = [min, max]
+                    .iter()
+                    .any(|e| e.contains("iB") || e.contains("page") || e.contains("stack"));
+                let unit = if sizes { " KiB" } else { "" };
+                l.report(
+                    l.value_span(path, "max"),
+                    format!(
+                        "check `{}`: the range is empty: min `{min}` ({lo}{unit} here) is above \
+                         max `{max}` ({hi}{unit}), so the check can never hold",
+                        c.id
+                    ),
+                );
+            }
+        }
+    }
     let ranged = match (&c.min, &c.max) {
         (Some(a), Some(b)) => a != b,
         (None, None) => false,
@@ -709,6 +796,32 @@ tolerance = "a page of header"
             got[3].starts_with("lab.toml:20:7: bad size expression `1 MB`"),
             "{got:#?}"
         );
+    }
+
+    /// Issue 19: `min = "1 MiB"`, `max = "0 KiB"` was accepted once a
+    /// tolerance was given, and the check then always failed.
+    #[test]
+    fn an_empty_range_is_a_mistake() {
+        let empty = GOOD.replace("max = \"1 MiB + 1 page\"", "max = \"0 KiB\"");
+        let got = problems(&empty);
+        assert_eq!(got.len(), 1, "{got:#?}");
+        assert!(
+            got[0].starts_with(
+                "lab.toml:19:7: check `grow`: the range is empty: min `1 MiB` (1024 KiB here) \
+                 is above max `0 KiB` (0 KiB)"
+            ),
+            "{got:#?}"
+        );
+    }
+
+    /// Issue 19: text of a lab reaches the terminal; a control or bidi
+    /// character in it is a mistake.
+    #[test]
+    fn a_control_or_bidi_character_in_a_string_is_a_mistake() {
+        let bad = GOOD.replace("intro = \"i\"", "intro = \"i\\u001b[2J\\u202e\"");
+        let got = problems(&bad);
+        assert_eq!(got.len(), 1, "{got:#?}");
+        assert!(got[0].contains("a string holds U+001B"), "{got:#?}");
     }
 
     #[test]

@@ -28,7 +28,26 @@ pub fn suite_page(runs: &[SuiteRun]) -> String {
     summary_table(&mut body, runs);
     for run in runs {
         match &run.outcome {
-            Outcome::Ran(report) => run_section(&mut body, report),
+            Outcome::Ran(report) => run_section(
+                &mut body,
+                report,
+                run.pinned
+                    .as_ref()
+                    .and_then(|p| p.message(&run.lab, run.imp.as_str()))
+                    .map(|said| (run.differs(), said)),
+            ),
+            Outcome::NotStarted(n) => {
+                let _ = writeln!(
+                    body,
+                    "<section class=\"run\" id=\"{id}\"><h2>{lab} · {imp} \
+                     <span class=\"verdict skip\">n/a</span></h2>\
+                     <p class=\"message\">{why}</p></section>",
+                    id = anchor(&run.lab, run.imp.as_str()),
+                    lab = esc(&run.lab),
+                    imp = esc(run.imp.as_str()),
+                    why = esc(&n.to_string()),
+                );
+            }
             Outcome::Skipped(why) | Outcome::Error(why) => {
                 let _ = writeln!(
                     body,
@@ -51,29 +70,22 @@ pub fn suite_page(runs: &[SuiteRun]) -> String {
 /// The page for one run (`lab LAB --html FILE`).
 pub fn run_page(report: &Report) -> String {
     let mut body = String::new();
-    run_section(&mut body, report);
+    run_section(&mut body, report, None);
     page(&format!("pmap lab: {} ({})", report.lab, report.imp), &body)
 }
 
 /// Check, before a run, that the page can be written to `path`: a run of
 /// every step that then fails at the end would lose its timeline and summary.
-/// An existing file is opened for writing (not truncated); a new one is
-/// created and removed again.
+/// What [`write_page`] will do is tried: the target must not be a link or
+/// anything but a plain file, and a temporary file must be creatable beside
+/// it (it is removed again).
 pub fn check_writable(path: &std::path::Path) -> Result<(), crate::RunError> {
     let error = |e| crate::RunError::Io(format!("cannot write the page {}", path.display()), e);
-    match std::fs::OpenOptions::new().write(true).open(path) {
-        Ok(_) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .open(path)
-                .map_err(error)?;
-            let _ = std::fs::remove_file(path);
-            Ok(())
-        }
-        Err(e) => Err(error(e)),
-    }
+    refuse_odd_target(path).map_err(error)?;
+    let (tmp, file) = create_temporary(path).map_err(error)?;
+    drop(file);
+    let _ = std::fs::remove_file(&tmp);
+    Ok(())
 }
 
 /// Write a page to `path`.
@@ -82,31 +94,80 @@ pub fn write(path: &std::path::Path, page: &str) -> Result<(), crate::RunError> 
         .map_err(|e| crate::RunError::Io(format!("writing {}", path.display()), e))
 }
 
-/// Write the page to `path`, never through a symbolic link: a link there
-/// (one a student's file could not make, but a shared directory could) is
-/// refused, not followed; a file that is there is replaced.
+/// A link at `path` (one a student's file could not make, but a shared
+/// directory could) or something other than a plain file is refused, not
+/// followed or replaced; nothing there, or a plain file, is fine.
+fn refuse_odd_target(path: &std::path::Path) -> std::io::Result<()> {
+    match std::fs::symlink_metadata(path) {
+        Ok(m) if m.file_type().is_symlink() => Err(std::io::Error::other(
+            "it is a symbolic link: not written through it",
+        )),
+        Ok(m) if !m.file_type().is_file() => Err(std::io::Error::other("not a regular file")),
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// A new file beside `path` (`.NAME.PID.N.tmp` in the same folder, so that
+/// a rename can put it in place), created with O_EXCL and O_NOFOLLOW: never
+/// an existing file, never through a link.
+fn create_temporary(
+    path: &std::path::Path,
+) -> std::io::Result<(std::path::PathBuf, std::fs::File)> {
+    use std::os::unix::fs::OpenOptionsExt;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let name = path
+        .file_name()
+        .ok_or_else(|| std::io::Error::other("no file name"))?;
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => std::path::Path::new("."),
+    };
+    loop {
+        let mut tmp_name = std::ffi::OsString::from(".");
+        tmp_name.push(name);
+        tmp_name.push(format!(
+            ".{}.{}.tmp",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        ));
+        let tmp = dir.join(tmp_name);
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o644)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(&tmp)
+        {
+            Ok(file) => return Ok((tmp, file)),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Write the page to `path` whole or not at all: into a new temporary file
+/// beside it ([`create_temporary`]), flushed to the disk, then renamed over
+/// `path`. A full disk, `ulimit -f` or a signal leave the old page as it was
+/// (and no cut-off one); the temporary file is removed on failure. A link
+/// at `path` is refused, not followed nor replaced.
 pub fn write_page(path: &std::path::Path, page: &str) -> std::io::Result<()> {
     use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .mode(0o644)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
-        .open(path)
-        .map_err(|e| {
-            if e.raw_os_error() == Some(libc::ELOOP) {
-                std::io::Error::other("it is a symbolic link: not written through it")
-            } else {
-                e
-            }
-        })?;
-    if !file.metadata()?.is_file() {
-        return Err(std::io::Error::other("not a regular file"));
+    refuse_odd_target(path)?;
+    let (tmp, mut file) = create_temporary(path)?;
+    let written = file
+        .write_all(page.as_bytes())
+        .and_then(|()| file.sync_all())
+        .and_then(|()| {
+            drop(file);
+            std::fs::rename(&tmp, path)
+        });
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
     }
-    file.set_len(0)?;
-    file.write_all(page.as_bytes())?;
-    file.flush()
+    written
 }
 
 /// Escape text for HTML content and attribute values.
@@ -240,15 +301,19 @@ fn summary_table(out: &mut String, runs: &[SuiteRun]) {
     out.push_str("</table></section>\n");
 }
 
-fn run_section(out: &mut String, report: &Report) {
+/// A run's section; `pinned`: for a suite's run of a lab of one's own, its
+/// comparison with the pinned annotated output (differs, and what to say).
+fn run_section(out: &mut String, report: &Report, pinned: Option<(bool, String)>) {
     let (passed, total) = report.checks_passed();
     let nothing = report.verdict() == crate::drive::report::Verdict::NothingToCheck;
+    let differs = pinned.as_ref().is_some_and(|(d, _)| *d);
     let verdict = match report.verdict() {
-        crate::drive::report::Verdict::Pass => "pass",
         crate::drive::report::Verdict::Fail => "fail",
+        _ if differs => "fail",
+        crate::drive::report::Verdict::Pass => "pass",
         crate::drive::report::Verdict::NothingToCheck => "skip",
     };
-    let held = if nothing {
+    let mut held = if nothing {
         format!(
             "nothing to check on this machine: {}",
             esc(&report.ruled_out_by().join("; "))
@@ -256,6 +321,9 @@ fn run_section(out: &mut String, report: &Report) {
     } else {
         format!("{passed} of {total} checks held")
     };
+    if differs {
+        held += "; DIFFERS from the pinned output";
+    }
     let _ = write!(
         out,
         "<section class=\"run\" id=\"{id}\">\n<h2>{lab} · {imp} \
@@ -269,6 +337,9 @@ fn run_section(out: &mut String, report: &Report) {
         how = esc(&report.how),
         confinement = esc(&report.confinement),
     );
+    if let Some((_, said)) = &pinned {
+        let _ = writeln!(out, "<pre class=\"message\">{}</pre>", esc(said));
+    }
     if !report.intro.is_empty() {
         paragraphs(out, &report.intro, "intro");
     }

@@ -241,6 +241,9 @@ pub struct GradeDocument<'a> {
     pub exercise: &'a str,
     /// The student's file, as given.
     pub file: &'a str,
+    /// The program was graded: it compiled and ran to its end (else see
+    /// [`UngradedDocument`]).
+    pub graded: bool,
     /// How it came to run ("compiled by gcc … into PATH").
     pub how: &'a str,
     /// Every check that applies held.
@@ -289,6 +292,7 @@ impl<'a> GradeDocument<'a> {
             schema: 1,
             exercise: lab.name(),
             file,
+            graded: true,
             how: &report.how,
             passed: report.passed(),
             score: Score { held, total },
@@ -302,6 +306,53 @@ impl<'a> GradeDocument<'a> {
                     hint: r.hint.filter(|_| r.check.status == Status::Fail),
                 })
                 .collect(),
+        }
+    }
+}
+
+/// `lab grade NAME --json` when the program could not be graded: it does
+/// not compile, hangs, crashes, exceeds its memory, cannot be read, or no
+/// check applies here. An autograder always gets one document: this one
+/// has `graded: false`, the `cause` and the `reason` in words, no checks
+/// and a score of 0 of 0 (the exit status is as without --json).
+#[derive(Serialize)]
+pub struct UngradedDocument<'a> {
+    pub schema: u64,
+    pub exercise: &'a str,
+    pub file: &'a str,
+    pub graded: bool,
+    pub how: &'a str,
+    pub passed: bool,
+    /// `compile`, `hang`, `crash`, `memory`, `unreadable`, `n/a` or `error`.
+    pub cause: &'static str,
+    /// What happened, in words (the compiler's first errors, the end of the
+    /// program's output).
+    pub reason: &'a str,
+    pub score: Score,
+    pub machine: &'a Facts,
+    pub checks: [(); 0],
+}
+
+impl<'a> UngradedDocument<'a> {
+    pub fn of(
+        exercise: &'a str,
+        file: &'a str,
+        cause: &'static str,
+        reason: &'a str,
+        machine: &'a Facts,
+    ) -> UngradedDocument<'a> {
+        UngradedDocument {
+            schema: 1,
+            exercise,
+            file,
+            graded: false,
+            how: "",
+            passed: false,
+            cause,
+            reason,
+            score: Score { held: 0, total: 0 },
+            machine,
+            checks: [],
         }
     }
 }
@@ -325,7 +376,8 @@ pub struct SuiteRunJson<'a> {
     pub lab: &'a str,
     #[serde(rename = "impl")]
     pub imp: &'a str,
-    /// `pass`, `fail`, `skip` or `error`.
+    /// `pass`, `fail`, `differs` (every check that applies held, but the
+    /// annotated output is not the pinned one), `n/a`, `skip` or `error`.
     pub result: String,
     pub passed: bool,
     pub seconds: f64,
@@ -347,6 +399,35 @@ pub struct SuiteRunJson<'a> {
     pub failed_checks: Option<Vec<StepCheck<'a>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<&'a str>,
+    /// A lab of one's own with a pinned annotated output (`lab bless`):
+    /// how this run compared with it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pinned: Option<PinnedJson>,
+}
+
+/// A run's comparison with its pinned annotated output.
+#[derive(Serialize)]
+pub struct PinnedJson {
+    /// The pinned file.
+    pub file: String,
+    /// `same`, `differs`, or `not compared` (pinned for other machine facts only).
+    pub status: &'static str,
+    /// With `differs`: the first differing lines, as a unified diff.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub diff: Option<String>,
+}
+
+impl PinnedJson {
+    pub fn of(p: &crate::drive::pinned::Pinned) -> PinnedJson {
+        PinnedJson {
+            file: p.file().display().to_string(),
+            status: p.status(),
+            diff: match p {
+                crate::drive::pinned::Pinned::Differs { diff, .. } => Some(diff.clone()),
+                _ => None,
+            },
+        }
+    }
 }
 
 /// A check and the step it belongs to.
@@ -383,6 +464,7 @@ fn suite_run(r: &SuiteRun) -> SuiteRunJson<'_> {
         not_applicable_checks: None,
         failed_checks: None,
         message: None,
+        pinned: r.pinned.as_ref().map(PinnedJson::of),
     };
     match &r.outcome {
         Outcome::Ran(report) => {
@@ -410,6 +492,21 @@ fn suite_run(r: &SuiteRun) -> SuiteRunJson<'_> {
             v.cleared_env = Some(&report.cleared_env);
             v.not_applicable_checks = Some(with(Status::NotApplicable));
             v.failed_checks = Some(with(Status::Fail));
+        }
+        Outcome::NotStarted(n) => {
+            v.checks_passed = Some(0);
+            v.checks_total = Some(0);
+            v.checks_not_applicable = Some(n.checks.len());
+            v.runtime = Some(&n.runtime);
+            v.facts = Some(&n.facts);
+            v.cleared_env = Some(&n.cleared_env);
+            v.not_applicable_checks = Some(
+                n.checks
+                    .iter()
+                    .map(|(step, check)| StepCheck { step: *step, check })
+                    .collect(),
+            );
+            v.failed_checks = Some(Vec::new());
         }
         Outcome::Skipped(why) | Outcome::Error(why) => v.message = Some(why),
     }

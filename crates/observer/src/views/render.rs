@@ -8,6 +8,7 @@
 
 use std::fmt::Write as _;
 
+use pmap_view::region::escape_controls;
 use pmap_view::render::{x_row, x_total, X_HEADER, X_RULE};
 use pmap_view::{Change, RegionChange};
 
@@ -181,7 +182,13 @@ pub fn step(report: &Report, index: usize, style: Style) -> String {
     let width = style.width.max(20);
     let mut out = String::from("\n");
     title(&mut out, report, s, style, Some(width));
-    let said = wrap_hanging(&s.prompt, "demo says: ", "  ", style.prose_width());
+    // What the demo printed: text, never a terminal command.
+    let said = wrap_hanging(
+        &escape_controls(&s.prompt),
+        "demo says: ",
+        "  ",
+        style.prose_width(),
+    );
     let said = said.strip_prefix("demo says:").unwrap_or(&said);
     let _ = writeln!(out, "{}{said}", style.dim("demo says:"));
     let _ = writeln!(out);
@@ -779,7 +786,8 @@ fn title(out: &mut String, report: &Report, s: &StepReport, style: Style, width:
         };
         let _ = writeln!(out, "{}", style.dim(&did));
         for line in &s.source {
-            let whole = format!("    {line}");
+            // The demo's file may hold any character (a lab from --labs).
+            let whole = format!("    {}", escape_controls(line));
             match width {
                 Some(w) if whole.chars().count() > w => {
                     let indent = whole.len() - whole.trim_start().len();
@@ -1234,43 +1242,49 @@ pub fn suite_table(runs: &[SuiteRun]) -> String {
         .filter(|r| matches!(r.outcome, Outcome::Skipped(_)))
         .count();
     let nothing = runs.iter().filter(|r| r.verdict() == "n/a").count();
+    let differ = runs.iter().filter(|r| r.verdict() == "DIFFERS").count();
     out += &match (failed, skipped + nothing) {
         (0, 0) => format!(
             "all {} runs passed in {:.2} s\n",
             runs.len(),
             total.as_secs_f64()
         ),
-        (0, _) => format!(
-            "{} runs passed, {}{} in {:.2} s\n",
-            runs.len() - skipped - nothing,
+        (0, _) => {
+            let mut others = Vec::new();
             if skipped > 0 {
-                format!("{skipped} skipped, ")
-            } else {
-                String::new()
-            },
+                others.push(format!("{skipped} skipped"));
+            }
             if nothing > 0 {
-                format!("{nothing} with nothing to check on this machine,")
-            } else {
-                String::new()
-            },
-            total.as_secs_f64()
-        ),
+                others.push(format!("{nothing} with nothing to check on this machine"));
+            }
+            format!(
+                "{} runs passed, {} in {:.2} s\n",
+                runs.len() - skipped - nothing,
+                others.join(", "),
+                total.as_secs_f64()
+            )
+        }
         (f, _) => format!(
-            "{f} of {} runs did not pass ({:.2} s)\n",
+            "{f} of {} runs did not pass{} ({:.2} s)\n",
             runs.len(),
+            match differ {
+                0 => String::new(),
+                n if n == f => ": their annotated outputs differ from the pinned ones".to_string(),
+                n => format!(" ({n} of them: the annotated output differs from the pinned one)"),
+            },
             total.as_secs_f64()
         ),
     };
     for r in runs {
-        if let Outcome::Ran(report) = &r.outcome {
-            if report.verdict() == crate::drive::report::Verdict::NothingToCheck {
-                out += &format!(
-                    "\n{} ({}): nothing to check on this machine: {}\n",
-                    r.lab,
-                    r.imp,
-                    report.ruled_out_by().join("; ")
-                );
-            }
+        if let Some(why) = r.ruled_out_by() {
+            out += &match &r.outcome {
+                // Says it whole: "nothing to check on this machine: …".
+                Outcome::NotStarted(_) => format!("\n{} ({}): {why}\n", r.lab, r.imp),
+                _ => format!(
+                    "\n{} ({}): nothing to check on this machine: {why}\n",
+                    r.lab, r.imp
+                ),
+            };
         }
     }
     for r in runs {
@@ -1302,7 +1316,18 @@ pub fn suite_table(runs: &[SuiteRun]) -> String {
                     let checks = if n == 1 { "check" } else { "checks" };
                     out += &format!("\n{name}: {n} {checks} not applicable: {why}\n");
                 }
+                if let Some(said) = r
+                    .pinned
+                    .as_ref()
+                    .and_then(|p| p.message(&r.lab, r.imp.as_str()))
+                {
+                    out += &format!("\n{said}");
+                    if !said.ends_with('\n') {
+                        out.push('\n');
+                    }
+                }
             }
+            Outcome::NotStarted(_) => {}
             Outcome::Skipped(why) => out += &format!("\n{name} skipped: {why}\n"),
             Outcome::Error(why) => out += &format!("\n{name}: {why}\n"),
         }
