@@ -282,23 +282,52 @@ impl Region {
     }
 }
 
-/// A name as lab's own views show it: each control character (C0, DEL, C1)
-/// written as an escape, `\x1b` or `\u{85}`, so that a mapping named
-/// `\e]0;title\a` reaches the terminal as text, never as a command. (The
-/// `lab pmap` formats print procps's `?` instead: [`crate::pmap::printable`].)
+/// A character that must not reach a terminal as it is: a control character
+/// (C0, DEL, C1), which can drive the terminal (`\e]0;title\a`, `\e[?1049h`),
+/// or one that changes what the text around it seems to say without being
+/// seen: the bidi embeddings, overrides and isolates (U+202A–U+202E,
+/// U+2066–U+2069) and marks (U+200E, U+200F, U+061C), the line and paragraph
+/// separators (U+2028, U+2029) and the zero-width characters (U+200B–U+200D,
+/// U+2060–U+2064, U+FEFF). The one definition both escapers use.
+pub fn is_unsafe_char(c: char) -> bool {
+    c.is_control()
+        || matches!(c as u32,
+            0x061c | 0x200b..=0x200f | 0x2028..=0x202e | 0x2060..=0x2064 | 0x2066..=0x2069 | 0xfeff)
+}
+
+/// Text from a program, a file or the kernel as lab's own views show it on
+/// a terminal: each character of [`is_unsafe_char`] written as an escape,
+/// `\x1b`, `\u{85}` or `\u{202e}`, so that a mapping named `\e]0;title\a`
+/// or a demo's output reaches the terminal as text, never as a command, and
+/// a name cannot hide or reverse what follows it. (The `lab pmap` formats
+/// print procps's `?` instead: [`crate::pmap::printable`].)
 pub fn escape_controls(text: &str) -> Cow<'_, str> {
-    if !text.chars().any(char::is_control) {
+    if !text.chars().any(is_unsafe_char) {
         return Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len() + 8);
     for c in text.chars() {
         match c as u32 {
             n @ (0..=0x1f | 0x7f) => out.push_str(&format!("\\x{n:02x}")),
-            n @ 0x80..=0x9f => out.push_str(&format!("\\u{{{n:x}}}")),
+            n if is_unsafe_char(c) => out.push_str(&format!("\\u{{{n:x}}}")),
             _ => out.push(c),
         }
     }
     Cow::Owned(out)
+}
+
+/// Text of several lines ([`escape_controls`] for each, the line breaks
+/// kept): a program's output, a compiler's errors.
+pub fn escape_lines(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(|c| c != '\n' && is_unsafe_char(c)) {
+        return Cow::Borrowed(text);
+    }
+    Cow::Owned(
+        text.split('\n')
+            .map(escape_controls)
+            .collect::<Vec<_>>()
+            .join("\n"),
+    )
 }
 
 #[cfg(test)]
@@ -314,6 +343,19 @@ mod tests {
         assert_eq!(
             escape_controls("a\x1b[31mb\x07\t\x7f\u{85}é"),
             "a\\x1b[31mb\\x07\\x09\\x7f\\u{85}é"
+        );
+        // Bidi overrides and isolates, separators, zero-width characters.
+        assert_eq!(
+            escape_controls("a\u{202e}b\u{2066}c\u{2028}d\u{200b}e\u{feff}f\u{2069}"),
+            "a\\u{202e}b\\u{2066}c\\u{2028}d\\u{200b}e\\u{feff}f\\u{2069}"
+        );
+        assert!(matches!(
+            escape_controls("naïve ünïcode → ok"),
+            Cow::Borrowed(_)
+        ));
+        assert_eq!(
+            escape_lines("a\x1b[?1049h\r\nb\x07\n"),
+            "a\\x1b[?1049h\\x0d\nb\\x07\n"
         );
     }
 }
