@@ -264,6 +264,36 @@ pub struct ImplSource {
     pub source: String,
 }
 
+impl LabSpec {
+    /// The facts the checks of implementation `imp` depend on: the lab's
+    /// `machine` list and `requires`, and of each of its checks for `imp`
+    /// the facts of `when` and `requires` and those its bounds' size
+    /// expressions read (`1 page`: the page size; `new_arenas`: the arena
+    /// limits and CPUs). `lab report` names no other fact as telling
+    /// machines apart.
+    pub fn facts_checks_depend_on(&self, imp: &str) -> std::collections::BTreeSet<String> {
+        let mut facts: std::collections::BTreeSet<String> = self.machine.iter().cloned().collect();
+        facts.extend(self.requires.keys().cloned());
+        for check in self.steps.iter().flat_map(|s| &s.checks) {
+            if check.only_for.as_deref().is_some_and(|o| o != imp) {
+                continue;
+            }
+            facts.extend(check.when.keys().cloned());
+            facts.extend(check.requires.keys().cloned());
+            for bound in [&check.min, &check.max].into_iter().flatten() {
+                for word in bound.split(|c: char| c.is_whitespace() || c == '*') {
+                    facts.extend(
+                        crate::measure::machine::facts_of_word(word)
+                            .iter()
+                            .map(|f| f.to_string()),
+                    );
+                }
+            }
+        }
+        facts
+    }
+}
+
 impl Lab {
     /// This lab with `source` (shown as `file`) as its C demo: an exercise
     /// graded with the student's program in place of the starter.

@@ -53,6 +53,20 @@ pub struct Submission {
     /// The machine's facts (the document's `machine`).
     pub machine: BTreeMap<String, String>,
     pub runs: Vec<RunIn>,
+    /// For a `lab grade --json` document: the student's program and score
+    /// (its one run holds the failed checks, with their hints).
+    pub graded: Option<Graded>,
+}
+
+/// What a `lab grade --json` document says of the student's program.
+#[derive(Debug)]
+pub struct Graded {
+    /// The program graded, as the document names it (`file`).
+    pub program: String,
+    pub passed: bool,
+    /// Checks that held, of those that apply.
+    pub held: u64,
+    pub total: u64,
 }
 
 /// A file that is not a document `lab report` reads, and why.
@@ -85,6 +99,7 @@ struct Incoming {
     runs: Option<Vec<RunIn>>,
     // `lab grade --json`.
     exercise: Option<String>,
+    file: Option<String>,
     score: Option<ScoreIn>,
     checks: Option<Vec<GradedIn>>,
     // Other lab documents: `lab LAB --json` (steps), `lab pmap --json` and
@@ -108,6 +123,7 @@ struct ScoreIn {
 struct GradedIn {
     step: u64,
     check: GradedCheckIn,
+    hint: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -123,7 +139,8 @@ pub struct RunIn {
     pub lab: String,
     #[serde(rename = "impl")]
     pub imp: String,
-    /// `pass`, `fail`, `skip` or `error` (checked by `classify`).
+    /// `pass`, `fail`, `differs` (a pinned output differs), `n/a`, `skip` or
+    /// `error` (checked by `classify`).
     pub result: String,
     pub checks_passed: Option<u64>,
     pub checks_total: Option<u64>,
@@ -140,15 +157,18 @@ pub struct RunIn {
 impl RunIn {
     /// The run completed (its checks were judged).
     pub fn completed(&self) -> bool {
-        matches!(self.result.as_str(), "pass" | "fail" | "n/a")
+        matches!(self.result.as_str(), "pass" | "fail" | "differs" | "n/a")
     }
 }
 
-/// A check and its step.
+/// A check and its step (and, from a `lab grade --json` document, the
+/// exercise's hint for it).
 #[derive(Debug, Deserialize)]
 pub struct StepCheckIn {
     pub step: u64,
     pub check: CheckIn,
+    #[serde(default)]
+    pub hint: Option<String>,
 }
 
 /// The fields of a check the report shows.
@@ -173,7 +193,7 @@ pub fn read(file: &Path) -> Result<Submission, BadFile> {
     let bytes = read_bytes(file).map_err(bad)?;
     parse(&bytes)
         .map_err(bad)
-        .map(|(kind, mut machine, mut runs)| {
+        .map(|(kind, mut machine, mut runs, graded)| {
             // Readings of the moment (free memory) rule a lab out on the
             // machine that ran it; they do not tell two machines apart.
             let moment = crate::measure::machine::is_reading;
@@ -188,6 +208,7 @@ pub fn read(file: &Path) -> Result<Submission, BadFile> {
                 kind,
                 machine,
                 runs,
+                graded,
             }
         })
 }
@@ -224,7 +245,7 @@ fn read_bytes(file: &Path) -> Result<Vec<u8>, String> {
     Ok(bytes)
 }
 
-type Parsed = (Kind, BTreeMap<String, String>, Vec<RunIn>);
+type Parsed = (Kind, BTreeMap<String, String>, Vec<RunIn>, Option<Graded>);
 
 /// What the bytes are: a document this lab reads, or the message saying why
 /// not (without the file name).
@@ -325,10 +346,10 @@ fn classify(doc: Incoming) -> Result<Parsed, String> {
             };
             if !matches!(
                 run.result.as_str(),
-                "pass" | "fail" | "n/a" | "skip" | "error"
+                "pass" | "fail" | "differs" | "n/a" | "skip" | "error"
             ) {
                 return Err(format!(
-                    "{}: result `{}` is none of pass, fail, n/a, skip, error",
+                    "{}: result `{}` is none of pass, fail, differs, n/a, skip, error",
                     name(),
                     pmap_view::region::escape_controls(&truncated(&run.result, 20))
                 ));
@@ -340,7 +361,7 @@ fn classify(doc: Incoming) -> Result<Parsed, String> {
                 ));
             }
         }
-        return Ok((Kind::Check, machine, runs));
+        return Ok((Kind::Check, machine, runs, None));
     }
     if let (Some(exercise), Some(passed), Some(machine), Some(score), Some(checks)) =
         (doc.exercise, doc.passed, doc.machine, doc.score, doc.checks)
@@ -356,6 +377,7 @@ fn classify(doc: Incoming) -> Result<Parsed, String> {
             into.push(StepCheckIn {
                 step: g.step,
                 check: g.check.check,
+                hint: g.hint,
             });
         }
         let run = RunIn {
@@ -369,7 +391,13 @@ fn classify(doc: Incoming) -> Result<Parsed, String> {
             not_applicable_checks,
             message: None,
         };
-        return Ok((Kind::Grade, machine, vec![run]));
+        let graded = Graded {
+            program: doc.file.unwrap_or_default(),
+            passed,
+            held: score.held,
+            total: score.total,
+        };
+        return Ok((Kind::Grade, machine, vec![run], Some(graded)));
     }
     Err(if doc.steps.is_some() {
         "one lab's run, `lab LAB --json`: ask for `lab check --json`".into()
@@ -394,7 +422,7 @@ mod tests {
 
     #[test]
     fn a_check_document_is_read_with_only_its_fields() {
-        let (kind, machine, runs) = parse(MINIMAL.as_bytes()).unwrap();
+        let (kind, machine, runs, _) = parse(MINIMAL.as_bytes()).unwrap();
         assert_eq!(kind, Kind::Check);
         assert_eq!(machine["cpus"], "2");
         assert_eq!(runs.len(), 1);
