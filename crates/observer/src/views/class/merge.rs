@@ -277,7 +277,7 @@ pub struct Merger<'a> {
     groups: Vec<GroupAcc>,
     run_ids: HashMap<(String, String), usize>,
     runs: Vec<RunAcc>,
-    /// Distinct `facts` of runs.
+    /// Distinct `facts` of runs, each without the facts its machine has.
     run_facts_ids: HashMap<Facts, usize>,
     run_facts: Vec<Facts>,
     /// Distinct facts a check was judged by: a group's, and a run's over them.
@@ -389,7 +389,13 @@ impl<'a> Merger<'a> {
             if !r.completed() {
                 continue;
             }
-            let facts = r.facts.map(|f| self.run_facts_id(f));
+            // A run's facts are mostly its machine's: only those that are
+            // not (a Python run's Python) are kept, interned.
+            let facts = r.facts.map(|mut f| {
+                let machine = &self.groups[g].facts;
+                f.retain(|k, v| machine.get(k) != Some(v));
+                self.run_facts_id(f)
+            });
             let j = match self.judged_ids.get(&(g, facts)) {
                 Some(&j) => j,
                 None => {
