@@ -48,12 +48,13 @@ pub fn report(args: &ReportArgs) -> ExitCode {
         return ExitCode::from(2);
     }
     let class = merger.finish();
-    let text = if args.json {
-        pmap_view::json::pretty(&show::ReportDocument::of(&class))
+    // The JSON of a class of many machines is large (50 MB for 10,000 that
+    // all differ): it is written as it is made, never held whole.
+    let mut code = if args.json {
+        crate::stream(|out| pmap_view::json::write_pretty(out, &show::ReportDocument::of(&class)))
     } else {
-        show::text(&class)
+        crate::print_or_quit(&show::text(&class))
     };
-    let mut code = crate::print_or_quit(&text);
     if let Some(out) = &args.html {
         if let Err(e) = observer::views::html::write_page(out, &show::page(&class)) {
             say!(

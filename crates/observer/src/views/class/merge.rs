@@ -17,12 +17,72 @@
 //! judged on the others from those counts: where its run completed and the
 //! check is listed neither as failed nor as not applicable, it held.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::rc::Rc;
 
 use crate::measure::machine::is_program_fact;
 use crate::views::class::read::{BadFile, Kind, Submission};
 
 type Facts = BTreeMap<String, String>;
+
+/// A machine's facts, sorted by name, each name and value shared by every
+/// machine that has it: a class of 100,000 machines that each differ (by a
+/// kernel build, say) holds a few thousand strings, not seven million.
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct FactSet(Vec<(Rc<str>, Rc<str>)>);
+
+impl FactSet {
+    /// The facts of `pairs` (sorted by name, as a map gives them), their
+    /// strings taken from `strings` (and added there).
+    fn interned(
+        pairs: impl Iterator<Item = (String, String)>,
+        strings: &mut HashSet<Rc<str>>,
+    ) -> FactSet {
+        let mut intern = |s: String| -> Rc<str> {
+            if let Some(known) = strings.get(s.as_str()) {
+                return known.clone();
+            }
+            let new: Rc<str> = Rc::from(s);
+            strings.insert(new.clone());
+            new
+        };
+        FactSet(pairs.map(|(k, v)| (intern(k), intern(v))).collect())
+    }
+
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .binary_search_by(|(k, _)| (**k).cmp(name))
+            .ok()
+            .map(|i| &*self.0[i].1)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(k, v)| (&**k, &**v))
+    }
+
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().map(|(k, _)| &**k)
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl serde::Serialize for FactSet {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = s.serialize_map(Some(self.0.len()))?;
+        for (k, v) in self.iter() {
+            map.serialize_entry(k, v)?;
+        }
+        map.end()
+    }
+}
 
 /// The whole class.
 #[derive(Debug)]
@@ -58,7 +118,7 @@ pub struct Group {
     /// a Python interpreter (a run's, [`is_program_fact`]), which a `lab
     /// grade --json` document never has; so a machine's grade and check
     /// documents are one group.
-    pub facts: Facts,
+    pub facts: FactSet,
     /// The files of its machines.
     pub files: Vec<String>,
     /// Runs (over all its machines) that passed (or were skipped), of all.
@@ -225,9 +285,9 @@ pub fn merge(submissions: Vec<Submission>, bad: Vec<BadFile>, depends: &Depends)
     m.finish()
 }
 
-/// A group as it is being counted.
+/// A group as it is being counted (its facts are its key in
+/// `Merger::group_ids`, held once).
 struct GroupAcc {
-    facts: Facts,
     files: Vec<String>,
     /// Its documents of each kind (check, grade).
     of_kind: [usize; 2],
@@ -273,7 +333,9 @@ pub struct Merger<'a> {
     /// Of them, `lab grade --json` documents.
     grades: usize,
     bad: Vec<BadFile>,
-    group_ids: HashMap<Facts, usize>,
+    group_ids: HashMap<FactSet, usize>,
+    /// The strings of the machines' facts, each once.
+    strings: HashSet<Rc<str>>,
     groups: Vec<GroupAcc>,
     run_ids: HashMap<(String, String), usize>,
     runs: Vec<RunAcc>,
@@ -299,6 +361,7 @@ impl<'a> Merger<'a> {
             grades: 0,
             bad: Vec::new(),
             group_ids: HashMap::new(),
+            strings: HashSet::new(),
             groups: Vec::new(),
             run_ids: HashMap::new(),
             runs: Vec::new(),
@@ -319,15 +382,16 @@ impl<'a> Merger<'a> {
     /// Count one document.
     pub fn add(&mut self, s: Submission) {
         self.documents += 1;
-        let mut machine = s.machine;
-        machine.retain(|k, _| !is_program_fact(k));
+        let machine = FactSet::interned(
+            s.machine.into_iter().filter(|(k, _)| !is_program_fact(k)),
+            &mut self.strings,
+        );
         let g = match self.group_ids.get(&machine) {
             Some(&g) => g,
             None => {
                 let g = self.groups.len();
                 self.group_ids.insert(machine.clone(), g);
                 self.groups.push(GroupAcc {
-                    facts: machine,
                     files: Vec::new(),
                     of_kind: [0; 2],
                     runs_passed: 0,
@@ -392,8 +456,7 @@ impl<'a> Merger<'a> {
             // A run's facts are mostly its machine's: only those that are
             // not (a Python run's Python) are kept, interned.
             let facts = r.facts.map(|mut f| {
-                let machine = &self.groups[g].facts;
-                f.retain(|k, v| machine.get(k) != Some(v));
+                f.retain(|k, v| machine.get(k) != Some(v.as_str()));
                 self.run_facts_id(f)
             });
             let j = match self.judged_ids.get(&(g, facts)) {
@@ -498,6 +561,7 @@ impl<'a> Merger<'a> {
             grades,
             bad,
             groups,
+            group_ids,
             runs,
             run_facts,
             judged,
@@ -505,13 +569,17 @@ impl<'a> Merger<'a> {
             mut students,
             ..
         } = self;
+        let mut facts_of: Vec<FactSet> = vec![FactSet::default(); groups.len()];
+        for (facts, g) in group_ids {
+            facts_of[g] = facts;
+        }
         let mut order: Vec<usize> = (0..groups.len()).collect();
         order.sort_by(|&a, &b| {
-            let (a, b) = (&groups[a], &groups[b]);
-            b.files
+            groups[b]
+                .files
                 .len()
-                .cmp(&a.files.len())
-                .then_with(|| a.facts.cmp(&b.facts))
+                .cmp(&groups[a].files.len())
+                .then_with(|| facts_of[a].cmp(&facts_of[b]))
         });
         let mut rank = vec![0; groups.len()];
         for (new, &old) in order.iter().enumerate() {
@@ -527,7 +595,7 @@ impl<'a> Merger<'a> {
                 let acc = slots[old].take().expect("each group once");
                 Group {
                     name: group_name(new),
-                    facts: acc.facts,
+                    facts: std::mem::take(&mut facts_of[old]),
                     files: acc.files,
                     runs_passed: acc.runs_passed,
                     runs_total: acc.runs_total,
@@ -639,7 +707,7 @@ impl<'a> Merger<'a> {
         }
         for (k, vals) in values.iter_mut() {
             for g in &groups {
-                vals.insert(g.facts.get(*k).map(String::as_str));
+                vals.insert(g.facts.get(k));
                 if vals.len() > 1 {
                     break;
                 }
@@ -697,23 +765,22 @@ fn group_name(mut i: usize) -> String {
 /// The distinct facts checks were judged by: a group's, and a run's over
 /// them (a Python run's Python version, say).
 struct JudgedFacts<'a> {
-    judged: Vec<(&'a Facts, Option<&'a Facts>)>,
+    judged: Vec<(&'a FactSet, Option<&'a Facts>)>,
 }
 
 impl<'a> JudgedFacts<'a> {
     fn get(&self, j: usize, name: &str) -> Option<&'a str> {
         let (machine, run) = self.judged[j];
         run.and_then(|r| r.get(name))
-            .or_else(|| machine.get(name))
             .map(String::as_str)
+            .or_else(|| machine.get(name))
     }
 
     fn names(&self, j: usize) -> impl Iterator<Item = &'a str> {
         let (machine, run) = self.judged[j];
         machine
             .keys()
-            .chain(run.into_iter().flat_map(|r| r.keys()))
-            .map(String::as_str)
+            .chain(run.into_iter().flat_map(|r| r.keys().map(String::as_str)))
     }
 }
 
@@ -790,6 +857,11 @@ mod tests {
             }
             names
         };
+        let mut strings = HashSet::new();
+        let maps: Vec<FactSet> = maps
+            .into_iter()
+            .map(|m| FactSet::interned(m.into_iter(), &mut strings))
+            .collect();
         let judged = JudgedFacts {
             judged: maps.iter().map(|m| (m, None)).collect(),
         };

@@ -79,7 +79,7 @@ fn not_passed(class: &Class, row: &RunRow) -> String {
 
 /// A fact's value in a group, `-` when it has none.
 fn fact<'a>(g: &'a Group, name: &str) -> &'a str {
-    g.facts.get(name).map_or("-", String::as_str)
+    g.facts.get(name).unwrap_or("-")
 }
 
 /// The table for the terminal.
@@ -378,7 +378,7 @@ pub struct BadFileJson {
 pub struct GroupJson<'a> {
     pub group: &'a str,
     pub machines: usize,
-    pub facts: &'a BTreeMap<String, String>,
+    pub facts: &'a crate::views::class::merge::FactSet,
     pub files: &'a [String],
     pub runs_passed: usize,
     pub runs_total: usize,
