@@ -295,6 +295,9 @@ struct GroupAcc {
     runs_total: usize,
 }
 
+/// Machines by the facts they were judged by (an index of `Merger::judged`).
+type Counts = HashMap<usize, usize>;
+
 /// A lab × implementation as it is being counted.
 struct RunAcc {
     lab: String,
@@ -310,7 +313,7 @@ struct RunAcc {
     rows: HashMap<String, Vec<(u64, usize)>>,
     /// Machines where a check did not apply, by id, then step, by judged
     /// facts.
-    not_applicable: HashMap<String, Vec<(u64, HashMap<usize, usize>)>>,
+    not_applicable: HashMap<String, Vec<(u64, Counts)>>,
 }
 
 /// A failed check as it is being counted.
