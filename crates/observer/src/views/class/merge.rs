@@ -471,8 +471,14 @@ impl<'a> Merger<'a> {
                 }
             };
             count(&mut self.runs[k].completed, j);
+            // A check listed twice counts once; listed as failed and as not
+            // applicable, it failed.
+            let mut failed_rows: Vec<usize> = Vec::with_capacity(r.failed_checks.len());
             for c in r.failed_checks {
                 let row = self.row(k, c.step, &c.check.id);
+                if row.is_some_and(|row| failed_rows.contains(&row)) {
+                    continue;
+                }
                 let row = match row {
                     Some(row) => row,
                     None => {
@@ -495,6 +501,7 @@ impl<'a> Merger<'a> {
                         row
                     }
                 };
+                failed_rows.push(row);
                 let acc = &mut self.checks[row];
                 count(&mut acc.failed, j);
                 if let Some(st) = &mut student {
@@ -505,11 +512,27 @@ impl<'a> Merger<'a> {
                     });
                 }
             }
-            for c in r.not_applicable_checks {
-                let by_step = self.runs[k].not_applicable.entry(c.check.id).or_default();
-                match by_step.iter_mut().find(|(step, _)| *step == c.step) {
+            let mut listed: Vec<(u64, &str)> = Vec::new();
+            for c in &r.not_applicable_checks {
+                let (step, id) = (c.step, c.check.id.as_str());
+                if listed.contains(&(step, id))
+                    || self
+                        .row(k, step, id)
+                        .is_some_and(|row| failed_rows.contains(&row))
+                {
+                    continue;
+                }
+                listed.push((step, id));
+            }
+            for (step, id) in listed {
+                let run = &mut self.runs[k];
+                let by_step = match run.not_applicable.get_mut(id) {
+                    Some(v) => v,
+                    None => run.not_applicable.entry(id.to_string()).or_default(),
+                };
+                match by_step.iter_mut().find(|(s, _)| *s == step) {
                     Some((_, on)) => count(on, j),
-                    None => by_step.push((c.step, HashMap::from([(j, 1)]))),
+                    None => by_step.push((step, HashMap::from([(j, 1)]))),
                 }
             }
         }
@@ -827,6 +850,50 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect()
+    }
+
+    fn submission(name: &str, json: &str) -> Submission {
+        let (kind, machine, runs, graded) =
+            crate::views::class::read::parse(json.as_bytes()).unwrap();
+        Submission {
+            file: name.into(),
+            kind,
+            machine,
+            runs,
+            graded,
+        }
+    }
+
+    #[test]
+    fn a_check_listed_twice_or_also_as_not_applicable_counts_once_as_failed() {
+        let check = r#"{"step": 1, "check": {"id": "x", "description": "d"}}"#;
+        let doc = |machine: &str, failed: &str, na: &str| {
+            format!(
+                r#"{{"passed": false, "machine": {{"kernel": "{machine}"}}, "runs": [
+                {{"lab": "heap", "impl": "c", "result": "fail", "checks_passed": 1,
+                  "checks_total": 2, "failed_checks": [{failed}],
+                  "not_applicable_checks": [{na}]}}]}}"#
+            )
+        };
+        let class = merge(
+            vec![
+                submission("a", &doc("6.1", &format!("{check}, {check}"), check)),
+                submission("b", &doc("6.12", "", &format!("{check}, {check}"))),
+                submission("c", &doc("6.12", "", "")),
+            ],
+            Vec::new(),
+            &|_, _| None,
+        );
+        assert_eq!(class.checks.len(), 1);
+        let c = &class.checks[0];
+        // Groups: B (6.12, two machines) first, then A.
+        assert_eq!(class.groups[0].facts.get("kernel"), Some("6.12"));
+        assert_eq!(
+            (c.failed.clone(), c.passed.clone(), c.not_applicable.clone()),
+            (vec![0, 1], vec![1, 0], vec![1, 0])
+        );
+        assert_eq!(c.separating[0].fact, "kernel");
+        assert!(!c.lab_known);
     }
 
     #[test]
