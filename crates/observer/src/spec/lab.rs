@@ -386,6 +386,38 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_facts_a_labs_checks_depend_on() {
+        let heap = crate::spec::catalog::find("heap").expect("the heap lab");
+        let facts = heap.spec.facts_checks_depend_on("c");
+        // requires (malloc, malloc_settings, malloc_perturb), when
+        // (page_size), `1 fault` (mthp), `1 page` (page_size).
+        for f in [
+            "malloc",
+            "malloc_settings",
+            "malloc_perturb",
+            "page_size",
+            "mthp",
+        ] {
+            assert!(facts.contains(f), "{f} in {facts:?}");
+        }
+        for f in ["libc_version", "python_version", "kernel", "cpus"] {
+            assert!(!facts.contains(f), "{f} in {facts:?}");
+        }
+        // The lab's `machine` list counts; a check of another
+        // implementation does not.
+        let threads = crate::spec::catalog::find("threads").expect("the threads lab");
+        assert!(threads
+            .spec
+            .facts_checks_depend_on("c")
+            .contains("stack_merge"));
+        let pylist = crate::spec::catalog::find("pylist").expect("the pylist lab");
+        assert!(pylist
+            .spec
+            .facts_checks_depend_on("python")
+            .contains("python_pools"));
+    }
+
+    #[test]
     fn step_source_takes_marker_to_blank_line() {
         let src =
             "a\n    // step 1: one\n    x();\n\n    /* step 2: two */\n    y();\n    z();\n\nw\n";
