@@ -91,14 +91,18 @@ const HOSTILE_KERNEL: &str = "6.1<script>alert('x')</script>\u{1b}]0;owned\u{7}"
 const HOSTILE_MESSAGE: &str = "<img src=x onerror=alert(1)>\u{1b}[2J\u{85}";
 
 /// The class: five readable documents (alice, bob and erin alike; carol
-/// with another glibc and the failing heap (c) run; dave with hostile
-/// facts), seven files that are not documents, in the order given.
+/// with another glibc, another Python, other small huge pages and the
+/// failing heap (c) run; dave with hostile facts), seven files that are
+/// not documents, in the order given.
 struct Class {
     dir: Scratch,
     files: Vec<PathBuf>,
     /// carol's glibc version, and everyone else's.
     other_glibc: String,
     glibc: String,
+    /// carol's small huge pages (mTHP), and everyone else's.
+    other_mthp: String,
+    mthp: String,
 }
 
 fn class() -> Class {
@@ -109,6 +113,13 @@ fn class() -> Class {
         .expect("a glibc machine")
         .to_string();
     let other_glibc = if glibc == "2.41" { "2.36" } else { "2.41" }.to_string();
+    let mthp = passing["machine"]["mthp"].as_str().unwrap().to_string();
+    let other_mthp = if mthp == "64kB always" {
+        "none"
+    } else {
+        "64kB always"
+    }
+    .to_string();
     let mut files = vec![
         dir.write("alice.json", passing),
         dir.write("bob.json", passing),
@@ -122,7 +133,11 @@ fn class() -> Class {
         .unwrap()
         .clone();
     carol["passed"] = json!(false);
+    // Three facts differ on carol's machine; of them only mTHP is one the
+    // heap lab's checks depend on (a `1 fault` in their bounds).
     set_fact(&mut carol, "libc_version", &other_glibc);
+    set_fact(&mut carol, "mthp", &other_mthp);
+    set_fact(&mut carol, "python_version", "3.9");
     files.push(dir.write("carol.json", &carol));
     let mut dave = passing.clone();
     set_fact(&mut dave, "kernel", HOSTILE_KERNEL);
@@ -166,6 +181,8 @@ fn class() -> Class {
         files,
         other_glibc,
         glibc,
+        other_mthp,
+        mthp,
     }
 }
 
@@ -280,19 +297,29 @@ fn a_class_report_groups_machines_and_tells_apart_the_checks_that_differ() {
             "runs",
             "passed",
             "kernel",
+            "mthp",
             "libc_version",
             "thp<b>"
         ]
     );
     let kernel = real_documents().0["machine"]["kernel"].as_str().unwrap();
     // 3 machines x 4 runs, erin's mmap (rust) an error.
+    let row = |cells: &[&str]| cols(&cells.join(" "));
     assert_eq!(
         cols(lines[header + 1]),
-        ["A", "3", "11/12", kernel, &class.glibc, "-"]
+        row(&["A", "3", "11/12", kernel, &class.mthp, &class.glibc, "-"])
     );
     assert_eq!(
         cols(lines[header + 2]),
-        ["B", "1", "3/4", kernel, &class.other_glibc, "-"]
+        row(&[
+            "B",
+            "1",
+            "3/4",
+            kernel,
+            &class.other_mthp,
+            &class.other_glibc,
+            "-"
+        ])
     );
     assert_eq!(
         cols(lines[header + 3])[..3],
@@ -333,7 +360,8 @@ fn a_class_report_groups_machines_and_tells_apart_the_checks_that_differ() {
     );
 
     // The checks that differ: the six, on carol's machine only, told apart
-    // by the glibc version and nothing else.
+    // by mTHP, a fact heap's checks depend on: not by the glibc version nor
+    // the Python version (issue 19), which differ there too.
     let differ = stdout
         .split("Checks that fail on some machines and pass on others:\n")
         .nth(1)
@@ -348,10 +376,12 @@ fn a_class_report_groups_machines_and_tells_apart_the_checks_that_differ() {
         assert!(title.contains(&format!(", {id}: ")), "{title}");
     }
     let apart = format!(
-        "    told apart by: libc_version {} where it failed, {} where it passed",
-        class.other_glibc, class.glibc
+        "    told apart by: mthp {} where it failed, {} where it passed\n",
+        class.other_mthp, class.mthp
     );
     assert_eq!(differ.matches(&apart).count(), 6, "{differ}");
+    assert!(!stdout.contains("told apart by: libc_version"), "{differ}");
+    assert!(!stdout.contains("python"), "a C lab: {stdout}");
     assert_eq!(
         differ
             .matches("    failed on 1 machine: B (1); passed on 4: A (3), C (1)\n")
@@ -386,12 +416,13 @@ fn a_class_report_groups_machines_and_tells_apart_the_checks_that_differ() {
     assert_eq!(html.matches("<article class=\"check\">").count(), 6);
     assert_eq!(
         html.matches(&format!(
-            "<tr><td>libc_version</td><td class=\"mono\">{}</td><td class=\"mono\">{}</td></tr>",
-            class.other_glibc, class.glibc
+            "<tr><td>mthp</td><td class=\"mono\">{}</td><td class=\"mono\">{}</td></tr>",
+            class.other_mthp, class.mthp
         ))
         .count(),
         6
     );
+    assert!(!html.contains("<tr><td>libc_version</td>"));
     assert!(html.contains("<tr id=\"group-A\"><td>A</td><td class=\"num\">3</td>"));
     assert!(html.contains("package.json: not a lab check --json document ("));
 }
@@ -444,7 +475,7 @@ fn the_json_report_is_valid_and_says_the_same() {
     assert_eq!(groups[2]["facts"]["kernel"], HOSTILE_KERNEL);
     assert_eq!(
         doc["varying_facts"],
-        json!(["kernel", "libc_version", "thp<b>"])
+        json!(["kernel", "mthp", "libc_version", "thp<b>"])
     );
     let mmap = doc["runs"]
         .as_array()
@@ -466,7 +497,7 @@ fn the_json_report_is_valid_and_says_the_same() {
         );
         assert_eq!(
             c["separating_facts"],
-            json!([{"fact": "libc_version", "failing": [class.other_glibc], "passing": [class.glibc]}])
+            json!([{"fact": "mthp", "failing": [class.other_mthp], "passing": [class.mthp]}])
         );
     }
     // The schema holds the document to its rules.
@@ -593,52 +624,265 @@ fn the_class_page_loads_in_a_browser_with_the_hostile_text_as_text() {
     assert_eq!(dom.matches("<article class=\"check\">").count(), 6);
 }
 
-/// `lab grade --json` documents merge as runs of the exercise: a right and a
-/// wrong solution on two machines (facts told apart) read as one run passed
-/// of two, and the failed check is named.
+/// Real documents of this machine for the students' view: `lab check
+/// pylist --json` (with its Python's facts), and `lab grade resident --json`
+/// of a right solution and of the starter (its one check fails).
+fn real_grades() -> &'static (Value, Value, Value) {
+    static DOCS: OnceLock<(Value, Value, Value)> = OnceLock::new();
+    DOCS.get_or_init(|| {
+        let repo = env!("CARGO_MANIFEST_DIR");
+        let pylist = lab_json(&["check", "pylist", "--json"], 0);
+        assert!(
+            pylist["machine"]["python_version"].is_string(),
+            "a Python run's facts are in the machine of lab check --json"
+        );
+        let right = lab_json(
+            &[
+                "grade",
+                "resident",
+                &format!("{repo}/tests/exercises/resident-right.c"),
+                "--json",
+            ],
+            0,
+        );
+        let wrong = lab_json(
+            &[
+                "grade",
+                "resident",
+                &format!("{repo}/exercises/resident/starter.c"),
+                "--json",
+            ],
+            1,
+        );
+        assert!(wrong["machine"].get("python_version").is_none());
+        (pylist, right, wrong)
+    })
+}
+
+/// Every character a terminal must not get as it is (issue 19): controls
+/// but the newline, bidi embeddings, overrides, isolates and marks, the
+/// line and paragraph separators, zero-width characters.
+fn assert_no_unsafe(text: &str, what: &str) {
+    let bad: Vec<char> = text
+        .chars()
+        .filter(|&c| {
+            (c.is_control() && c != '\n')
+                || matches!(c as u32, 0x061c | 0x200b..=0x200f | 0x2028..=0x202e
+                    | 0x2060..=0x2064 | 0x2066..=0x2069 | 0xfeff)
+        })
+        .collect();
+    assert!(bad.is_empty(), "{what} has raw characters {bad:?}");
+}
+
+/// Issue 19: a machine's `lab grade --json` documents carry fewer facts
+/// than its `lab check --json` (no Python's): they are still one group, and
+/// the runs a kind of document never has are not "without it".
 #[test]
-fn grade_documents_merge_as_runs_of_the_exercise() {
-    let repo = env!("CARGO_MANIFEST_DIR");
-    let right = lab_json(
-        &[
-            "grade",
-            "resident",
-            &format!("{repo}/tests/exercises/resident-right.c"),
-            "--json",
-        ],
-        0,
-    );
-    let mut wrong = lab_json(
-        &[
-            "grade",
-            "resident",
-            &format!("{repo}/exercises/resident/starter.c"),
-            "--json",
-        ],
-        1,
-    );
-    wrong["machine"]["kernel"] = json!("6.1.0-other");
-    let dir = Scratch::new("report-grade");
+fn grade_and_check_documents_of_one_machine_are_one_group() {
+    let (pylist, right, wrong) = real_grades();
+    let (heap_mmap, _) = real_documents();
+    let dir = Scratch::new("report-one-machine");
     let files = [
-        dir.write("right.json", &right),
-        dir.write("wrong.json", &wrong),
+        dir.write("check-pylist.json", pylist),
+        dir.write("check-heap.json", heap_mmap),
+        dir.write("right.json", right),
+        dir.write("wrong.json", wrong),
     ];
     let out = report(&os(&files));
     let stdout = String::from_utf8(out.stdout).unwrap();
     assert_eq!(out.status.code(), Some(0), "{stdout}");
-    assert!(stdout.contains("2 documents read"), "{stdout}");
-    assert!(stdout.contains("resident"), "{stdout}");
-    assert!(stdout.contains("resident-50"), "{stdout}");
+    assert!(
+        stdout.starts_with(
+            "lab report: 4 documents read (2 lab check, 2 lab grade), 4 machines in 1 group \
+             of the same facts\n"
+        ),
+        "{stdout}"
+    );
+    let cols = |l: &str| l.split_whitespace().map(str::to_string).collect::<Vec<_>>();
+    let run_line = |lab: &str, imp: &str| {
+        stdout
+            .lines()
+            .find(|l| cols(l).starts_with(&[lab.to_string(), imp.to_string()]))
+            .map(cols)
+            .expect(&stdout)
+    };
+    // Each run where its kind of document could have it.
+    assert_eq!(
+        run_line("pylist", "python"),
+        ["pylist", "python", "1/1", "A:", "1", "without", "it"]
+    );
+    assert_eq!(
+        run_line("heap", "c"),
+        ["heap", "c", "1/1", "A:", "1", "without", "it"]
+    );
+    assert_eq!(
+        run_line("resident", "c"),
+        ["resident", "c", "1/2", "A:", "1", "failed"]
+    );
+    // One machine: nothing tells the failing program's apart.
+    assert!(stdout.contains(
+        "    no single fact its lab's checks depend on tells the machines where it failed from \
+         the others\n"
+    ));
+
     let mut args = os(&files);
-    let json = std::ffi::OsString::from("--json");
-    args.push(&json);
+    args.push("--json".as_ref());
     let doc = json_doc(Doc::Report, &report(&args).stdout);
-    let run = doc["runs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["lab"] == "resident")
-        .expect("a run of the exercise");
-    assert_eq!(run["passed"], 1, "{run:#}");
-    assert_eq!(run["failed"], 1, "{run:#}");
+    let groups = doc["groups"].as_array().unwrap();
+    assert_eq!(groups.len(), 1, "{doc:#}");
+    assert_eq!(groups[0]["machines"], 4);
+    // The group's facts are the machine's: the Python's are the run's.
+    assert!(groups[0]["facts"].get("python_version").is_none());
+    assert_eq!(groups[0]["facts"]["kernel"], pylist["machine"]["kernel"]);
+}
+
+/// Issue 19: a failed exercise reads as each student's program, its score,
+/// and each failed check with what was expected, observed and the hint, in
+/// the table, the JSON and the page.
+#[test]
+fn grade_documents_have_a_view_per_student() {
+    let (_, right, wrong) = real_grades();
+    let repo = env!("CARGO_MANIFEST_DIR");
+    let dir = Scratch::new("report-students");
+    let files = [
+        dir.write("right.json", right),
+        dir.write("wrong.json", wrong),
+    ];
+    let page = dir.0.join("class.html");
+    let mut args = os(&files);
+    args.extend(["--html".as_ref(), page.as_os_str()]);
+    let out = report(&args);
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    let failed = &wrong["checks"][0];
+    assert_eq!(failed["check"]["status"], "fail");
+    let hint = failed["hint"].as_str().expect("a failed check's hint");
+    let d = dir.0.display();
+    let expected = format!(
+        "Students (a lab grade --json document each):\n\
+         \x20 {d}/right.json: resident, {repo}/tests/exercises/resident-right.c: 1 of 1 check \
+         held, passed (group A)\n\
+         \x20 {d}/wrong.json: resident, {repo}/exercises/resident/starter.c: 0 of 1 check held, \
+         failed (group A)\n\
+         \x20   ✗ step 1, resident-50: {}\n\
+         \x20     expected {}; observed {}\n\
+         \x20     hint: {}\n",
+        failed["check"]["description"].as_str().unwrap(),
+        failed["check"]["expected"].as_str().unwrap(),
+        failed["check"]["observed"].as_str().unwrap(),
+        hint.trim(),
+    );
+    assert!(stdout.contains(&expected), "{stdout}\nwanted:\n{expected}");
+
+    let mut args = os(&files);
+    args.push("--json".as_ref());
+    let doc = json_doc(Doc::Report, &report(&args).stdout);
+    let students = doc["students"].as_array().unwrap();
+    assert_eq!(students.len(), 2);
+    assert_eq!(
+        (
+            &students[0]["passed"],
+            &students[0]["held"],
+            &students[0]["total"]
+        ),
+        (&json!(true), &json!(1), &json!(1))
+    );
+    assert_eq!(students[0]["failed_checks"], json!([]));
+    assert_eq!(
+        students[1]["program"],
+        format!("{repo}/exercises/resident/starter.c")
+    );
+    assert_eq!(students[1]["exercise"], "resident");
+    assert_eq!(students[1]["group"], "A");
+    assert_eq!(
+        students[1]["failed_checks"],
+        json!([{
+            "step": 1,
+            "id": "resident-50",
+            "description": failed["check"]["description"],
+            "expected": failed["check"]["expected"],
+            "observed": failed["check"]["observed"],
+            "hint": hint,
+        }])
+    );
+    // The schema holds it to its rules: a passed program failed nothing.
+    let mut broken = doc.clone();
+    broken["students"][0]["failed_checks"] = students[1]["failed_checks"].clone();
+    assert!(crate::util::check_schema(Doc::Report, &broken).is_err());
+
+    let html = std::fs::read_to_string(&page).unwrap();
+    let students_html = html
+        .split("<section id=\"students\">")
+        .nth(1)
+        .expect("a students section")
+        .split("</section>")
+        .next()
+        .unwrap();
+    assert_eq!(students_html.matches("<tr><td class=\"mono\">").count(), 2);
+    assert!(students_html.contains("<td class=\"num fail\">0/1</td>"));
+    assert!(students_html.contains("✗ step 1 · <code>resident-50</code>"));
+    let plain: String = hint
+        .chars()
+        .take_while(|c| !"&<>\"'".contains(*c))
+        .collect();
+    assert!(
+        students_html.contains(&format!("hint: {plain}")),
+        "{students_html}"
+    );
+}
+
+/// Issue 19: every text of a document that reaches the terminal is escaped,
+/// bidi overrides and isolates, separators and zero-width characters too:
+/// in the table, the per-student view, the messages, the page.
+#[test]
+fn bidi_separators_and_zero_width_characters_are_escaped() {
+    let (passing, _) = real_documents();
+    let (_, _, wrong) = real_grades();
+    let dir = Scratch::new("report-bidi");
+    let mut forged = wrong.clone();
+    forged["file"] = json!("evil\u{202e}c.exe\u{2066}.c");
+    forged["checks"][0]["hint"] = json!("look\u{2028}here\u{200b}now\u{feff}\u{1b}[2J");
+    forged["checks"][0]["check"]["observed"] = json!("+4 KiB\u{2029}\u{200f}");
+    let mut odd = passing.clone();
+    set_fact(&mut odd, "kernel", "6.1\u{2067}-rtl\u{2069}\u{202a}");
+    let missing = dir.0.join("gone\u{202e}nosj.json");
+    let files = [
+        dir.write("forged.json", &forged),
+        dir.write("odd.json", &odd),
+        missing.clone(),
+    ];
+    let page = dir.0.join("class.html");
+    let mut args = os(&files);
+    args.extend(["--html".as_ref(), page.as_os_str()]);
+    let out = report(&args);
+    assert_eq!(out.status.code(), Some(2), "a file is missing");
+    let (stdout, stderr) = (
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    );
+    assert_no_unsafe(&stdout, "the table");
+    assert_no_unsafe(&stderr, "the messages");
+    assert!(
+        stdout.contains(": resident, evil\\u{202e}c.exe\\u{2066}.c: 0 of 1 check held"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("observed +4 KiB\\u{2029}\\u{200f}\n"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("hint: look\\u{2028}here\\u{200b}now\\u{feff}\\x1b[2J\n"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("6.1\\u{2067}-rtl\\u{2069}\\u{202a}"),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("gone\\u{202e}nosj.json: no such file"),
+        "{stderr}"
+    );
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert_no_unsafe(&html, "the page");
+    assert!(html.contains("evil\\u{202e}c.exe\\u{2066}.c"));
 }

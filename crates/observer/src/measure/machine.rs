@@ -89,6 +89,31 @@ pub fn is_reading(name: &str) -> bool {
     matches!(name, "memory_available" | "commit_available")
 }
 
+/// Facts of the Python interpreter a run used: a document has them only when
+/// it ran Python (a `lab check --json` of pylist's Python demo), never a
+/// `lab grade --json` (its program is C) nor `lab check heap`. They are a
+/// run's facts, not the machine's: `lab report` groups machines without them.
+pub fn is_program_fact(name: &str) -> bool {
+    name.starts_with("python")
+}
+
+/// The facts a word of a size expression reads (see [`Facts::number`]; a
+/// `page` is this machine's page size): `cpus` is the fact `cpus`,
+/// `new_arenas` reads `arena_max`, `arena_test` and `cpus`. Keep in step
+/// with [`Facts::number`].
+pub fn facts_of_word(word: &str) -> &'static [&'static str] {
+    match word {
+        "page" | "pages" | "guard" | "guards" => &["page_size"],
+        "cpus" => &["cpus"],
+        "stack" | "stacks" => &["stack", "page_size"],
+        "cached_stacks" => &["stack_cache", "stack", "page_size"],
+        "new_arenas" => &["arena_max", "arena_test", "cpus"],
+        "fault" | "faults" => &["mthp", "page_size"],
+        "huge_fault" | "huge_faults" => &["thp", "page_size"],
+        _ => &[],
+    }
+}
+
 /// The words for a fact's name.
 pub fn words(name: &str) -> &str {
     NAMES

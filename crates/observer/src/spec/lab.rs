@@ -266,6 +266,36 @@ pub struct ImplSource {
     pub source: String,
 }
 
+impl LabSpec {
+    /// The facts the checks of implementation `imp` depend on: the lab's
+    /// `machine` list and `requires`, and of each of its checks for `imp`
+    /// the facts of `when` and `requires` and those its bounds' size
+    /// expressions read (`1 page`: the page size; `new_arenas`: the arena
+    /// limits and CPUs). `lab report` names no other fact as telling
+    /// machines apart.
+    pub fn facts_checks_depend_on(&self, imp: &str) -> std::collections::BTreeSet<String> {
+        let mut facts: std::collections::BTreeSet<String> = self.machine.iter().cloned().collect();
+        facts.extend(self.requires.keys().cloned());
+        for check in self.steps.iter().flat_map(|s| &s.checks) {
+            if check.only_for.as_deref().is_some_and(|o| o != imp) {
+                continue;
+            }
+            facts.extend(check.when.keys().cloned());
+            facts.extend(check.requires.keys().cloned());
+            for bound in [&check.min, &check.max].into_iter().flatten() {
+                for word in bound.split(|c: char| c.is_whitespace() || c == '*') {
+                    facts.extend(
+                        crate::measure::machine::facts_of_word(word)
+                            .iter()
+                            .map(|f| f.to_string()),
+                    );
+                }
+            }
+        }
+        facts
+    }
+}
+
 impl Lab {
     /// This lab with `source` (shown as `file`) as its C demo: an exercise
     /// graded with the student's program in place of the starter.
@@ -364,6 +394,38 @@ fn step_marker(line: &str) -> Option<(usize, usize)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_facts_a_labs_checks_depend_on() {
+        let heap = crate::spec::catalog::find("heap").expect("the heap lab");
+        let facts = heap.spec.facts_checks_depend_on("c");
+        // requires (malloc, malloc_settings, malloc_perturb), when
+        // (page_size), `1 fault` (mthp), `1 page` (page_size).
+        for f in [
+            "malloc",
+            "malloc_settings",
+            "malloc_perturb",
+            "page_size",
+            "mthp",
+        ] {
+            assert!(facts.contains(f), "{f} in {facts:?}");
+        }
+        for f in ["libc_version", "python_version", "kernel", "cpus"] {
+            assert!(!facts.contains(f), "{f} in {facts:?}");
+        }
+        // The lab's `machine` list counts; a check of another
+        // implementation does not.
+        let threads = crate::spec::catalog::find("threads").expect("the threads lab");
+        assert!(threads
+            .spec
+            .facts_checks_depend_on("c")
+            .contains("stack_merge"));
+        let pylist = crate::spec::catalog::find("pylist").expect("the pylist lab");
+        assert!(pylist
+            .spec
+            .facts_checks_depend_on("python")
+            .contains("python_pools"));
+    }
 
     #[test]
     fn step_source_takes_marker_to_blank_line() {

@@ -5,19 +5,92 @@
 //! (a `lab check --json` document lists the checks that failed and those that
 //! do not apply; any other check of a completed run held). A check that
 //! fails on some machines and passes on others comes with the facts that
-//! tell those machines apart ([`Separation`]).
+//! tell those machines apart ([`Separation`]), among those the lab's checks
+//! depend on. Each `lab grade --json` document is also a [`Student`]: the
+//! program, its score and the checks it failed, with their hints.
+//!
+//! The merge is one pass ([`Merger::add`], a document at a time, nothing of
+//! it kept but counts): machines with the same facts, and the facts a run
+//! was judged by, are interned once and counted, so time and memory grow
+//! with the documents' number (and the distinct machines), never with its
+//! square. A check that first fails on the ten-thousandth document is
+//! judged on the others from those counts: where its run completed and the
+//! check is listed neither as failed nor as not applicable, it held.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::rc::Rc;
 
-use crate::views::class::read::{BadFile, Submission};
+use crate::measure::machine::is_program_fact;
+use crate::views::class::read::{BadFile, Kind, Submission};
 
 type Facts = BTreeMap<String, String>;
+
+/// A machine's facts, sorted by name, each name and value shared by every
+/// machine that has it: a class of 100,000 machines that each differ (by a
+/// kernel build, say) holds a few thousand strings, not seven million.
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct FactSet(Vec<(Rc<str>, Rc<str>)>);
+
+impl FactSet {
+    /// The facts of `pairs` (sorted by name, as a map gives them), their
+    /// strings taken from `strings` (and added there).
+    fn interned(
+        pairs: impl Iterator<Item = (String, String)>,
+        strings: &mut HashSet<Rc<str>>,
+    ) -> FactSet {
+        let mut intern = |s: String| -> Rc<str> {
+            if let Some(known) = strings.get(s.as_str()) {
+                return known.clone();
+            }
+            let new: Rc<str> = Rc::from(s);
+            strings.insert(new.clone());
+            new
+        };
+        FactSet(pairs.map(|(k, v)| (intern(k), intern(v))).collect())
+    }
+
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .binary_search_by(|(k, _)| (**k).cmp(name))
+            .ok()
+            .map(|i| &*self.0[i].1)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(k, v)| (&**k, &**v))
+    }
+
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().map(|(k, _)| &**k)
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl serde::Serialize for FactSet {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = s.serialize_map(Some(self.0.len()))?;
+        for (k, v) in self.iter() {
+            map.serialize_entry(k, v)?;
+        }
+        map.end()
+    }
+}
 
 /// The whole class.
 #[derive(Debug)]
 pub struct Class {
-    /// Documents read.
+    /// Documents read (each counts as a machine).
     pub documents: usize,
+    /// Of them, `lab grade --json` documents.
+    pub grades: usize,
     /// Files that were not documents.
     pub bad: Vec<BadFile>,
     /// Most machines first.
@@ -29,8 +102,11 @@ pub struct Class {
     pub varying: Vec<String>,
     /// Every lab × implementation, in the order the documents list them.
     pub runs: Vec<RunRow>,
-    /// Every check that failed on some machine, in run order, then step.
+    /// Every check that failed on some machine, in the order of its first
+    /// failure.
     pub checks: Vec<CheckRow>,
+    /// Each `lab grade --json` document, in the order read.
+    pub students: Vec<Student>,
 }
 
 /// Machines with the same facts.
@@ -38,7 +114,11 @@ pub struct Class {
 pub struct Group {
     /// `A`, `B`, … `Z`, `AA`, …
     pub name: String,
-    pub facts: Facts,
+    /// The machine's facts: those of a document's `machine` but the facts of
+    /// a Python interpreter (a run's, [`is_program_fact`]), which a `lab
+    /// grade --json` document never has; so a machine's grade and check
+    /// documents are one group.
+    pub facts: FactSet,
     /// The files of its machines.
     pub files: Vec<String>,
     /// Runs (over all its machines) that passed (or were skipped), of all.
@@ -78,7 +158,9 @@ impl RunRow {
 /// Machines by the result of one run.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Tally {
+    /// Passed, or nothing to check there (`n/a`).
     pub pass: usize,
+    /// A check failed (or the pinned output differs).
     pub fail: usize,
     pub skip: usize,
     pub error: usize,
@@ -106,13 +188,20 @@ pub struct CheckRow {
     /// As the first machine where it failed saw it.
     pub expected: String,
     pub observed: String,
+    /// The exercise's hint for it (from a `lab grade --json` document).
+    pub hint: Option<String>,
     /// Machines per group (in the order of [`Class::groups`]).
     pub failed: Vec<usize>,
     pub passed: Vec<usize>,
     pub not_applicable: Vec<usize>,
     /// The facts that tell the failing machines from the passing ones
-    /// (empty when it passed nowhere, or when no single fact does).
+    /// (empty when it passed nowhere, or when no single fact does), among
+    /// those its lab's checks depend on.
     pub separating: Vec<Separation>,
+    /// The lab is one this lab knows (built in, an exercise, or from
+    /// `--labs`): only the facts its checks depend on were looked at.
+    /// Otherwise every fact was.
+    pub lab_known: bool,
 }
 
 impl CheckRow {
@@ -141,197 +230,538 @@ pub struct Separation {
     pub passing: Vec<String>,
 }
 
-/// What a machine's document says of a check.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Verdict {
-    Failed,
-    Passed,
-    NotApplicable,
+/// One `lab grade --json` document: a student's program and how it did.
+#[derive(Debug)]
+pub struct Student {
+    /// The document, as given to `lab report`.
+    pub file: String,
+    /// The program graded, as the document names it.
+    pub program: String,
+    pub exercise: String,
+    /// Its machine's group (an index into [`Class::groups`]).
+    pub group: usize,
+    pub passed: bool,
+    pub held: u64,
+    pub total: u64,
+    /// The checks that failed, in the document's order.
+    pub failed: Vec<StudentCheck>,
 }
 
-/// A check's identity: lab, implementation, step, id.
-type CheckKey = (String, String, u64, String);
+/// A check a student's program failed.
+#[derive(Debug)]
+pub struct StudentCheck {
+    /// An index into [`Class::checks`] (its id, description and hint).
+    pub check: usize,
+    pub expected: String,
+    pub observed: String,
+}
+
+/// The facts the checks of a lab × implementation depend on, or None for a
+/// lab this lab does not know.
+pub type Depends<'a> = dyn Fn(&str, &str) -> Option<BTreeSet<String>> + 'a;
+
+/// The facts of every lab's checks, from the labs this lab knows (built in,
+/// exercises, those added with `--labs`).
+pub fn known_labs(lab: &str, imp: &str) -> Option<BTreeSet<String>> {
+    crate::spec::catalog::find(lab)
+        .map(|l| l.spec.facts_checks_depend_on(imp))
+        .or_else(|| {
+            crate::spec::catalog::exercises()
+                .into_iter()
+                .find(|l| l.name() == lab)
+                .map(|l| l.spec.facts_checks_depend_on(imp))
+        })
+}
 
 /// Merge the submissions (and keep the bad files, for the report to list).
-pub fn merge(submissions: &[Submission], bad: Vec<BadFile>) -> Class {
-    // Groups: identical facts, most machines first, then by facts.
-    let mut by_facts: BTreeMap<&Facts, Vec<usize>> = BTreeMap::new();
-    for (i, s) in submissions.iter().enumerate() {
-        by_facts.entry(&s.machine).or_default().push(i);
-    }
-    let mut grouped: Vec<(&Facts, Vec<usize>)> = by_facts.into_iter().collect();
-    grouped.sort_by(|a, b| b.1.len().cmp(&a.1.len()).then_with(|| a.0.cmp(b.0)));
-    let mut group_of = vec![0; submissions.len()];
-    for (g, (_, members)) in grouped.iter().enumerate() {
-        for &m in members {
-            group_of[m] = g;
-        }
-    }
-    let n = grouped.len();
-
-    // Runs, in the order they first appear.
-    let mut run_index: HashMap<(&str, &str), usize> = HashMap::new();
-    let mut runs: Vec<RunRow> = Vec::new();
+pub fn merge(submissions: Vec<Submission>, bad: Vec<BadFile>, depends: &Depends) -> Class {
+    let mut m = Merger::new(depends);
     for s in submissions {
-        for r in &s.runs {
-            run_index
-                .entry((r.lab.as_str(), r.imp.as_str()))
-                .or_insert_with(|| {
-                    runs.push(RunRow {
-                        lab: r.lab.clone(),
-                        imp: r.imp.clone(),
-                        by_group: vec![Tally::default(); n],
-                    });
-                    runs.len() - 1
-                });
+        m.add(s);
+    }
+    for b in bad {
+        m.bad(b);
+    }
+    m.finish()
+}
+
+/// A group as it is being counted (its facts are its key in
+/// `Merger::group_ids`, held once).
+struct GroupAcc {
+    files: Vec<String>,
+    /// Its documents of each kind (check, grade).
+    of_kind: [usize; 2],
+    runs_passed: usize,
+    runs_total: usize,
+}
+
+/// Machines by the facts they were judged by (an index of `Merger::judged`).
+type Counts = HashMap<usize, usize>;
+
+/// A lab × implementation as it is being counted.
+struct RunAcc {
+    lab: String,
+    imp: String,
+    /// The kinds of document it was seen in (check, grade): it is absent
+    /// from a document of such a kind without it (a grade document never
+    /// has the heap lab; a check document never an exercise).
+    kinds: [bool; 2],
+    by_group: Vec<Tally>,
+    /// Machines where it completed, by the facts it was judged by.
+    completed: HashMap<usize, usize>,
+    /// Its failed checks' rows, by id, then step.
+    rows: HashMap<String, Vec<(u64, usize)>>,
+    /// Machines where a check did not apply, by id, then step, by judged
+    /// facts.
+    not_applicable: HashMap<String, Vec<(u64, Counts)>>,
+}
+
+/// A failed check as it is being counted.
+struct CheckAcc {
+    run: usize,
+    step: u64,
+    id: String,
+    description: String,
+    expected: String,
+    observed: String,
+    hint: Option<String>,
+    /// Machines where it failed, by judged facts.
+    failed: HashMap<usize, usize>,
+}
+
+/// The merge, one document at a time.
+pub struct Merger<'a> {
+    depends: &'a Depends<'a>,
+    documents: usize,
+    /// Of them, `lab grade --json` documents.
+    grades: usize,
+    bad: Vec<BadFile>,
+    group_ids: HashMap<FactSet, usize>,
+    /// The strings of the machines' facts, each once.
+    strings: HashSet<Rc<str>>,
+    groups: Vec<GroupAcc>,
+    run_ids: HashMap<(String, String), usize>,
+    runs: Vec<RunAcc>,
+    /// Distinct `facts` of runs, each without the facts its machine has.
+    run_facts_ids: HashMap<Facts, usize>,
+    run_facts: Vec<Facts>,
+    /// Distinct facts a check was judged by: a group's, and a run's over them.
+    judged_ids: HashMap<(usize, Option<usize>), usize>,
+    judged: Vec<(usize, Option<usize>)>,
+    checks: Vec<CheckAcc>,
+    students: Vec<Student>,
+}
+
+fn count(map: &mut HashMap<usize, usize>, key: usize) {
+    *map.entry(key).or_insert(0) += 1;
+}
+
+impl<'a> Merger<'a> {
+    pub fn new(depends: &'a Depends<'a>) -> Merger<'a> {
+        Merger {
+            depends,
+            documents: 0,
+            grades: 0,
+            bad: Vec::new(),
+            group_ids: HashMap::new(),
+            strings: HashSet::new(),
+            groups: Vec::new(),
+            run_ids: HashMap::new(),
+            runs: Vec::new(),
+            run_facts_ids: HashMap::new(),
+            run_facts: Vec::new(),
+            judged_ids: HashMap::new(),
+            judged: Vec::new(),
+            checks: Vec::new(),
+            students: Vec::new(),
         }
     }
-    let mut groups: Vec<Group> = grouped
-        .iter()
-        .enumerate()
-        .map(|(g, (facts, members))| Group {
-            name: group_name(g),
-            facts: (*facts).clone(),
-            files: members
-                .iter()
-                .map(|&m| submissions[m].file.to_string_lossy().into_owned())
-                .collect(),
-            runs_passed: 0,
-            runs_total: 0,
-        })
-        .collect();
-    for (i, s) in submissions.iter().enumerate() {
-        let g = group_of[i];
-        let mut seen = vec![false; runs.len()];
-        for r in &s.runs {
-            let k = run_index[&(r.lab.as_str(), r.imp.as_str())];
-            if std::mem::replace(&mut seen[k], true) {
+
+    /// A file that was not a document.
+    pub fn bad(&mut self, bad: BadFile) {
+        self.bad.push(bad);
+    }
+
+    /// Count one document.
+    pub fn add(&mut self, s: Submission) {
+        self.documents += 1;
+        let machine = FactSet::interned(
+            s.machine.into_iter().filter(|(k, _)| !is_program_fact(k)),
+            &mut self.strings,
+        );
+        let g = match self.group_ids.get(&machine) {
+            Some(&g) => g,
+            None => {
+                let g = self.groups.len();
+                self.group_ids.insert(machine.clone(), g);
+                self.groups.push(GroupAcc {
+                    files: Vec::new(),
+                    of_kind: [0; 2],
+                    runs_passed: 0,
+                    runs_total: 0,
+                });
+                for r in &mut self.runs {
+                    r.by_group.push(Tally::default());
+                }
+                g
+            }
+        };
+        let file = s.file.to_string_lossy().into_owned();
+        self.groups[g].files.push(file.clone());
+        let kind = match s.kind {
+            Kind::Check => 0,
+            Kind::Grade => 1,
+        };
+        self.groups[g].of_kind[kind] += 1;
+        if kind == 1 {
+            self.grades += 1;
+        }
+        let mut student = s.graded.map(|graded| Student {
+            file,
+            program: graded.program,
+            exercise: String::new(),
+            group: g,
+            passed: graded.passed,
+            held: graded.held,
+            total: graded.total,
+            failed: Vec::new(),
+        });
+
+        let mut seen: Vec<usize> = Vec::with_capacity(s.runs.len());
+        for r in s.runs {
+            let k = self.run_id(&r.lab, &r.imp);
+            if seen.contains(&k) {
                 continue; // the same run twice in one document: the first counts
             }
-            let t = &mut runs[k].by_group[g];
+            seen.push(k);
+            self.runs[k].kinds[kind] = true;
+            if let Some(st) = &mut student {
+                st.exercise.clone_from(&r.lab);
+            }
+            let group = &mut self.groups[g];
+            let t = &mut self.runs[k].by_group[g];
             match r.result.as_str() {
-                "pass" => t.pass += 1,
-                "fail" => t.fail += 1,
+                "pass" | "n/a" => t.pass += 1,
+                "fail" | "differs" => t.fail += 1,
                 "skip" => t.skip += 1,
                 _ => t.error += 1,
             }
             if matches!(r.result.as_str(), "skip" | "error") && t.message.is_none() {
-                t.message = r.message.clone();
+                t.message.clone_from(&r.message);
             }
-            groups[g].runs_total += 1;
-            if matches!(r.result.as_str(), "pass" | "skip") {
-                groups[g].runs_passed += 1;
+            group.runs_total += 1;
+            if matches!(r.result.as_str(), "pass" | "n/a" | "skip") {
+                group.runs_passed += 1;
             }
-        }
-        for (k, seen) in seen.iter().enumerate() {
-            if !seen {
-                runs[k].by_group[g].absent += 1;
+            if !r.completed() {
+                continue;
             }
-        }
-    }
-
-    // Checks that failed anywhere, with what the first failure saw.
-    let mut failing: Vec<(CheckKey, usize)> = Vec::new();
-    let mut known: HashMap<CheckKey, usize> = HashMap::new();
-    let mut rows: Vec<CheckRow> = Vec::new();
-    for s in submissions {
-        for r in s.runs.iter().filter(|r| r.completed()) {
-            for c in &r.failed_checks {
-                let key = (r.lab.clone(), r.imp.clone(), c.step, c.check.id.clone());
-                if !known.contains_key(&key) {
-                    known.insert(key.clone(), rows.len());
-                    failing.push((key, run_index[&(r.lab.as_str(), r.imp.as_str())]));
-                    rows.push(CheckRow {
-                        lab: r.lab.clone(),
-                        imp: r.imp.clone(),
-                        step: c.step,
-                        id: c.check.id.clone(),
-                        description: c.check.description.clone(),
-                        expected: c.check.expected.clone(),
-                        observed: c.check.observed.clone(),
-                        failed: vec![0; n],
-                        passed: vec![0; n],
-                        not_applicable: vec![0; n],
-                        separating: Vec::new(),
+            // A run's facts are mostly its machine's: only those that are
+            // not (a Python run's Python) are kept, interned.
+            let facts = r.facts.map(|mut f| {
+                f.retain(|k, v| machine.get(k) != Some(v.as_str()));
+                self.run_facts_id(f)
+            });
+            let j = match self.judged_ids.get(&(g, facts)) {
+                Some(&j) => j,
+                None => {
+                    self.judged.push((g, facts));
+                    self.judged_ids.insert((g, facts), self.judged.len() - 1);
+                    self.judged.len() - 1
+                }
+            };
+            count(&mut self.runs[k].completed, j);
+            // A check listed twice counts once; listed as failed and as not
+            // applicable, it failed.
+            let mut failed_rows: Vec<usize> = Vec::with_capacity(r.failed_checks.len());
+            for c in r.failed_checks {
+                let row = self.row(k, c.step, &c.check.id);
+                if row.is_some_and(|row| failed_rows.contains(&row)) {
+                    continue;
+                }
+                let row = match row {
+                    Some(row) => row,
+                    None => {
+                        let row = self.checks.len();
+                        self.runs[k]
+                            .rows
+                            .entry(c.check.id.clone())
+                            .or_default()
+                            .push((c.step, row));
+                        self.checks.push(CheckAcc {
+                            run: k,
+                            step: c.step,
+                            id: c.check.id,
+                            description: c.check.description,
+                            expected: c.check.expected.clone(),
+                            observed: c.check.observed.clone(),
+                            hint: c.hint,
+                            failed: HashMap::new(),
+                        });
+                        row
+                    }
+                };
+                failed_rows.push(row);
+                let acc = &mut self.checks[row];
+                count(&mut acc.failed, j);
+                if let Some(st) = &mut student {
+                    st.failed.push(StudentCheck {
+                        check: row,
+                        expected: c.check.expected,
+                        observed: c.check.observed,
                     });
                 }
             }
-        }
-    }
-    // Each such check on each machine whose run completed, and the facts it
-    // was judged by there (the run's, over the machine's).
-    let mut judged: Vec<Vec<(Verdict, Judged)>> = vec![Vec::new(); rows.len()];
-    for (i, s) in submissions.iter().enumerate() {
-        let mut done = vec![false; runs.len()];
-        for r in s.runs.iter() {
-            let k = run_index[&(r.lab.as_str(), r.imp.as_str())];
-            if std::mem::replace(&mut done[k], true) || !r.completed() {
-                continue;
-            }
-            let listed = |list: &[crate::views::class::read::StepCheckIn], step, id: &str| {
-                list.iter().any(|c| c.step == step && c.check.id == id)
-            };
-            let facts = Judged {
-                machine: &s.machine,
-                run: r.facts.as_ref(),
-            };
-            for (row, (key, run)) in failing.iter().enumerate() {
-                if *run != k {
+            let mut listed: Vec<(u64, &str)> = Vec::new();
+            for c in &r.not_applicable_checks {
+                let (step, id) = (c.step, c.check.id.as_str());
+                if listed.contains(&(step, id))
+                    || self
+                        .row(k, step, id)
+                        .is_some_and(|row| failed_rows.contains(&row))
+                {
                     continue;
                 }
-                let verdict = if listed(&r.failed_checks, key.2, &key.3) {
-                    Verdict::Failed
-                } else if listed(&r.not_applicable_checks, key.2, &key.3) {
-                    Verdict::NotApplicable
-                } else {
-                    Verdict::Passed
+                listed.push((step, id));
+            }
+            for (step, id) in listed {
+                let run = &mut self.runs[k];
+                let by_step = match run.not_applicable.get_mut(id) {
+                    Some(v) => v,
+                    None => run.not_applicable.entry(id.to_string()).or_default(),
                 };
-                let counts = match verdict {
-                    Verdict::Failed => &mut rows[row].failed,
-                    Verdict::Passed => &mut rows[row].passed,
-                    Verdict::NotApplicable => &mut rows[row].not_applicable,
-                };
-                counts[group_of[i]] += 1;
-                judged[row].push((verdict, facts));
+                match by_step.iter_mut().find(|(s, _)| *s == step) {
+                    Some((_, on)) => count(on, j),
+                    None => by_step.push((step, HashMap::from([(j, 1)]))),
+                }
             }
         }
-    }
-    for (row, judged) in rows.iter_mut().zip(&judged) {
-        row.separating = separating(judged);
-    }
-
-    // Facts the same everywhere, and those that vary.
-    let mut values: BTreeMap<&str, BTreeSet<Option<&str>>> = BTreeMap::new();
-    for g in &groups {
-        for k in g.facts.keys() {
-            values.entry(k).or_default();
+        if let Some(st) = student {
+            self.students.push(st);
         }
     }
-    for (k, vals) in values.iter_mut() {
+
+    fn run_id(&mut self, lab: &str, imp: &str) -> usize {
+        if let Some(&k) = self.run_ids.get(&(lab.to_string(), imp.to_string())) {
+            return k;
+        }
+        let k = self.runs.len();
+        self.run_ids.insert((lab.to_string(), imp.to_string()), k);
+        self.runs.push(RunAcc {
+            lab: lab.to_string(),
+            imp: imp.to_string(),
+            kinds: [false; 2],
+            by_group: vec![Tally::default(); self.groups.len()],
+            completed: HashMap::new(),
+            rows: HashMap::new(),
+            not_applicable: HashMap::new(),
+        });
+        k
+    }
+
+    fn run_facts_id(&mut self, facts: Facts) -> usize {
+        if let Some(&i) = self.run_facts_ids.get(&facts) {
+            return i;
+        }
+        self.run_facts.push(facts.clone());
+        self.run_facts_ids.insert(facts, self.run_facts.len() - 1);
+        self.run_facts.len() - 1
+    }
+
+    /// The row of a failed check of run `k`, if it has one.
+    fn row(&self, k: usize, step: u64, id: &str) -> Option<usize> {
+        self.runs[k]
+            .rows
+            .get(id)?
+            .iter()
+            .find(|(s, _)| *s == step)
+            .map(|&(_, row)| row)
+    }
+
+    /// The class: groups ordered (most machines first, then by facts) and
+    /// named, each failed check judged everywhere its run completed.
+    pub fn finish(self) -> Class {
+        let Merger {
+            depends,
+            documents,
+            grades,
+            bad,
+            groups,
+            group_ids,
+            runs,
+            run_facts,
+            judged,
+            checks,
+            mut students,
+            ..
+        } = self;
+        let mut facts_of: Vec<FactSet> = vec![FactSet::default(); groups.len()];
+        for (facts, g) in group_ids {
+            facts_of[g] = facts;
+        }
+        let mut order: Vec<usize> = (0..groups.len()).collect();
+        order.sort_by(|&a, &b| {
+            groups[b]
+                .files
+                .len()
+                .cmp(&groups[a].files.len())
+                .then_with(|| facts_of[a].cmp(&facts_of[b]))
+        });
+        let mut rank = vec![0; groups.len()];
+        for (new, &old) in order.iter().enumerate() {
+            rank[old] = new;
+        }
+        let n = groups.len();
+        let of_kind: Vec<[usize; 2]> = order.iter().map(|&old| groups[old].of_kind).collect();
+        let mut slots: Vec<Option<GroupAcc>> = groups.into_iter().map(Some).collect();
+        let groups: Vec<Group> = order
+            .iter()
+            .enumerate()
+            .map(|(new, &old)| {
+                let acc = slots[old].take().expect("each group once");
+                Group {
+                    name: group_name(new),
+                    facts: std::mem::take(&mut facts_of[old]),
+                    files: acc.files,
+                    runs_passed: acc.runs_passed,
+                    runs_total: acc.runs_total,
+                }
+            })
+            .collect();
+        let run_rows: Vec<RunRow> = runs
+            .iter()
+            .map(|r| {
+                let mut by_group = vec![Tally::default(); n];
+                for (old, t) in r.by_group.iter().enumerate() {
+                    let new = rank[old];
+                    let mut t = t.clone();
+                    let seen = t.pass + t.fail + t.skip + t.error;
+                    let could: usize = (0..2)
+                        .filter(|&k| r.kinds[k])
+                        .map(|k| of_kind[new][k])
+                        .sum();
+                    t.absent = could.saturating_sub(seen);
+                    by_group[new] = t;
+                }
+                RunRow {
+                    lab: r.lab.clone(),
+                    imp: r.imp.clone(),
+                    by_group,
+                }
+            })
+            .collect();
+
+        let facts = JudgedFacts {
+            judged: judged
+                .iter()
+                .map(|&(g, run)| (&groups[rank[g]].facts, run.map(|r| &run_facts[r])))
+                .collect(),
+        };
+        let mut depends_of: HashMap<usize, Option<BTreeSet<String>>> = HashMap::new();
+        let rows: Vec<CheckRow> = checks
+            .into_iter()
+            .map(|c| {
+                let run = &runs[c.run];
+                let na = run
+                    .not_applicable
+                    .get(&c.id)
+                    .and_then(|v| v.iter().find(|(s, _)| *s == c.step))
+                    .map(|(_, on)| on);
+                let (mut failed, mut passed, mut not_applicable) =
+                    (vec![0; n], vec![0; n], vec![0; n]);
+                let (mut failing, mut passing) = (Vec::new(), Vec::new());
+                let mut completed: Vec<(&usize, &usize)> = run.completed.iter().collect();
+                completed.sort_unstable();
+                for (&j, &done) in completed {
+                    let g = rank[judged[j].0];
+                    let f = c.failed.get(&j).copied().unwrap_or(0);
+                    let a = na.and_then(|on| on.get(&j)).copied().unwrap_or(0);
+                    let p = done.saturating_sub(f + a);
+                    failed[g] += f;
+                    not_applicable[g] += a;
+                    passed[g] += p;
+                    if f > 0 {
+                        failing.push(j);
+                    }
+                    if p > 0 {
+                        passing.push(j);
+                    }
+                }
+                let depends = depends_of
+                    .entry(c.run)
+                    .or_insert_with(|| depends(&run.lab, &run.imp));
+                let separating = if failing.is_empty() || passing.is_empty() {
+                    Vec::new()
+                } else {
+                    let mut candidates: BTreeSet<&str> = failing
+                        .iter()
+                        .chain(&passing)
+                        .flat_map(|&j| facts.names(j))
+                        .collect();
+                    if let Some(d) = depends.as_ref() {
+                        candidates.retain(|name| d.contains(*name));
+                    }
+                    separating(&candidates, &failing, &passing, &facts)
+                };
+                CheckRow {
+                    lab: run.lab.clone(),
+                    imp: run.imp.clone(),
+                    step: c.step,
+                    id: c.id,
+                    description: c.description,
+                    expected: c.expected,
+                    observed: c.observed,
+                    hint: c.hint,
+                    failed,
+                    passed,
+                    not_applicable,
+                    separating,
+                    lab_known: depends.is_some(),
+                }
+            })
+            .collect();
+        for s in &mut students {
+            s.group = rank[s.group];
+        }
+
+        // Facts the same everywhere, and those that vary.
+        let mut values: BTreeMap<&str, BTreeSet<Option<&str>>> = BTreeMap::new();
         for g in &groups {
-            vals.insert(g.facts.get(*k).map(String::as_str));
+            for k in g.facts.keys() {
+                values.entry(k).or_default();
+            }
         }
-    }
-    let same: Facts = values
-        .iter()
-        .filter(|(_, v)| v.len() == 1)
-        .filter_map(|(k, v)| Some((k.to_string(), (*v.iter().next()?)?.to_string())))
-        .collect();
-    let mut varying: Vec<String> = values
-        .iter()
-        .filter(|(_, v)| v.len() > 1)
-        .map(|(k, _)| k.to_string())
-        .collect();
-    varying.sort_by_key(|k| fact_order(k));
+        for (k, vals) in values.iter_mut() {
+            for g in &groups {
+                vals.insert(g.facts.get(k));
+                if vals.len() > 1 {
+                    break;
+                }
+            }
+        }
+        let same: Facts = values
+            .iter()
+            .filter(|(_, v)| v.len() == 1)
+            .filter_map(|(k, v)| Some((k.to_string(), (*v.iter().next()?)?.to_string())))
+            .collect();
+        let mut varying: Vec<String> = values
+            .iter()
+            .filter(|(_, v)| v.len() > 1)
+            .map(|(k, _)| k.to_string())
+            .collect();
+        varying.sort_by_key(|k| fact_order(k));
 
-    Class {
-        documents: submissions.len(),
-        bad,
-        groups,
-        same,
-        varying,
-        runs,
-        checks: rows,
+        Class {
+            documents,
+            grades,
+            bad,
+            groups,
+            same,
+            varying,
+            runs: run_rows,
+            checks: rows,
+            students,
+        }
     }
 }
 
@@ -358,46 +788,49 @@ fn group_name(mut i: usize) -> String {
     String::from_utf8(name).unwrap_or_default()
 }
 
-/// The facts a check was judged by on one machine: its run's, over the
-/// machine's.
-#[derive(Clone, Copy)]
-struct Judged<'a> {
-    machine: &'a Facts,
-    run: Option<&'a Facts>,
+/// The distinct facts checks were judged by: a group's, and a run's over
+/// them (a Python run's Python version, say).
+struct JudgedFacts<'a> {
+    judged: Vec<(&'a FactSet, Option<&'a Facts>)>,
 }
 
-impl<'a> Judged<'a> {
-    fn get(&self, name: &str) -> Option<&'a String> {
-        self.run
-            .and_then(|r| r.get(name))
-            .or_else(|| self.machine.get(name))
+impl<'a> JudgedFacts<'a> {
+    fn get(&self, j: usize, name: &str) -> Option<&'a str> {
+        let (machine, run) = self.judged[j];
+        run.and_then(|r| r.get(name))
+            .map(String::as_str)
+            .or_else(|| machine.get(name))
     }
 
-    fn names(&self) -> impl Iterator<Item = &'a String> {
-        self.machine
+    fn names(&self, j: usize) -> impl Iterator<Item = &'a str> {
+        let (machine, run) = self.judged[j];
+        machine
             .keys()
-            .chain(self.run.into_iter().flat_map(|r| r.keys()))
+            .chain(run.into_iter().flat_map(|r| r.keys().map(String::as_str)))
     }
 }
 
-/// The facts whose values where a check failed are none of their values
-/// where it passed (machines where it does not apply left out).
-fn separating(judged: &[(Verdict, Judged)]) -> Vec<Separation> {
-    let names: BTreeSet<&String> = judged.iter().flat_map(|(_, f)| f.names()).collect();
-    let mut out: Vec<Separation> = names
-        .into_iter()
-        .filter_map(|name| {
-            let values = |want: Verdict| -> BTreeSet<&str> {
-                judged
-                    .iter()
-                    .filter(|(v, _)| *v == want)
-                    .map(|(_, f)| f.get(name).map_or("(none)", String::as_str))
+/// Of the `candidates`, the facts whose values where a check failed (the
+/// judged facts `failing`) are none of their values where it passed
+/// (`passing`).
+fn separating(
+    candidates: &BTreeSet<&str>,
+    failing: &[usize],
+    passing: &[usize],
+    facts: &JudgedFacts,
+) -> Vec<Separation> {
+    let mut out: Vec<Separation> = candidates
+        .iter()
+        .filter_map(|&name| {
+            let values = |side: &[usize]| -> BTreeSet<&str> {
+                side.iter()
+                    .map(|&j| facts.get(j, name).unwrap_or("(none)"))
                     .collect()
             };
-            let (failing, passing) = (values(Verdict::Failed), values(Verdict::Passed));
+            let (failing, passing) = (values(failing), values(passing));
             (!failing.is_empty() && !passing.is_empty() && failing.is_disjoint(&passing)).then(
                 || Separation {
-                    fact: name.clone(),
+                    fact: name.to_string(),
                     failing: failing.into_iter().map(str::to_string).collect(),
                     passing: passing.into_iter().map(str::to_string).collect(),
                 },
@@ -419,6 +852,50 @@ mod tests {
             .collect()
     }
 
+    fn submission(name: &str, json: &str) -> Submission {
+        let (kind, machine, runs, graded) =
+            crate::views::class::read::parse(json.as_bytes()).unwrap();
+        Submission {
+            file: name.into(),
+            kind,
+            machine,
+            runs,
+            graded,
+        }
+    }
+
+    #[test]
+    fn a_check_listed_twice_or_also_as_not_applicable_counts_once_as_failed() {
+        let check = r#"{"step": 1, "check": {"id": "x", "description": "d"}}"#;
+        let doc = |machine: &str, failed: &str, na: &str| {
+            format!(
+                r#"{{"passed": false, "machine": {{"kernel": "{machine}"}}, "runs": [
+                {{"lab": "heap", "impl": "c", "result": "fail", "checks_passed": 1,
+                  "checks_total": 2, "failed_checks": [{failed}],
+                  "not_applicable_checks": [{na}]}}]}}"#
+            )
+        };
+        let class = merge(
+            vec![
+                submission("a", &doc("6.1", &format!("{check}, {check}"), check)),
+                submission("b", &doc("6.12", "", &format!("{check}, {check}"))),
+                submission("c", &doc("6.12", "", "")),
+            ],
+            Vec::new(),
+            &|_, _| None,
+        );
+        assert_eq!(class.checks.len(), 1);
+        let c = &class.checks[0];
+        // Groups: B (6.12, two machines) first, then A.
+        assert_eq!(class.groups[0].facts.get("kernel"), Some("6.12"));
+        assert_eq!(
+            (c.failed.clone(), c.passed.clone(), c.not_applicable.clone()),
+            (vec![0, 1], vec![1, 0], vec![1, 0])
+        );
+        assert_eq!(c.separating[0].fact, "kernel");
+        assert!(!c.lab_known);
+    }
+
     #[test]
     fn groups_are_named_like_spreadsheet_columns() {
         assert_eq!(group_name(0), "A");
@@ -436,62 +913,65 @@ mod tests {
             facts(&[("libc_version", "2.36"), ("cpus", "4"), ("thp", "always")]),
             facts(&[("libc_version", "2.41"), ("cpus", "8")]),
         ];
-        let on = |i: usize| Judged {
-            machine: &maps[i],
-            run: None,
+        let all = |j: &JudgedFacts, ids: &[usize]| -> BTreeSet<&'static str> {
+            let mut names: BTreeSet<&str> = BTreeSet::new();
+            for &i in ids {
+                for n in j.names(i) {
+                    names.insert(
+                        ["libc_version", "cpus", "thp", "python_version"]
+                            .into_iter()
+                            .find(|k| *k == n)
+                            .unwrap(),
+                    );
+                }
+            }
+            names
         };
-        let judged = vec![
-            (Verdict::Failed, on(0)),
-            (Verdict::Passed, on(1)),
-            (Verdict::Passed, on(2)),
-            // Not applicable: does not count on either side.
-            (Verdict::NotApplicable, on(3)),
-        ];
+        let mut strings = HashSet::new();
+        let maps: Vec<FactSet> = maps
+            .into_iter()
+            .map(|m| FactSet::interned(m.into_iter(), &mut strings))
+            .collect();
+        let judged = JudgedFacts {
+            judged: maps.iter().map(|m| (m, None)).collect(),
+        };
         assert_eq!(
-            separating(&judged),
+            separating(&all(&judged, &[0, 1, 2]), &[0], &[1, 2], &judged),
             vec![Separation {
                 fact: "libc_version".into(),
                 failing: vec!["2.41".into()],
                 passing: vec!["2.36".into()],
             }]
         );
+        // Only the candidates are looked at.
+        assert!(separating(&BTreeSet::from(["cpus"]), &[0], &[1, 2], &judged).is_empty());
         // The run's facts count over the machine's: the same machine facts,
         // another Python in the run.
         let (py39, py311) = (
             facts(&[("python_version", "3.9.2")]),
             facts(&[("python_version", "3.11.2")]),
         );
-        let judged = vec![
-            (
-                Verdict::Failed,
-                Judged {
-                    machine: &maps[1],
-                    run: Some(&py39),
-                },
-            ),
-            (
-                Verdict::Passed,
-                Judged {
-                    machine: &maps[1],
-                    run: Some(&py311),
-                },
-            ),
-        ];
-        assert_eq!(separating(&judged)[0].failing, ["3.9.2"]);
-        assert_eq!(separating(&judged).len(), 1, "the machine facts are alike");
+        let judged = JudgedFacts {
+            judged: vec![(&maps[1], Some(&py39)), (&maps[1], Some(&py311))],
+        };
+        let names = all(&judged, &[0, 1]);
+        assert_eq!(
+            separating(&names, &[0], &[1], &judged)[0].failing,
+            ["3.9.2"]
+        );
+        assert_eq!(
+            separating(&names, &[0], &[1], &judged).len(),
+            1,
+            "the machine facts are alike"
+        );
         // A fact one side lacks is `(none)` there, and separates.
-        let judged = vec![
-            (
-                Verdict::Failed,
-                Judged {
-                    machine: &maps[3],
-                    run: Some(&py39),
-                },
-            ),
-            (Verdict::Passed, on(3)),
-        ];
-        assert_eq!(separating(&judged)[0].passing, ["(none)"]);
-        // A check that passes nowhere has nothing to separate.
-        assert!(separating(&judged[..1]).is_empty());
+        let judged = JudgedFacts {
+            judged: vec![(&maps[3], Some(&py39)), (&maps[3], None)],
+        };
+        let names = all(&judged, &[0, 1]);
+        assert_eq!(
+            separating(&names, &[0], &[1], &judged)[0].passing,
+            ["(none)"]
+        );
     }
 }

@@ -10,6 +10,7 @@
 //! branch of `classify` that turns it into the same [`Submission`]: a
 //! machine's facts and the runs it made, which is all the merge looks at.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -53,6 +54,20 @@ pub struct Submission {
     /// The machine's facts (the document's `machine`).
     pub machine: BTreeMap<String, String>,
     pub runs: Vec<RunIn>,
+    /// For a `lab grade --json` document: the student's program and score
+    /// (its one run holds the failed checks, with their hints).
+    pub graded: Option<Graded>,
+}
+
+/// What a `lab grade --json` document says of the student's program.
+#[derive(Debug)]
+pub struct Graded {
+    /// The program graded, as the document names it (`file`).
+    pub program: String,
+    pub passed: bool,
+    /// Checks that held, of those that apply.
+    pub held: u64,
+    pub total: u64,
 }
 
 /// A file that is not a document `lab report` reads, and why.
@@ -78,13 +93,15 @@ impl std::fmt::Display for BadFile {
 /// documents are only noticed (never built), to name them in the message.
 #[derive(Deserialize)]
 #[serde(expecting = "a JSON object")]
-struct Incoming {
+struct Incoming<'a> {
     schema: Option<serde_json::Value>,
     passed: Option<bool>,
     machine: Option<BTreeMap<String, String>>,
-    runs: Option<Vec<RunIn>>,
+    #[serde(borrow)]
+    runs: Option<Vec<RunRaw<'a>>>,
     // `lab grade --json`.
     exercise: Option<String>,
+    file: Option<String>,
     score: Option<ScoreIn>,
     checks: Option<Vec<GradedIn>>,
     // Other lab documents: `lab LAB --json` (steps), `lab pmap --json` and
@@ -108,6 +125,7 @@ struct ScoreIn {
 struct GradedIn {
     step: u64,
     check: GradedCheckIn,
+    hint: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -117,38 +135,120 @@ struct GradedCheckIn {
     check: CheckIn,
 }
 
+/// A string of the document, borrowed from its bytes unless it has escapes:
+/// a run's facts are read without a copy (a class of 100,000 documents has
+/// 50 million of them), and only those that are not the machine's are kept.
+#[derive(PartialEq, Eq, PartialOrd, Ord)]
+struct Str<'a>(Cow<'a, str>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Str<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Str<'a>, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = Str<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Str<'de>, E> {
+                Ok(Str(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Str<'de>, E> {
+                Ok(Str(Cow::Owned(v.to_string())))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Str<'de>, E> {
+                Ok(Str(Cow::Owned(v)))
+            }
+        }
+        d.deserialize_str(Visit)
+    }
+}
+
+/// A run as the document has it: its facts borrowed.
+#[derive(Deserialize)]
+struct RunRaw<'a> {
+    lab: String,
+    #[serde(rename = "impl")]
+    imp: String,
+    result: String,
+    checks_passed: Option<u64>,
+    checks_total: Option<u64>,
+    #[serde(borrow)]
+    facts: Option<BTreeMap<Str<'a>, Str<'a>>>,
+    #[serde(default)]
+    failed_checks: Vec<StepCheckIn>,
+    #[serde(default)]
+    not_applicable_checks: Vec<StepCheckIn>,
+    message: Option<String>,
+}
+
+impl RunRaw<'_> {
+    /// The run, its facts only those that are not the `machine`'s (and
+    /// never a reading of the moment), but a program's (its Python's) always.
+    fn into_run(self, machine: &BTreeMap<String, String>) -> RunIn {
+        use crate::measure::machine::{is_program_fact, is_reading};
+        RunIn {
+            facts: self.facts.map(|f| {
+                f.into_iter()
+                    .filter(|(k, v)| {
+                        !is_reading(&k.0)
+                            && (is_program_fact(&k.0)
+                                || machine.get(&*k.0).map(String::as_str) != Some(&*v.0))
+                    })
+                    .map(|(k, v)| (k.0.into_owned(), v.0.into_owned()))
+                    .collect()
+            }),
+            lab: self.lab,
+            imp: self.imp,
+            result: self.result,
+            checks_passed: self.checks_passed,
+            checks_total: self.checks_total,
+            failed_checks: self.failed_checks,
+            not_applicable_checks: self.not_applicable_checks,
+            message: self.message,
+        }
+    }
+}
+
 /// One lab × implementation of a `lab check --json` document.
-#[derive(Debug, Deserialize)]
+#[derive(Debug)]
 pub struct RunIn {
     pub lab: String,
-    #[serde(rename = "impl")]
     pub imp: String,
-    /// `pass`, `fail`, `skip` or `error` (checked by `classify`).
+    /// `pass`, `fail`, `differs` (a pinned output differs), `n/a`, `skip` or
+    /// `error` (checked by `classify`).
     pub result: String,
     pub checks_passed: Option<u64>,
     pub checks_total: Option<u64>,
-    /// The facts the run was judged by (the machine's and its demo's).
+    /// The facts the run was judged by (the machine's and its demo's), but
+    /// those of the machine: only where the run's differ, and a program's.
     pub facts: Option<BTreeMap<String, String>>,
-    #[serde(default)]
     pub failed_checks: Vec<StepCheckIn>,
-    #[serde(default)]
     pub not_applicable_checks: Vec<StepCheckIn>,
     /// Why it was skipped or could not run.
     pub message: Option<String>,
 }
 
-impl RunIn {
-    /// The run completed (its checks were judged).
-    pub fn completed(&self) -> bool {
-        matches!(self.result.as_str(), "pass" | "fail" | "n/a")
+impl RunRaw<'_> {
+    fn completed(&self) -> bool {
+        matches!(self.result.as_str(), "pass" | "fail" | "differs" | "n/a")
     }
 }
 
-/// A check and its step.
+impl RunIn {
+    /// The run completed (its checks were judged).
+    pub fn completed(&self) -> bool {
+        matches!(self.result.as_str(), "pass" | "fail" | "differs" | "n/a")
+    }
+}
+
+/// A check and its step (and, from a `lab grade --json` document, the
+/// exercise's hint for it).
 #[derive(Debug, Deserialize)]
 pub struct StepCheckIn {
     pub step: u64,
     pub check: CheckIn,
+    #[serde(default)]
+    pub hint: Option<String>,
 }
 
 /// The fields of a check the report shows.
@@ -173,21 +273,16 @@ pub fn read(file: &Path) -> Result<Submission, BadFile> {
     let bytes = read_bytes(file).map_err(bad)?;
     parse(&bytes)
         .map_err(bad)
-        .map(|(kind, mut machine, mut runs)| {
+        .map(|(kind, mut machine, runs, graded)| {
             // Readings of the moment (free memory) rule a lab out on the
             // machine that ran it; they do not tell two machines apart.
-            let moment = crate::measure::machine::is_reading;
-            machine.retain(|k, _| !moment(k));
-            for r in &mut runs {
-                if let Some(f) = &mut r.facts {
-                    f.retain(|k, _| !moment(k));
-                }
-            }
+            machine.retain(|k, _| !crate::measure::machine::is_reading(k));
             Submission {
                 file: file.to_path_buf(),
                 kind,
                 machine,
                 runs,
+                graded,
             }
         })
 }
@@ -224,7 +319,7 @@ fn read_bytes(file: &Path) -> Result<Vec<u8>, String> {
     Ok(bytes)
 }
 
-type Parsed = (Kind, BTreeMap<String, String>, Vec<RunIn>);
+type Parsed = (Kind, BTreeMap<String, String>, Vec<RunIn>, Option<Graded>);
 
 /// What the bytes are: a document this lab reads, or the message saying why
 /// not (without the file name).
@@ -325,10 +420,10 @@ fn classify(doc: Incoming) -> Result<Parsed, String> {
             };
             if !matches!(
                 run.result.as_str(),
-                "pass" | "fail" | "n/a" | "skip" | "error"
+                "pass" | "fail" | "differs" | "n/a" | "skip" | "error"
             ) {
                 return Err(format!(
-                    "{}: result `{}` is none of pass, fail, n/a, skip, error",
+                    "{}: result `{}` is none of pass, fail, differs, n/a, skip, error",
                     name(),
                     pmap_view::region::escape_controls(&truncated(&run.result, 20))
                 ));
@@ -340,7 +435,8 @@ fn classify(doc: Incoming) -> Result<Parsed, String> {
                 ));
             }
         }
-        return Ok((Kind::Check, machine, runs));
+        let runs = runs.into_iter().map(|r| r.into_run(&machine)).collect();
+        return Ok((Kind::Check, machine, runs, None));
     }
     if let (Some(exercise), Some(passed), Some(machine), Some(score), Some(checks)) =
         (doc.exercise, doc.passed, doc.machine, doc.score, doc.checks)
@@ -356,6 +452,7 @@ fn classify(doc: Incoming) -> Result<Parsed, String> {
             into.push(StepCheckIn {
                 step: g.step,
                 check: g.check.check,
+                hint: g.hint,
             });
         }
         let run = RunIn {
@@ -369,7 +466,13 @@ fn classify(doc: Incoming) -> Result<Parsed, String> {
             not_applicable_checks,
             message: None,
         };
-        return Ok((Kind::Grade, machine, vec![run]));
+        let graded = Graded {
+            program: doc.file.unwrap_or_default(),
+            passed,
+            held: score.held,
+            total: score.total,
+        };
+        return Ok((Kind::Grade, machine, vec![run], Some(graded)));
     }
     Err(if doc.steps.is_some() {
         "one lab's run, `lab LAB --json`: ask for `lab check --json`".into()
@@ -394,7 +497,7 @@ mod tests {
 
     #[test]
     fn a_check_document_is_read_with_only_its_fields() {
-        let (kind, machine, runs) = parse(MINIMAL.as_bytes()).unwrap();
+        let (kind, machine, runs, _) = parse(MINIMAL.as_bytes()).unwrap();
         assert_eq!(kind, Kind::Check);
         assert_eq!(machine["cpus"], "2");
         assert_eq!(runs.len(), 1);

@@ -12,7 +12,7 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use crate::views::class::merge::{CheckRow, Class, Group, RunRow, Tally};
+use crate::views::class::merge::{CheckRow, Class, Group, RunRow, Student, Tally};
 use crate::views::class::read::SCHEMA;
 use crate::views::html::esc;
 
@@ -79,7 +79,7 @@ fn not_passed(class: &Class, row: &RunRow) -> String {
 
 /// A fact's value in a group, `-` when it has none.
 fn fact<'a>(g: &'a Group, name: &str) -> &'a str {
-    g.facts.get(name).map_or("-", String::as_str)
+    g.facts.get(name).unwrap_or("-")
 }
 
 /// The table for the terminal.
@@ -88,8 +88,17 @@ pub fn text(class: &Class) -> String {
     let machines = class.documents;
     let _ = writeln!(
         out,
-        "lab report: {} read, {} in {}",
+        "lab report: {} read{}, {} in {}",
         plural(machines, "document", "documents"),
+        if class.grades == 0 {
+            String::new()
+        } else {
+            format!(
+                " ({} lab check, {} lab grade)",
+                machines - class.grades,
+                class.grades
+            )
+        },
         plural(machines, "machine", "machines"),
         plural(
             class.groups.len(),
@@ -160,6 +169,13 @@ pub fn text(class: &Class) -> String {
         }
     }
 
+    if !class.students.is_empty() {
+        out.push_str("\nStudents (a lab grade --json document each):\n");
+        for s in &class.students {
+            student_text(&mut out, class, s);
+        }
+    }
+
     let (differ, everywhere): (Vec<&CheckRow>, Vec<&CheckRow>) =
         class.checks.iter().partition(|c| c.differs());
     if !differ.is_empty() {
@@ -178,6 +194,39 @@ pub fn text(class: &Class) -> String {
         out.push_str("\nNo check failed on any machine.\n");
     }
     out
+}
+
+/// How a student's program did: `alice.json: resident, alice.c: 0 of 1
+/// checks held (group A)`, then each failed check with what was expected,
+/// what was observed, and the exercise's hint.
+fn student_text(out: &mut String, class: &Class, s: &Student) {
+    let _ = writeln!(
+        out,
+        "  {}: {}, {}: {} of {} {} held, {} (group {})",
+        shown(&s.file),
+        shown(&s.exercise),
+        shown(&s.program),
+        s.held,
+        s.total,
+        if s.total == 1 { "check" } else { "checks" },
+        if s.passed { "passed" } else { "failed" },
+        class.groups[s.group].name
+    );
+    for f in &s.failed {
+        let c = &class.checks[f.check];
+        let _ = writeln!(
+            out,
+            "    ✗ step {}, {}: {}\n      expected {}; observed {}",
+            c.step,
+            shown(&c.id),
+            shown(&c.description),
+            shown(&f.expected),
+            shown(&f.observed)
+        );
+        if let Some(hint) = &c.hint {
+            let _ = writeln!(out, "      hint: {}", shown(hint.trim()));
+        }
+    }
 }
 
 fn check_text(out: &mut String, class: &Class, c: &CheckRow) {
@@ -213,7 +262,12 @@ fn check_text(out: &mut String, class: &Class, c: &CheckRow) {
     let _ = writeln!(out, "{on}");
     if c.differs() {
         if c.separating.is_empty() {
-            out.push_str("    no single fact tells the machines where it failed from the others\n");
+            out.push_str(if c.lab_known {
+                "    no single fact its lab's checks depend on tells the machines where it failed \
+                 from the others\n"
+            } else {
+                "    no single fact tells the machines where it failed from the others\n"
+            });
         } else {
             let facts: Vec<String> = c
                 .separating
@@ -286,6 +340,32 @@ pub struct ReportDocument<'a> {
     pub groups: Vec<GroupJson<'a>>,
     pub runs: Vec<RunJson<'a>>,
     pub checks: Vec<CheckJson<'a>>,
+    /// Each `lab grade --json` document: the program, its score, the
+    /// checks it failed with their hints.
+    pub students: Vec<StudentJson<'a>>,
+}
+
+#[derive(Serialize)]
+pub struct StudentJson<'a> {
+    pub file: &'a str,
+    pub program: &'a str,
+    pub exercise: &'a str,
+    pub group: &'a str,
+    pub passed: bool,
+    pub held: u64,
+    pub total: u64,
+    pub failed_checks: Vec<StudentCheckJson<'a>>,
+}
+
+#[derive(Serialize)]
+pub struct StudentCheckJson<'a> {
+    pub step: u64,
+    pub id: &'a str,
+    pub description: &'a str,
+    pub expected: &'a str,
+    pub observed: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hint: Option<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -298,7 +378,7 @@ pub struct BadFileJson {
 pub struct GroupJson<'a> {
     pub group: &'a str,
     pub machines: usize,
-    pub facts: &'a BTreeMap<String, String>,
+    pub facts: &'a crate::views::class::merge::FactSet,
     pub files: &'a [String],
     pub runs_passed: usize,
     pub runs_total: usize,
@@ -466,6 +546,34 @@ impl<'a> ReportDocument<'a> {
                         .collect(),
                 })
                 .collect(),
+            students: class
+                .students
+                .iter()
+                .map(|s| StudentJson {
+                    file: &s.file,
+                    program: &s.program,
+                    exercise: &s.exercise,
+                    group: &class.groups[s.group].name,
+                    passed: s.passed,
+                    held: s.held,
+                    total: s.total,
+                    failed_checks: s
+                        .failed
+                        .iter()
+                        .map(|f| {
+                            let c = &class.checks[f.check];
+                            StudentCheckJson {
+                                step: c.step,
+                                id: &c.id,
+                                description: &c.description,
+                                expected: &f.expected,
+                                observed: &f.observed,
+                                hint: c.hint.as_deref(),
+                            }
+                        })
+                        .collect(),
+                })
+                .collect(),
         }
     }
 }
@@ -595,6 +703,10 @@ pub fn page(class: &Class) -> String {
     }
     body.push_str("</section>\n");
 
+    if !class.students.is_empty() {
+        students_html(&mut body, class);
+    }
+
     let (differ, everywhere): (Vec<&CheckRow>, Vec<&CheckRow>) =
         class.checks.iter().partition(|c| c.differs());
     if !differ.is_empty() {
@@ -646,6 +758,54 @@ fn tally_cell(t: &Tally) -> String {
     format!("<td class=\"num {class}\">{}/{ran}</td>", t.pass)
 }
 
+/// Each student's program: file, exercise, score, group, and the checks it
+/// failed with what was observed and the hint.
+fn students_html(out: &mut String, class: &Class) {
+    out.push_str(
+        "<section id=\"students\"><h2>Students</h2>\n<p class=\"note\">One <code>lab grade \
+         --json</code> document each: the program, its score, and each check it failed with the \
+         exercise's hint.</p>\n<table><tr><th>file</th><th>exercise</th><th>program</th>\
+         <th>checks held</th><th>group</th><th>failed checks</th></tr>\n",
+    );
+    for s in &class.students {
+        let _ = write!(
+            out,
+            "<tr><td class=\"mono\">{}</td><td>{}</td><td class=\"mono\">{}</td>\
+             <td class=\"num {}\">{}/{}</td><td>{}</td><td>",
+            html(&s.file),
+            html(&s.exercise),
+            html(&s.program),
+            if s.passed { "pass" } else { "fail" },
+            s.held,
+            s.total,
+            esc(&class.groups[s.group].name),
+        );
+        for f in &s.failed {
+            let c = &class.checks[f.check];
+            let _ = write!(
+                out,
+                "<p>✗ step {} · <code>{}</code>: {}<br><span class=\"note\">expected {}; \
+                 observed {}</span>",
+                c.step,
+                html(&c.id),
+                html(&c.description),
+                html(&f.expected),
+                html(&f.observed)
+            );
+            if let Some(hint) = &c.hint {
+                let _ = write!(
+                    out,
+                    "<br><span class=\"note\">hint: {}</span>",
+                    html(hint.trim())
+                );
+            }
+            out.push_str("</p>");
+        }
+        out.push_str("</td></tr>\n");
+    }
+    out.push_str("</table></section>\n");
+}
+
 fn check_html(out: &mut String, class: &Class, c: &CheckRow) {
     let _ = writeln!(
         out,
@@ -667,9 +827,13 @@ fn check_html(out: &mut String, class: &Class, c: &CheckRow) {
     );
     if c.differs() {
         if c.separating.is_empty() {
-            out.push_str(
-                "<p class=\"note\">No single fact tells the machines where it failed from the others.</p>\n",
-            );
+            out.push_str(if c.lab_known {
+                "<p class=\"note\">No single fact its lab's checks depend on tells the machines \
+                 where it failed from the others.</p>\n"
+            } else {
+                "<p class=\"note\">No single fact tells the machines where it failed from the \
+                 others.</p>\n"
+            });
         } else {
             out.push_str(
                 "<table class=\"separating\"><tr><th>fact that tells them apart</th>\
