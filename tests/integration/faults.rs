@@ -160,10 +160,11 @@ fn a_demo_killed_by_the_oom_killer_is_explained() {
         let _ = std::fs::write(group.join("memory.swap.max"), "0");
         group
     } else {
-        eprintln!(
-            "skipped: no memory controller (cgroup v1 memory, or cgroup v2 with memory in the root's subtree_control)"
+        return crate::util::skip(
+            "a_demo_killed_by_the_oom_killer_is_explained",
+            "no memory controller (cgroup v1 memory, or cgroup v2 with memory in the root's \
+             subtree_control)",
         );
-        return;
     };
     let procs = group.join("cgroup.procs");
     let out = std::process::Command::new(crate::util::lab_exe())

@@ -47,12 +47,15 @@ fn pin(lab_name: &str) {
             && !pinned.is_empty()
             && !pinned.contains(&format!("{name}.snap"))
         {
-            eprintln!(
-                "skipped: labs/{lab_name}/{name}.snap: the annotated output is pinned only for \
-                 {} ({}); this machine has {}. Its checks held.",
-                pinned.join(", "),
-                lab.spec.machine.join(", "),
-                report.facts.describe(&lab.spec.machine)
+            crate::util::skip(
+                "every_lab_has_its_annotated_outputs",
+                &format!(
+                    "labs/{lab_name}/{name}.snap: the annotated output is pinned only for \
+                     {} ({}); this machine has {}. Its checks held",
+                    pinned.join(", "),
+                    lab.spec.machine.join(", "),
+                    report.facts.describe(&lab.spec.machine)
+                ),
             );
             continue;
         }
