@@ -13,7 +13,7 @@
 //! - `lab pmap` too, once its kernel names (`[heap]`, `[stack]`, `[vdso]`…)
 //!   are turned back into procps's `[ anon ]` / `[ stack ]`, and nothing else.
 //!
-//! Where procps is wrong (README, "lab pmap versus procps pmap") the tests
+//! Where procps is wrong (docs/pmap.md, "lab pmap versus procps pmap") the tests
 //! check lab's numbers against procps's own rows: `-A` with `-x` or `-X`, and
 //! `-X` over several PIDs.
 //!
