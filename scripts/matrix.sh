@@ -1053,7 +1053,7 @@ echo "@@MATRIX-NOTE lab grade leakfix of a program touching 256 MiB (the exercis
 printf "%s\n" "#include <stdio.h>" "#include <unistd.h>" "int main(void) { if (fork() == 0) { setsid(); if (fork() == 0) { FILE *f = fopen(\"/tmp/escape.pid\", \"w\"); fprintf(f, \"%d\\n\", (int)getpid()); fclose(f); for (;;) sleep(1); } _exit(0); } sleep(1); return 0; }" >esc.c
 lab grade leakfix esc.c >/dev/null 2>esc.err
 e=$(cat /tmp/escape.pid 2>/dev/null)
-if [ -z "$e" ]; then echo "@@MATRIX-NOTE setsid escape probe did not start: $(tail -1 esc.err)@@"; elif kill -0 "$e" 2>/dev/null; then echo "@@MATRIX-NOTE ESCAPED: a graded program's setsid grandchild $e still runs after lab grade@@"; else echo "@@MATRIX-NOTE a graded program's setsid grandchild was ended with the run (keeper)@@"; fi
+if [ -z "$e" ]; then echo "@@MATRIX-NOTE setsid escape probe did not start: $(tail -1 esc.err)@@"; elif kill -0 "$e" 2>/dev/null; then echo "@@MATRIX-NOTE ESCAPED: the setsid grandchild $e of a graded program still runs after lab grade@@"; else echo "@@MATRIX-NOTE the setsid grandchild of a graded program was ended with the run (keeper)@@"; fi
 cd /
 echo @@MATRIX-STDERR-BEGIN@@
 cat /tmp/check.err
