@@ -1049,7 +1049,7 @@ echo "@@MATRIX-NOTE compiled demos kept in the lab cache for reuse: $(find "${PM
 mkdir -p /tmp/grade && cd /tmp/grade
 printf "%s\n" "#include <stdlib.h>" "#include <string.h>" "int main(void) { size_t n = 256u << 20; char *p = malloc(n); if (p) memset(p, 1, n); return 0; }" >hog.c
 lab grade leakfix hog.c >/dev/null 2>grade.err
-echo "@@MATRIX-NOTE lab grade leakfix of a program touching 256 MiB (the exercise declares 32 MiB): exit $?, $(grep -o "exceeding the memory.*" grade.err | head -1 || tail -1 grade.err)@@"
+echo "@@MATRIX-NOTE lab grade leakfix of a program touching 256 MiB (the exercise declares 32 MiB): exit $?: $(tail -1 grade.err | cut -c1-400)@@"
 printf "%s\n" "#include <stdio.h>" "#include <unistd.h>" "int main(void) { if (fork() == 0) { setsid(); if (fork() == 0) { FILE *f = fopen(\"/tmp/escape.pid\", \"w\"); fprintf(f, \"%d\\n\", (int)getpid()); fclose(f); for (;;) sleep(1); } _exit(0); } sleep(1); return 0; }" >esc.c
 lab grade leakfix esc.c >/dev/null 2>esc.err
 e=$(cat /tmp/escape.pid 2>/dev/null)
