@@ -778,7 +778,7 @@ podman_probe() {
     "echo 1 > /proc/sys/vm/drop_caches"
     # the confinement of a graded program (docs/confinement.md): a memory hog
     # in an exercise that declares 32 MiB; a double fork into its own session
-    "cd /tmp && printf '%s\\n' '#include <stdlib.h>' '#include <string.h>' 'int main(void) { size_t n = 256u << 20; char *p = malloc(n); if (p) memset(p, 1, n); return 0; }' >hog.c && lab grade leakfix hog.c"
+    "cd /tmp && printf '%s\\n' '#include <stdlib.h>' '#include <string.h>' 'int main(void) { size_t n = 96u << 20; char *p = malloc(n); if (!p) return 3; memset(p, 1, n); return 0; }' >hog.c && lab grade leakfix hog.c"
     "cd /tmp && printf '%s\\n' '#include <stdio.h>' '#include <unistd.h>' 'int main(void) { if (fork() == 0) { setsid(); if (fork() == 0) { FILE *f = fopen(\"/tmp/escape.pid\", \"w\"); fprintf(f, \"%d\\n\", (int)getpid()); fclose(f); for (;;) sleep(1); } _exit(0); } sleep(1); return 0; }' >esc.c && lab grade leakfix esc.c >/dev/null 2>&1; e=\$(cat /tmp/escape.pid) && if kill -0 \$e 2>/dev/null; then echo ESCAPED: the setsid grandchild \$e still runs; else echo the setsid grandchild \$e was ended with the run; fi"
   )
   for probe in "${probes[@]}"; do
@@ -1047,9 +1047,9 @@ echo "@@MATRIX-NOTE compiled demos kept in the lab cache for reuse: $(find "${PM
 # the confinement of a graded program: a memory hog in an exercise that
 # declares 32 MiB, and a double fork into a session of its own
 mkdir -p /tmp/grade && cd /tmp/grade
-printf "%s\n" "#include <stdlib.h>" "#include <string.h>" "int main(void) { size_t n = 256u << 20; char *p = malloc(n); if (p) memset(p, 1, n); return 0; }" >hog.c
+printf "%s\n" "#include <stdlib.h>" "#include <string.h>" "int main(void) { size_t n = 96u << 20; char *p = malloc(n); if (!p) return 3; memset(p, 1, n); return 0; }" >hog.c
 lab grade leakfix hog.c >/dev/null 2>grade.err
-echo "@@MATRIX-NOTE lab grade leakfix of a program touching 256 MiB (the exercise declares 32 MiB): exit $?: $(tail -1 grade.err | cut -c1-400)@@"
+echo "@@MATRIX-NOTE lab grade leakfix of a program touching 96 MiB (the exercise declares 32 MiB; the program exits 3 when malloc fails): exit $?: $(tail -1 grade.err | cut -c1-400)@@"
 printf "%s\n" "#include <stdio.h>" "#include <unistd.h>" "int main(void) { if (fork() == 0) { setsid(); if (fork() == 0) { FILE *f = fopen(\"/tmp/escape.pid\", \"w\"); fprintf(f, \"%d\\n\", (int)getpid()); fclose(f); for (;;) sleep(1); } _exit(0); } sleep(1); return 0; }" >esc.c
 lab grade leakfix esc.c >/dev/null 2>esc.err
 e=$(cat /tmp/escape.pid 2>/dev/null)
