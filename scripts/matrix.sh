@@ -189,8 +189,15 @@ print(cell)
 machine = doc.get("machine") or {}
 # facts that differ from run to run on one machine say nothing about the leg
 volatile = {"memory_available", "commit_available"}
-print(", ".join(f"{k} {v}" for k, v in machine.items()
-                if base.get(k) != v and k not in volatile) if base else "")
+differs = [f"{k} {v}" for k, v in machine.items()
+           if base.get(k) != v and k not in volatile] if base else []
+# what confined the demos (docs/confinement.md): every leg says it, so that
+# the table shows the checks holding inside the confinement
+confined = sorted({r["confinement"] for r in doc.get("runs", []) if r.get("confinement")}
+                  | ({doc["confinement"]} if doc.get("confinement") else set()))
+if confined:
+    differs.append("confined by " + " | ".join(confined))
+print(", ".join(differs))
 # one line per distinct failure; the runs that share it listed in front
 groups = {}
 for name, what in lines:
@@ -771,6 +778,10 @@ podman_probe() {
     "cat /proc/sys/vm/overcommit_memory"
     "cat /sys/kernel/mm/transparent_hugepage/enabled"
     "echo 1 > /proc/sys/vm/drop_caches"
+    # the confinement of a graded program (docs/confinement.md): a memory hog
+    # in an exercise that declares 32 MiB; a double fork into its own session
+    "cd /tmp && printf '%s\\n' '#include <stdlib.h>' '#include <string.h>' 'int main(void) { size_t n = 96u << 20; char *p = malloc(n); if (!p) return 3; memset(p, 1, n); return 0; }' >hog.c && lab grade leakfix hog.c"
+    "cd /tmp && printf '%s\\n' '#include <stdio.h>' '#include <unistd.h>' 'int main(void) { if (fork() == 0) { setsid(); if (fork() == 0) { FILE *f = fopen(\"/tmp/escape.pid\", \"w\"); fprintf(f, \"%d\\n\", (int)getpid()); fclose(f); for (;;) sleep(1); } _exit(0); } sleep(1); return 0; }' >esc.c && lab grade leakfix esc.c >/dev/null 2>&1; e=\$(cat /tmp/escape.pid) && if kill -0 \$e 2>/dev/null; then echo ESCAPED: the setsid grandchild \$e still runs; else echo the setsid grandchild \$e was ended with the run; fi"
   )
   for probe in "${probes[@]}"; do
     i=$((i + 1))
@@ -1008,6 +1019,9 @@ mount -t devtmpfs dev /dev 2>/dev/null
 mkdir -p /dev/pts && mount -t devpts devpts /dev/pts
 mount -t tmpfs tmp /tmp
 echo 1 > /proc/sys/kernel/printk
+# cgroup v2 with the memory controller delegated, as systemd sets it up: lab
+# limits a graded program in a memory cgroup of its own there
+mount -t cgroup2 cgroup2 /sys/fs/cgroup 2>/dev/null && echo +memory >/sys/fs/cgroup/cgroup.subtree_control 2>/dev/null
 for m in @MODULES@; do modprobe "$m" || echo "@@MATRIX-NOTE modprobe $m failed@@"; done
 i=0
 while [ ! -b /dev/nvme0n1 ] && [ $i -lt 150 ]; do sleep 0.2; i=$((i + 1)); done
@@ -1031,6 +1045,18 @@ echo @@MATRIX-JSON-BEGIN@@
 lab check --json 2>/tmp/check.err
 echo "@@MATRIX-RC $?@@"
 echo @@MATRIX-JSON-END@@
+echo "@@MATRIX-NOTE compiled demos kept in the lab cache for reuse: $(find "${PMAP_LAB_CACHE_DIR:-/root/.cache/pmap-lab}" -type f -name "demo-*" 2>/dev/null | wc -l) (none where Landlock cannot protect them)@@"
+# the confinement of a graded program: a memory hog in an exercise that
+# declares 32 MiB, and a double fork into a session of its own
+mkdir -p /tmp/grade && cd /tmp/grade
+printf "%s\n" "#include <stdlib.h>" "#include <string.h>" "int main(void) { size_t n = 96u << 20; char *p = malloc(n); if (!p) return 3; memset(p, 1, n); return 0; }" >hog.c
+lab grade leakfix hog.c >/dev/null 2>grade.err
+echo "@@MATRIX-NOTE lab grade leakfix of a program touching 96 MiB (the exercise declares 32 MiB; the program exits 3 when malloc fails): exit $?: $(tail -1 grade.err | cut -c1-400)@@"
+printf "%s\n" "#include <stdio.h>" "#include <unistd.h>" "int main(void) { if (fork() == 0) { setsid(); if (fork() == 0) { FILE *f = fopen(\"/tmp/escape.pid\", \"w\"); fprintf(f, \"%d\\n\", (int)getpid()); fclose(f); for (;;) sleep(1); } _exit(0); } sleep(1); return 0; }" >esc.c
+lab grade leakfix esc.c >/dev/null 2>esc.err
+e=$(cat /tmp/escape.pid 2>/dev/null)
+if [ -z "$e" ]; then echo "@@MATRIX-NOTE setsid escape probe did not start: $(tail -1 esc.err)@@"; elif kill -0 "$e" 2>/dev/null; then echo "@@MATRIX-NOTE ESCAPED: the setsid grandchild $e of a graded program still runs after lab grade@@"; else echo "@@MATRIX-NOTE the setsid grandchild of a graded program was ended with the run (keeper)@@"; fi
+cd /
 echo @@MATRIX-STDERR-BEGIN@@
 cat /tmp/check.err
 dmesg 2>/dev/null | grep -iE "out of memory|oom-kill|killed process|hung_task" | sed "s/^/kernel: /"

@@ -62,6 +62,14 @@ fn check_json_names_the_interpreter() {
     );
     assert!(v["machine"]["kernel"].is_string(), "{v}");
     assert_eq!(py["checks_passed"], py["checks_total"]);
+    // Every run says what confined its demo (the matrix shows it per machine).
+    for run in runs {
+        let confined = run["confinement"].as_str().unwrap_or_default();
+        assert!(
+            confined.starts_with("a keeper that ends all it starts"),
+            "{run}"
+        );
+    }
 }
 
 #[test]

@@ -369,7 +369,8 @@ pub struct SuiteDocument<'a> {
 }
 
 /// One lab × implementation of the suite. The check counts, `runtime`,
-/// `facts`, `cleared_env` and the lists of checks are there when it ran;
+/// `facts`, `cleared_env`, `confinement` and the lists of checks are there
+/// when it ran;
 /// `message` when it was skipped or could not run.
 #[derive(Serialize)]
 pub struct SuiteRunJson<'a> {
@@ -393,6 +394,9 @@ pub struct SuiteRunJson<'a> {
     pub facts: Option<&'a Facts>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cleared_env: Option<&'a [String]>,
+    /// What confined the demo (docs/confinement.md), as in a run's JSON.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub confinement: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub not_applicable_checks: Option<Vec<StepCheck<'a>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -461,6 +465,7 @@ fn suite_run(r: &SuiteRun) -> SuiteRunJson<'_> {
         runtime: None,
         facts: None,
         cleared_env: None,
+        confinement: None,
         not_applicable_checks: None,
         failed_checks: None,
         message: None,
@@ -490,6 +495,7 @@ fn suite_run(r: &SuiteRun) -> SuiteRunJson<'_> {
             v.runtime = Some(&report.runtime);
             v.facts = Some(&report.facts);
             v.cleared_env = Some(&report.cleared_env);
+            v.confinement = Some(&report.confinement);
             v.not_applicable_checks = Some(with(Status::NotApplicable));
             v.failed_checks = Some(with(Status::Fail));
         }
