@@ -249,3 +249,25 @@ impl JoinCgroup for std::process::Command {
         }
     }
 }
+
+/// Where the compiler itself runs under the demo's `ulimit -v` and fails
+/// (a cache lab does not reuse: under /tmp here), the error says so.
+#[test]
+fn a_compiler_under_ulimit_v_is_named_as_the_cause() {
+    let cache = std::env::temp_dir().join(format!("pmap-lab-ulimit-cc-{}", std::process::id()));
+    let out = std::process::Command::new(crate::util::lab_exe())
+        .args(["heap", "--impl", "c", "--no-pause", "--cache-dir"])
+        .arg(&cache)
+        .stdin(std::process::Stdio::null())
+        .apply_rlimit_as(40 << 20)
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_dir_all(&cache);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("compiling heap.c failed"), "{err}");
+    assert!(
+        err.contains("the compiler ran under your address-space limit, `ulimit -v` 40960 KiB"),
+        "{err}"
+    );
+}

@@ -600,10 +600,16 @@ fn compile_c(
         run_tool(&mut command).map_err(|e| RunError::Io(format!("running {}", cc.program), e))?;
     drop(build_fd);
     if !out.status.success() {
-        return Err(RunError::Compile {
-            file,
-            stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
-        });
+        let mut stderr = String::from_utf8_lossy(&out.stderr).trim().to_string();
+        // Under `ulimit -v` the compiler has the demo's limit too, and where
+        // the cache is not protected it compiles at every run.
+        if let Some(kib) = address_space_limit_kib() {
+            stderr += &format!(
+                "\n(the compiler ran under your address-space limit, `ulimit -v` {kib} KiB, \
+                 which may be too small for it: raise it, or run the Rust port, --impl rust)"
+            );
+        }
+        return Err(RunError::Compile { file, stderr });
     }
     let built = build.join(&built_name);
     if unprivileged.is_some() {
@@ -620,6 +626,17 @@ fn compile_c(
     // filesystem): two labs running at once never see a half-written binary.
     std::fs::rename(&built, &exe).map_err(io(format!("writing {}", exe.display())))?;
     Ok(exe)
+}
+
+/// This process's `ulimit -v`, in KiB, when there is one.
+fn address_space_limit_kib() -> Option<u64> {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit writes into the struct we pass.
+    let ok = unsafe { libc::getrlimit(libc::RLIMIT_AS, &mut limit) } == 0;
+    (ok && limit.rlim_cur != libc::RLIM_INFINITY).then_some(limit.rlim_cur / 1024)
 }
 
 /// The user a compiler runs as when lab runs as root: `nobody`.
