@@ -26,9 +26,7 @@ use std::path::Path;
 
 use crate::region::{Field, Key, Region};
 use crate::smaps::Parser;
-use crate::snapshot::{
-    feed_proc_file, feed_proc_file_beside, proc_error, read_proc_file, CaptureError, Snapshot,
-};
+use crate::snapshot::{feed_proc_file, proc_error, read_proc_file, CaptureError, Snapshot};
 
 /// Which pmap format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -1202,7 +1200,7 @@ impl Table {
         if opts.format != Format::Everything {
             parser = parser.without_vm_flags();
         }
-        feed_proc_file_beside(pid, Path::new(&path), &mut parser)?;
+        feed_proc_file(pid, Path::new(&path), &mut parser)?;
         parser.finish().map_err(|source| CaptureError::Parse {
             path: path.into(),
             source,

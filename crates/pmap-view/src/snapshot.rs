@@ -182,35 +182,19 @@ pub(crate) fn parse_proc_file(pid: i32, path: &Path) -> Result<Parsed, CaptureEr
 /// Chunk by chunk, never the whole text: that keeps memory flat (the smaps of
 /// a process with 60,000 mappings is 43 MB) and the buffer hot in cache.
 ///
+/// A map larger than one chunk is read by a second thread while this one
+/// parses: the kernel's printing of smaps is most of the time (it hands out
+/// one page per read), and the parsing then hides behind it instead of adding
+/// to it. A small map (300 mappings) fits in the first chunk and starts no
+/// thread. (An earlier reader thread that passed each 4 KiB read on was
+/// measured slower on a 2-vCPU machine; this one passes 64 KiB at a time
+/// through three recycled buffers.)
+///
 /// A process that exits during the read ends the file early (the kernel finds
 /// no address space to go on with and reports the end of the file): a map
 /// that was not empty but whose address space is gone at the end is refused
 /// ([`CaptureError::Exited`]), never taken for the whole map.
 pub fn feed_proc_file(pid: i32, path: &Path, parser: &mut Parser) -> Result<(), CaptureError> {
-    feed(pid, path, parser, false)
-}
-
-/// [`feed_proc_file`], with a map larger than one chunk read by a second
-/// thread while this one parses: the kernel's printing of smaps is most of
-/// the time (it hands out one page per read), and the parsing then hides
-/// behind it instead of adding to it. A small map (300 mappings) fits in the
-/// first chunk and starts no thread. (An earlier reader thread that passed
-/// each 4 KiB read on was measured slower on a 2-vCPU machine; this one
-/// passes 64 KiB at a time through three recycled buffers.)
-///
-/// Used by `pmap -X`, whose speed is measured against the raw read; not by the
-/// captures that must stay within a tight `ulimit -v` (`lab watch`, `--json`):
-/// glibc gives a new thread that allocates a malloc arena of its own (64 MiB of
-/// address space), and `lab watch` under a 100 MB limit then ran out.
-pub fn feed_proc_file_beside(
-    pid: i32,
-    path: &Path,
-    parser: &mut Parser,
-) -> Result<(), CaptureError> {
-    feed(pid, path, parser, true)
-}
-
-fn feed(pid: i32, path: &Path, parser: &mut Parser, beside: bool) -> Result<(), CaptureError> {
     let mut file = File::open(path).map_err(|e| proc_error(pid, path, e))?;
     let parse_error = |source| CaptureError::Parse {
         path: path.to_path_buf(),
@@ -219,21 +203,12 @@ fn feed(pid: i32, path: &Path, parser: &mut Parser, beside: bool) -> Result<(), 
     let mut buf = vec![0u8; CHUNK];
     let (n, end) = fill(&mut file, &mut buf).map_err(|e| proc_error(pid, path, e))?;
     parser.feed(&buf[..n]).map_err(parse_error)?;
-    if !end && beside {
+    if !end {
         buf.truncate(PIPED_CHUNK);
         match read_beside(file, buf, parser) {
             Ok(()) => {}
             Err(Failure::Read(e)) => return Err(proc_error(pid, path, e)),
             Err(Failure::Parse(e)) => return Err(parse_error(e)),
-        }
-    } else if !end {
-        // A read at a time, each parsed while it is hot in cache.
-        loop {
-            let n = read_some(&mut file, &mut buf).map_err(|e| proc_error(pid, path, e))?;
-            if n == 0 {
-                break;
-            }
-            parser.feed(&buf[..n]).map_err(parse_error)?;
         }
     }
     // No address space at the end: what was read may be cut short, and an
