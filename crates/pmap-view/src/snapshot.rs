@@ -8,7 +8,6 @@
 use std::fs::File;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
 
 use serde::Serialize;
 
@@ -180,15 +179,10 @@ pub(crate) fn parse_proc_file(pid: i32, path: &Path) -> Result<Parsed, CaptureEr
 /// Feed a map file of `/proc` to `parser` as the kernel prints it.
 ///
 /// Chunk by chunk, never the whole text: that keeps memory flat (the smaps of
-/// a process with 60,000 mappings is 43 MB) and the buffer hot in cache.
-///
-/// A map larger than one chunk is read by a second thread while this one
-/// parses: the kernel's printing of smaps is most of the time (it hands out
-/// one page per read), and the parsing then hides behind it instead of adding
-/// to it. A small map (300 mappings) fits in the first chunk and starts no
-/// thread. (An earlier reader thread that passed each 4 KiB read on was
-/// measured slower on a 2-vCPU machine; this one passes 64 KiB at a time
-/// through three recycled buffers.)
+/// a process with 60,000 mappings is 43 MB) and the buffer hot in cache, which
+/// makes read-and-parse as fast as reading the whole file into memory. A reader
+/// thread overlapping the kernel's work with the parsing was measured and
+/// dropped: on a 2-vCPU machine both threads slowed down and nothing was won.
 ///
 /// A process that exits during the read ends the file early (the kernel finds
 /// no address space to go on with and reports the end of the file): a map
@@ -196,88 +190,27 @@ pub(crate) fn parse_proc_file(pid: i32, path: &Path) -> Result<Parsed, CaptureEr
 /// ([`CaptureError::Exited`]), never taken for the whole map.
 pub fn feed_proc_file(pid: i32, path: &Path, parser: &mut Parser) -> Result<(), CaptureError> {
     let mut file = File::open(path).map_err(|e| proc_error(pid, path, e))?;
-    let parse_error = |source| CaptureError::Parse {
-        path: path.to_path_buf(),
-        source,
-    };
     let mut buf = vec![0u8; CHUNK];
-    let (n, end) = fill(&mut file, &mut buf).map_err(|e| proc_error(pid, path, e))?;
-    parser.feed(&buf[..n]).map_err(parse_error)?;
-    if !end {
-        buf.truncate(PIPED_CHUNK);
-        match read_beside(file, buf, parser) {
-            Ok(()) => {}
-            Err(Failure::Read(e)) => return Err(proc_error(pid, path, e)),
-            Err(Failure::Parse(e)) => return Err(parse_error(e)),
-        }
-    }
-    // No address space at the end: what was read may be cut short, and an
-    // empty map is the truth only for a zombie or a kernel thread, not for a
-    // process on its way out.
-    if !has_address_space(pid) && (n > 0 || !has_no_map(pid)) {
-        return Err(CaptureError::Exited(pid));
-    }
-    Ok(())
-}
-
-/// Bytes a reader thread hands over at a time: 16 of the kernel's one-page
-/// reads, so that the hand-overs cost nothing and the parser starts early.
-const PIPED_CHUNK: usize = 64 * 1024;
-
-/// Why [`read_beside`] stopped.
-enum Failure {
-    Read(io::Error),
-    Parse(ParseError),
-}
-
-/// Read the rest of `file` on a second thread, into recycled buffers, and
-/// feed each to `parser` on this one as it comes.
-fn read_beside(mut file: File, first: Vec<u8>, parser: &mut Parser) -> Result<(), Failure> {
-    // Full buffers go to the parser; empty ones come back to the reader.
-    let (full_tx, full_rx) = mpsc::sync_channel::<io::Result<(Vec<u8>, usize)>>(3);
-    let (empty_tx, empty_rx) = mpsc::channel::<Vec<u8>>();
-    for buf in [first, vec![0u8; PIPED_CHUNK], vec![0u8; PIPED_CHUNK]] {
-        let _ = empty_tx.send(buf);
-    }
-    std::thread::scope(|scope| {
-        scope.spawn(move || {
-            // Stops at the end of the file, at an error, or when the parser
-            // has hung up (a parse error).
-            while let Ok(mut buf) = empty_rx.recv() {
-                let read = fill(&mut file, &mut buf);
-                let end = !matches!(read, Ok((_, false)));
-                let read = read.map(|(n, _)| (buf, n));
-                if full_tx.send(read).is_err() || end {
-                    return;
-                }
+    let mut read_any = false;
+    loop {
+        let n = read_some(&mut file, &mut buf).map_err(|e| proc_error(pid, path, e))?;
+        if n == 0 {
+            // No address space at the end: what was read may be cut short,
+            // and an empty map is the truth only for a zombie or a kernel
+            // thread, not for a process on its way out.
+            if !has_address_space(pid) && (read_any || !has_no_map(pid)) {
+                return Err(CaptureError::Exited(pid));
             }
-        });
-        // Owns this side's ends, so that returning early lets the reader go.
-        let parse = move || {
-            for read in full_rx {
-                let (buf, n) = read.map_err(Failure::Read)?;
-                parser.feed(&buf[..n]).map_err(Failure::Parse)?;
-                let _ = empty_tx.send(buf);
-            }
-            Ok(())
-        };
-        parse()
-    })
-}
-
-/// Fill `buf` with as many reads as fit (the kernel gives smaps a page per
-/// read): the bytes read, and whether the file has ended.
-fn fill(file: &mut File, buf: &mut [u8]) -> io::Result<(usize, bool)> {
-    let mut filled = 0;
-    // Stop while a whole page still fits: a read into a smaller room
-    // costs a whole syscall for a few bytes.
-    while buf.len() - filled >= 4096 {
-        match read_some(file, &mut buf[filled..])? {
-            0 => return Ok((filled, true)),
-            n => filled += n,
+            return Ok(());
         }
+        read_any = true;
+        parser
+            .feed(&buf[..n])
+            .map_err(|source| CaptureError::Parse {
+                path: path.to_path_buf(),
+                source,
+            })?;
     }
-    Ok((filled, false))
 }
 
 /// Whether `pid` still has its address space: `/proc/PID/statm` gives the
