@@ -547,7 +547,9 @@ mount_userland() {
 }
 
 # the environment of a run inside a userland: nothing of this shell's
-chroot_env="PATH=/usr/local/bin:/usr/bin:/bin HOME=/root LANG=C.UTF-8 INSTA_UPDATE=no XDG_CACHE_HOME=/var/tmp/pmap-matrix PMAP_LAB_CACHE_DIR=/var/tmp/pmap-matrix/pmap-lab"
+# (the cache where root's is by default, out of /var/tmp: where a demo may
+# write, lab builds C demos afresh each run, also under the tests' ulimit -v)
+chroot_env="PATH=/usr/local/bin:/usr/bin:/bin HOME=/root LANG=C.UTF-8 INSTA_UPDATE=no XDG_CACHE_HOME=/root/.cache PMAP_LAB_CACHE_DIR=/root/.cache/pmap-lab"
 
 # userland_run LEG ROOT [TEST ARGS...]: `lab check --json` ($lab) and the
 # integration test binary ($integration, with TEST ARGS) inside ROOT, which

@@ -128,11 +128,11 @@ fn the_html_report_loads_in_a_browser_without_errors_and_shows_its_charts() {
         if std::env::var_os("CI").is_some() {
             panic!("chromium is missing on CI: .ci/run installs it (apt-get install chromium)");
         }
-        eprintln!(
-            "SKIPPED html browser test: no chromium on PATH (apt-get install chromium, \
-             or set CHROMIUM); .ci/run installs it, so CI runs this test"
+        return crate::util::skip(
+            "the_html_report_loads_in_a_browser_without_errors_and_shows_its_charts",
+            "no chromium on PATH (apt-get install chromium, or set CHROMIUM); .ci/run \
+             installs it, so CI runs this test",
         );
-        return;
     };
     let scratch = Scratch::new("html");
     let report = scratch.0.join("report.html");

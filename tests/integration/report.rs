@@ -602,8 +602,10 @@ fn the_class_page_loads_in_a_browser_with_the_hostile_text_as_text() {
         if std::env::var_os("CI").is_some() {
             panic!("chromium is missing on CI: .ci/run installs it (apt-get install chromium)");
         }
-        eprintln!("SKIPPED class page browser test: no chromium on PATH (or set CHROMIUM)");
-        return;
+        return crate::util::skip(
+            "the_class_page_loads_in_a_browser_with_the_hostile_text_as_text",
+            "no chromium on PATH (or set CHROMIUM); .ci/run installs it",
+        );
     };
     let class = class();
     let page = class.dir.0.join("class.html");

@@ -6,7 +6,7 @@
 //!
 //! A lab whose output depends on machine facts (`machine = ["cpus", "stack"]`
 //! in its lab.toml) is pinned per value of those facts, in a file named by
-//! them (`threads-c.cpus-2.stack-8192-KiB.snap`); on a machine with other
+//! them (`threads-c.stack-8192-KiB.cpus-2.stack_merge-no.stack_guards-mappings.snap`); on a machine with other
 //! values and no such file, the comparison is skipped with a message saying
 //! so, while the lab's checks are still required to hold. `PMAP_LAB_PIN=1
 //! INSTA_UPDATE=always` records the output for this machine's values.
@@ -47,12 +47,15 @@ fn pin(lab_name: &str) {
             && !pinned.is_empty()
             && !pinned.contains(&format!("{name}.snap"))
         {
-            eprintln!(
-                "skipped: labs/{lab_name}/{name}.snap: the annotated output is pinned only for \
-                 {} ({}); this machine has {}. Its checks held.",
-                pinned.join(", "),
-                lab.spec.machine.join(", "),
-                report.facts.describe(&lab.spec.machine)
+            crate::util::skip(
+                "every_lab_has_its_annotated_outputs",
+                &format!(
+                    "labs/{lab_name}/{name}.snap: the annotated output is pinned only for \
+                     {} ({}); this machine has {}. Its checks held",
+                    pinned.join(", "),
+                    lab.spec.machine.join(", "),
+                    report.facts.describe(&lab.spec.machine)
+                ),
             );
             continue;
         }

@@ -1,4 +1,5 @@
-//! The commands that work on captures rather than on labs: `lab diff`.
+//! The commands that work on processes and captures rather than on labs:
+//! `lab diff`, `lab explain` and `lab observe`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -7,7 +7,7 @@
 //! Each format is one function writing to any `io::Write`. They follow the
 //! rules procps follows (read from its source and checked against its output
 //! by the differential tests in `tests/integration/pmap.rs`), except where
-//! procps is wrong, as README's "lab pmap versus procps pmap" lists:
+//! procps is wrong, as docs/pmap.md's "lab pmap versus procps pmap" lists:
 //! - mappings are named as the kernel names them (`[heap]`, `[stack]`,
 //!   `[vdso]`, `[vvar]`, `[anon:NAME]`…) where procps writes `[ anon ]`
 //!   ([`Labels::Procps`] gives procps's names back);
@@ -280,8 +280,8 @@ pub struct Options {
     /// Whose escaping of names and command lines, and whose `-X` over
     /// several processes.
     pub release: Release,
-    /// procps's output exactly, its mistakes included (README, "lab pmap
-    /// versus procps pmap"): `-x -A` totals count the RSS and Dirty of the
+    /// procps's output exactly, its mistakes included (docs/pmap.md, "lab
+    /// pmap versus procps pmap"): `-x -A` totals count the RSS and Dirty of the
     /// mappings below the range, `-X` keeps its column widths (and before
     /// 4.0.4 its totals) from one process to the next and cuts names at 127
     /// bytes. (procps's `-X` ignores `-A`: the caller passes no range then.)

@@ -15,8 +15,13 @@ struct Pipes {
     from_child: [libc::c_int; 2],
 }
 
-fn io_error() -> Error {
-    Error::Input(std::io::Error::last_os_error())
+/// The last system call's error, saying which call it was (not "reading
+/// stdin": a pipe or a fork failed).
+fn io_error(what: &str) -> Error {
+    Error::Io {
+        what: what.to_string(),
+        source: std::io::Error::last_os_error(),
+    }
 }
 
 fn map(flags: libc::c_int) -> Result<*mut u8, Error> {
@@ -51,7 +56,7 @@ fn order(pipes: &Pipes, what: u8) -> Result<(), Error> {
     if ok {
         Ok(())
     } else {
-        Err(io_error())
+        Err(io_error("talking to the child through its pipes"))
     }
 }
 
@@ -95,10 +100,14 @@ pub fn run(p: &mut Prompter, _args: &[String]) -> Result<(), Error> {
         if libc::pipe(pipes.to_child.as_mut_ptr()) != 0
             || libc::pipe(pipes.from_child.as_mut_ptr()) != 0
         {
-            return Err(io_error());
+            return Err(io_error("pipe"));
         }
         libc::fork()
     };
+    if pid < 0 {
+        // Else the parent would wait for a child that does not exist.
+        return Err(io_error("fork"));
+    }
     if pid == 0 {
         child(&pipes, private, shared)
     }

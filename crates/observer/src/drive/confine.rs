@@ -26,10 +26,12 @@
 //! - **A memory limit** for others' code (a lab folder's demo, a student's
 //!   program): the memory its lab declares. A memory cgroup (root, cgroup v2
 //!   or v1) where one can be made: the kernel's OOM killer ends the program
-//!   there. Elsewhere a watchdog thread of lab reads the program's RSS every
-//!   10 ms and ends it above the limit: a program faulting memory in faster
-//!   than that overshoots by what it touches in 10 ms, and its children are
-//!   not counted.
+//!   there. Elsewhere a watchdog thread of lab reads the program's own
+//!   memory every 10 ms (`RssAnon` + `RssShmem`: what a cgroup would charge
+//!   it for; its file pages, the C library's and its program's, were mostly
+//!   read before by others and are charged to them) and ends it above the
+//!   limit: a program faulting memory in faster than that overshoots by what
+//!   it touches in 10 ms, and its children are not counted.
 //!
 //! Everything done in the child between fork and exec is a raw system call
 //! on memory prepared beforehand: lab has threads, and only async-signal-safe
@@ -121,7 +123,7 @@ impl Confinement {
         match (&self.cgroup, self.memory_kib) {
             (Some(c), _) => parts.push(c.describe()),
             (None, Some(kib)) => parts.push(format!(
-                "ended above {} of RSS (read every 10 ms; no memory cgroup here)",
+                "ended above {} of its own memory (read every 10 ms; no memory cgroup here)",
                 pmap_view::render::size(kib)
             )),
             (None, None) => {}
@@ -487,7 +489,6 @@ impl Watchdog {
         let stop = Arc::new(AtomicBool::new(false));
         let exceeded = Arc::new(AtomicBool::new(false));
         let (s, e) = (stop.clone(), exceeded.clone());
-        let page_kib = (pmap_view::page_bytes() / 1024) as u64;
         // A pidfd: a signal through it never reaches another process that
         // got the keeper's number after it was reaped.
         // SAFETY: pidfd_open(2) of our own child; the result is checked.
@@ -497,16 +498,18 @@ impl Watchdog {
             unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(pidfd as i32) }
         });
         let thread = std::thread::spawn(move || {
-            let statm = format!("/proc/{program}/statm");
+            let status = format!("/proc/{program}/status");
             while !s.load(Ordering::Relaxed) {
-                let Ok(text) = std::fs::read_to_string(&statm) else {
+                let Ok(text) = std::fs::read_to_string(&status) else {
                     return;
                 };
-                let rss_kib = text
-                    .split_whitespace()
-                    .nth(1)
-                    .and_then(|p| p.parse::<u64>().ok())
-                    .map_or(0, |pages| pages * page_kib);
+                let kib = |key: &str| {
+                    text.lines()
+                        .find_map(|l| l.strip_prefix(key))
+                        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+                        .unwrap_or(0)
+                };
+                let rss_kib = kib("RssAnon:") + kib("RssShmem:");
                 if rss_kib > limit_kib {
                     e.store(true, Ordering::SeqCst);
                     if let Some(fd) = &pidfd {

@@ -189,7 +189,7 @@ impl Demo {
         self.watchdog
             .as_ref()
             .and_then(|w| w.exceeded())
-            .map(|kib| (kib, "lab ended it when its RSS went over"))
+            .map(|kib| (kib, "lab ended it when its own memory went over"))
     }
 
     /// Wait until the demo blocks reading stdin after its next prompt; return the

@@ -281,8 +281,10 @@ pub fn run_through(lab: &Lab, imp: Impl, opts: &RunOptions) -> Result<Report, Ru
 }
 
 /// Run `lab` with `imp`; `on_step` sees the report after each captured step
-/// and may stop the run by returning an error (it is where a student's
-/// terminal pauses for Enter while the demo waits).
+/// and says whether to go on ([`Next::Continue`]) or end the run there
+/// ([`Next::Stop`], a student's `q`); an error it returns ends the run with
+/// that error. It is where a student's terminal pauses for Enter while the
+/// demo waits.
 pub fn run_lab(
     lab: &Lab,
     imp: Impl,

@@ -75,7 +75,7 @@ pub struct LabSpec {
     pub cache_file: Option<String>,
     /// Facts this lab's annotated outputs depend on (`thp`, `stack`…): shown
     /// in the report, and the pinned outputs are named by their values
-    /// (`threads-c.cpus-2.stack-8192-KiB.snap`).
+    /// (`threads-c.stack-8192-KiB.cpus-2.stack_merge-no.stack_guards-mappings.snap`).
     #[serde(default)]
     pub machine: Vec<String>,
     /// The most memory the demo holds at once (a size expression): under a

@@ -473,53 +473,18 @@ pub fn annotated(lab: &Lab, report: &Report) -> String {
         let _ = writeln!(out, "pinned for: {pinned}");
     }
     let _ = writeln!(out, "\n{}", wrap(lab.spec.intro.trim(), ""));
+    // How to read the file is docs/reading-annotated-outputs.md, once for
+    // every lab (issue 20): here only what differs between labs, the
+    // rounding, in one line.
     let step = mib(resolution.unwrap_or(1024), false);
     let step = step.trim_start_matches('≈');
-    let half = resolution.unwrap_or(1024) / 2;
-    let sizes = if exact_virt {
-        format!(
-            "RSS, Dirty, PSS and a region's whole size are rounded to the nearest {step} \
-             and marked ≈ (≈0 MiB: under {half} KiB), because they move a little from run \
-             to run and machine to machine (code faulted in 64 KiB at a time, a library's \
-             size); the virtual size a step adds or removes, and the size of a region that \
-             appeared or vanished, are exact (K = KiB): they are what the program asked \
-             for, everywhere."
-        )
-    } else {
-        format!(
-            "Sizes, virtual ones too, are rounded to the nearest {step} and marked ≈ \
-             (≈0 MiB: under {half} KiB): this lab's sizes vary more between runs and \
-             versions than that."
-        )
-    };
+    let virtual_too = if exact_virt { "" } else { ", virtual too" };
     let _ = writeln!(
         out,
         "\n{}",
         wrap(
             &format!(
-                "How to read this file: it is a real run of the demo, normalised so that it \
-                 reads the same on every run and every machine the lab supports. It has no \
-                 addresses, pids or timings. {sizes} A region is listed when one of its \
-                 numbers moved by {half} KiB or more, or when it appeared or vanished; alike \
-                 regions are one line (xN). The \
-                 checks give their rule, which held on that run. Step 0 has no table: the \
-                 libraries and kernel pages a process maps at start differ between machines. \
-                 Run `lab {} --impl {}` to see your machine's exact figures and every region.",
-                lab.name(),
-                report.imp
-            ),
-            ""
-        )
-    );
-    let _ = writeln!(
-        out,
-        "\n{}",
-        wrap(
-            &format!(
-                "Under each region that changed, its pages from low to high addresses in \
-                 at most {NORMALISED_MAP_CELLS} cells of {} or more: {}.",
-                mib(resolution.unwrap_or(1024), false).trim_start_matches('≈'),
-                residency::legend(Detail::Majority)
+                "How to read: docs/reading-annotated-outputs.md (rounding: {step}{virtual_too})."
             ),
             ""
         )
