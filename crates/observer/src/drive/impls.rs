@@ -621,7 +621,6 @@ fn compile_c(
         return Ok(built);
     }
     ensure_private_dir(&dir)?;
-    remove_stale_temporaries(&dir);
     // Renamed into place (the run folder is in the cache, on its
     // filesystem): two labs running at once never see a half-written binary.
     std::fs::rename(&built, &exe).map_err(io(format!("writing {}", exe.display())))?;
@@ -661,24 +660,6 @@ impl Unprivileged {
     fn give(&self, path: &Path) -> Result<(), RunError> {
         std::os::unix::fs::lchown(path, Some(self.uid), Some(self.gid))
             .map_err(|e| RunError::Io(format!("handing {} to uid {}", path.display(), self.uid), e))
-    }
-}
-
-/// Remove `.NAME.PID.tmp` files of processes that no longer exist (a `lab`
-/// killed while it compiled or wrote).
-fn remove_stale_temporaries(dir: &Path) {
-    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let Some(pid) = name
-            .strip_suffix(".tmp")
-            .and_then(|n| n.rsplit('.').next())
-            .and_then(|p| p.parse::<i32>().ok())
-        else {
-            continue;
-        };
-        if !Path::new(&format!("/proc/{pid}")).exists() {
-            let _ = std::fs::remove_file(entry.path());
-        }
     }
 }
 
