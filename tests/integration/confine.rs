@@ -113,20 +113,6 @@ fn is_root() -> bool {
     nix::unistd::geteuid().is_root()
 }
 
-/// The kernel's Landlock ABI (0: none).
-fn landlock_abi() -> i64 {
-    // SAFETY: the documented version query of landlock_create_ruleset(2).
-    let v = unsafe {
-        libc::syscall(
-            libc::SYS_landlock_create_ruleset,
-            std::ptr::null::<libc::c_void>(),
-            0usize,
-            1u32,
-        )
-    };
-    v.max(0)
-}
-
 #[test]
 fn a_graded_program_that_leaves_its_session_does_not_outlive_lab() {
     let dir = Scratch::new("session");
@@ -199,7 +185,7 @@ fn a_graded_program_cannot_reach_lab() {
         );
     }
     // Signals are scoped from Landlock ABI 6 (Linux 6.12).
-    if landlock_abi() >= 6 {
+    if observer::drive::confine::landlock_abi() >= 6 {
         assert!(attempts.contains("signal denied"), "{attempts}");
     }
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -268,11 +254,7 @@ fn a_graded_program_cannot_change_what_another_run_executes() {
     let overwrites = std::fs::read_to_string(dir.path("overwrites")).unwrap();
     // Where Landlock keeps programs out of the cache, none was written (the
     // cache is reused); elsewhere lab builds afresh each run.
-    let protected = landlock_abi() >= 1
-        && !["/tmp", "/var/tmp", "/dev/shm"]
-            .iter()
-            .any(|p| std::fs::canonicalize(&cache).unwrap().starts_with(p));
-    if protected {
+    if observer::drive::confine::protects(&cache) {
         assert!(overwrites.starts_with("written 0 "), "{overwrites}");
     }
     // Whatever it managed, the next run runs the real demo.

@@ -628,7 +628,7 @@ fn compile_c(
 }
 
 /// This process's `ulimit -v`, in KiB, when there is one.
-fn address_space_limit_kib() -> Option<u64> {
+pub(crate) fn address_space_limit_kib() -> Option<u64> {
     let mut limit = libc::rlimit {
         rlim_cur: 0,
         rlim_max: 0,

@@ -59,18 +59,12 @@ fn memory_hint(status: std::process::ExitStatus) -> String {
                 limit ended it: the machine or the container ran out of memory)"
             .into();
     }
-    let mut limit = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: getrlimit writes into the struct we pass.
-    let limited = unsafe { libc::getrlimit(libc::RLIMIT_AS, &mut limit) } == 0
-        && limit.rlim_cur != libc::RLIM_INFINITY;
-    if status.code().is_some_and(|c| c != 0) && limited {
-        return format!(
-            " (its address space is limited to {} KiB by `ulimit -v`, so an allocation may have been refused)",
-            limit.rlim_cur / 1024
-        );
+    if let Some(kib) = crate::drive::impls::address_space_limit_kib() {
+        if status.code().is_some_and(|c| c != 0) {
+            return format!(
+                " (its address space is limited to {kib} KiB by `ulimit -v`, so an allocation may have been refused)"
+            );
+        }
     }
     String::new()
 }
